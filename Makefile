@@ -1,0 +1,97 @@
+# lode -- plain Makefile.  `make` builds ./lode and build/liblode.a;
+# `make test` installs missing packages, then runs every test twice: as built
+# and under AddressSanitizer + UndefinedBehaviorSanitizer.
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+CC ?= cc
+PREFIX ?= /usr/local
+SANITIZE ?=
+
+STD_FLAGS = -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64
+WARN_FLAGS = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wold-style-definition -Wwrite-strings \
+	-Wpointer-arith -Wvla -Wformat=2
+OPT_FLAGS = -O2 -g
+INC_FLAGS = -Iinclude -Icommon -Iindexer -Isearcher -Ibench
+ifneq ($(SANITIZE),)
+SAN_FLAGS = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+BUILD ?= build/san
+else
+BUILD ?= build
+endif
+ALL_CFLAGS = $(STD_FLAGS) $(WARN_FLAGS) $(OPT_FLAGS) $(SAN_FLAGS) $(INC_FLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
+LIBS = -lutf8proc -lz -lm -lpthread
+
+# Debian packages needed to build and test.
+DEB_PKGS = zlib1g-dev libutf8proc-dev libcmocka-dev
+
+LIB_SRC = $(wildcard common/*.c indexer/*.c searcher/*.c bench/*.c)
+CLI_SRC = $(wildcard cli/*.c)
+TEST_SRC = $(wildcard tests/test_*.c)
+LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
+TESTS = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps demo test check-run clean install
+all: lode
+
+lode: $(BUILD)/lode
+	cp $< $@
+
+$(BUILD)/liblode.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/lode: $(CLI_OBJ) $(BUILD)/liblode.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/liblode.a $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/support.o $(BUILD)/liblode.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/tests/support.o $(BUILD)/liblode.a $(LIBS) -lcmocka
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTS:=.d) $(BUILD)/tests/support.d
+
+# Install missing Debian packages: with apt-get as root, otherwise say how.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		else \
+			echo "lode needs packages that are missing; run:"; \
+			echo "  sudo apt-get install$$missing"; exit 1; \
+		fi; \
+	fi
+
+# Build, index corpus/ and run a sample search.
+demo: deps
+	$(MAKE) lode
+	./lode index -i .lode corpus/
+	./lode search -i .lode '"Supreme National Security Council" AND retaliation'
+
+check-run: $(BUILD)/lode $(TESTS)
+	LODE_BIN=$(BUILD)/lode sh tests/run.sh $(TESTS)
+
+test: deps
+	$(MAKE) lode
+	$(MAKE) check-run
+	$(MAKE) SANITIZE=address,undefined check-run
+
+install: lode $(BUILD)/liblode.a
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
+		$(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 lode $(DESTDIR)$(PREFIX)/bin/lode
+	install -m 644 $(BUILD)/liblode.a $(DESTDIR)$(PREFIX)/lib/liblode.a
+	install -m 644 include/lode.h $(DESTDIR)$(PREFIX)/include/lode.h
+	install -m 644 lode.1 $(DESTDIR)$(PREFIX)/share/man/man1/lode.1
+
+clean:
+	rm -rf build lode .lode

@@ -1,0 +1,26 @@
+/*
+ * error.h -- filling a lode_error.
+ *
+ * Every failing path in the library returns a negative LODE_E* code and, when
+ * the caller passed a lode_error, a one-line message saying what failed and
+ * where.  lode_fail() does both in one statement:
+ *
+ *     return lode_fail(err, LODE_ECORRUPT, "%s: bad magic", path);
+ */
+#ifndef LODE_COMMON_ERROR_H
+#define LODE_COMMON_ERROR_H
+
+#include "lode.h"
+
+/* Record code and a printf-style message in err (may be NULL); returns code. */
+int lode_fail(lode_error *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Like lode_fail with LODE_EIO, appending ": " and strerror(errno). */
+int lode_fail_errno(lode_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Reset err to LODE_OK with an empty message. */
+void lode_error_clear(lode_error *err);
+
+#endif

@@ -1,0 +1,219 @@
+/*
+ * lode.h -- the public API of lode, a full-text search engine.
+ *
+ * lode builds an inverted index with positional postings over a set of text
+ * files and answers boolean and phrase queries over it, ranked by BM25.  The
+ * `lode` command-line tool is a thin layer over this header.
+ *
+ * Writing an index:
+ *
+ *     lode_build(index_path, dirs, ndirs, &options, &stats, &err)
+ *
+ * walks the directories, tokenizes every text file, and publishes a new index
+ * at index_path atomically: a reader sees the old index or the new one, never
+ * a mix and never a half-written one.
+ *
+ * Reading an index, the order calls come in:
+ *
+ *     lode_index_open
+ *       ( lode_query_parse
+ *           ( lode_search | lode_match | lode_count | lode_snippet )*
+ *         lode_query_free )*
+ *     lode_index_close
+ *
+ * An open index is immutable and may be shared by threads; every search
+ * allocates its own state.  Strings and records returned by lode_doc() point
+ * into the index's memory map and live until lode_index_close().
+ *
+ * Errors: every function that can fail returns LODE_OK (0) or a negative
+ * LODE_E* code, and fills the optional `lode_error *` with the code and a
+ * one-line message naming what went wrong (file, offset, query column).
+ */
+#ifndef LODE_H
+#define LODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LODE_VERSION_STRING "0.1.0"
+
+/* Error codes: 0 is success, failures are negative. */
+enum {
+	LODE_OK = 0,
+	LODE_ENOMEM = -1,   /* an allocation failed */
+	LODE_EIO = -2,      /* a system call on a file failed (errno in message) */
+	LODE_ECORRUPT = -3, /* index bytes fail a check: magic, bounds, CRC */
+	LODE_EVERSION = -4, /* index written by another format version */
+	LODE_EQUERY = -5,   /* the query does not parse */
+	LODE_ELIMIT = -6,   /* a documented limit was exceeded */
+	LODE_ENOTFOUND = -7,/* no index at the given path */
+	LODE_EINVAL = -8,   /* a caller passed an invalid argument */
+	LODE_EBUSY = -9,    /* another writer holds the index lock */
+};
+
+/* Detail of the last failure, filled by any call given a non-NULL pointer. */
+typedef struct lode_error {
+	int code;           /* one of the LODE_E* codes, LODE_OK if none */
+	char message[512];  /* one line, no trailing newline, no "lode:" prefix */
+} lode_error;
+
+/* A static description of an error code ("index is corrupt", ...). */
+const char *lode_strerror(int code);
+
+/* Version of the on-disk format this library reads and writes. */
+uint32_t lode_format_version(void);
+
+/* ---- building -------------------------------------------------------- */
+
+typedef struct lode_build_stats {
+	uint64_t documents;      /* files indexed */
+	uint64_t skipped_binary; /* files skipped because they look binary */
+	uint64_t skipped_error;  /* files or directories that could not be read */
+	uint64_t terms;          /* distinct terms */
+	uint64_t postings;       /* (term, document) pairs */
+	uint64_t tokens;         /* token occurrences, i.e. positions */
+	uint64_t input_bytes;    /* bytes of text read */
+	uint64_t index_bytes;    /* bytes of the published index */
+	uint64_t runs;           /* sorted runs spilled to disk (0 = fit in memory) */
+	double seconds;          /* wall time of the build */
+} lode_build_stats;
+
+/* Called after each file with the running stats; return nonzero to abort. */
+typedef int (*lode_progress_fn)(void *ctx, const lode_build_stats *stats);
+
+/* Called for each file or directory skipped with a warning. */
+typedef void (*lode_warning_fn)(void *ctx, const char *message);
+
+typedef struct lode_build_options {
+	size_t memory_budget;      /* bytes of postings buffered before a run is
+	                              spilled; 0 = LODE_DEFAULT_MEMORY */
+	lode_progress_fn progress; /* may be NULL */
+	lode_warning_fn warning;   /* may be NULL */
+	void *ctx;                 /* passed to progress and warning */
+} lode_build_options;
+
+#define LODE_DEFAULT_MEMORY ((size_t)256 << 20)
+
+/*
+ * Index every regular text file below each of dirs (recursively, in byte
+ * order of names, skipping hidden entries and the index itself) into a new
+ * index at index_path, replacing any index there atomically.  A path in the
+ * index is the directory argument joined with the file's path below it.
+ * options and stats may be NULL.  Returns LODE_EBUSY if another build holds
+ * the index's lock; on any failure the previous index is left untouched.
+ */
+int lode_build(const char *index_path, const char *const *dirs, size_t ndirs,
+               const lode_build_options *options, lode_build_stats *stats,
+               lode_error *err);
+
+/* ---- reading --------------------------------------------------------- */
+
+typedef struct lode_index lode_index;
+typedef struct lode_query lode_query;
+
+/* Open the index at path by mapping its files; never reads it whole. */
+int lode_index_open(const char *path, lode_index **out, lode_error *err);
+
+/* Release the index; NULL is allowed. */
+void lode_index_close(lode_index *index);
+
+typedef struct lode_index_info {
+	uint64_t documents;   /* documents in all segments */
+	uint64_t tokens;      /* token occurrences in all documents */
+	uint64_t index_bytes; /* bytes of all index files */
+	uint32_t segments;    /* segments listed in the manifest */
+} lode_index_info;
+
+void lode_index_info_get(const lode_index *index, lode_index_info *info);
+
+/* What the index knows of one document; pointers live as long as index. */
+typedef struct lode_doc_info {
+	const char *path;     /* not NUL-terminated: path_len bytes */
+	size_t path_len;
+	uint64_t byte_length; /* size of the file when indexed */
+	int64_t mtime;        /* modification time, seconds since the epoch */
+	uint32_t tokens;      /* number of tokens (positions) */
+} lode_doc_info;
+
+/* Fill info for document id doc (0 <= doc < documents). */
+int lode_doc(const lode_index *index, uint32_t doc, lode_doc_info *info,
+             lode_error *err);
+
+/*
+ * The stored text of document doc, decompressed into a buffer the caller
+ * frees with free(); *len receives its length.
+ */
+int lode_doc_text(const lode_index *index, uint32_t doc, char **text,
+                  size_t *len, lode_error *err);
+
+/*
+ * Parse a query of the boolean query language (see lode.1):
+ *   or := and ('OR' and)*     and := not (['AND'] not)*
+ *   not := unary ('NOT' unary)*   unary := 'NOT' unary | primary
+ *   primary := '(' or ')' | '"' words '"' | word
+ * On a syntax error returns LODE_EQUERY with the message
+ * "query error at column N: ..." (N counts characters from 1).
+ */
+int lode_query_parse(const char *text, size_t len, lode_query **out,
+                     lode_error *err);
+void lode_query_free(lode_query *query);
+
+/* Called with each matching document id, in increasing order. */
+typedef int (*lode_match_fn)(void *ctx, uint32_t doc);
+
+/* Every document matching query, in index order; stops early (returning the
+ * callback's value) if the callback returns nonzero. */
+int lode_match(const lode_index *index, const lode_query *query,
+               lode_match_fn fn, void *ctx, lode_error *err);
+
+/* Number of matching documents. */
+int lode_count(const lode_index *index, const lode_query *query,
+               uint64_t *count, lode_error *err);
+
+typedef struct lode_hit {
+	uint32_t doc; /* document id */
+	double score; /* BM25 score */
+} lode_hit;
+
+/* BM25 parameters used by lode_search. */
+#define LODE_BM25_K1 1.2
+#define LODE_BM25_B 0.75
+
+/*
+ * The k best documents by BM25 (ties broken by lower document id), best
+ * first, into hits (room for k); *nhits receives how many there are and
+ * *total (may be NULL) the number of matching documents.
+ */
+int lode_search(const lode_index *index, const lode_query *query, size_t k,
+                lode_hit *hits, size_t *nhits, uint64_t *total,
+                lode_error *err);
+
+/* A byte range of the snippet text that matched a query word. */
+typedef struct lode_span {
+	size_t start, end;
+} lode_span;
+
+typedef struct lode_snippet {
+	char *text;        /* UTF-8, one line, '…' where text was cut */
+	size_t len;
+	lode_span *spans;  /* matched words, byte offsets into text, in order */
+	size_t nspans;
+} lode_snippet;
+
+/*
+ * A one-line snippet of document doc around its best match for query, of
+ * about width characters.  Free with lode_snippet_release().
+ */
+int lode_snippet_make(const lode_index *index, const lode_query *query,
+                      uint32_t doc, size_t width, lode_snippet *out,
+                      lode_error *err);
+void lode_snippet_release(lode_snippet *snippet);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
