@@ -121,6 +121,10 @@ int lode_index_open(const char *path, lode_index **out, lode_error *err);
 /* Release the index; NULL is allowed. */
 void lode_index_close(lode_index *index);
 
+/* Verify the CRC32 of every file of the index (a full read); LODE_ECORRUPT
+ * names the first file that fails. */
+int lode_check(const lode_index *index, lode_error *err);
+
 typedef struct lode_index_info {
 	uint64_t documents;   /* documents in all segments */
 	uint64_t tokens;      /* token occurrences in all documents */

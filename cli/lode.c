@@ -1,0 +1,561 @@
+/*
+ * lode.c -- the command-line interface, a thin layer over lode.h.
+ *
+ *     lode index [-i INDEX] [--memory SIZE] DIR...
+ *     lode search [-i INDEX] [-n N | -l | -c | --json] [--color=WHEN] QUERY...
+ *     lode check [-i INDEX]
+ *     lode help [COMMAND] | --help | --version
+ *
+ * Exit status: 0 success (search: something matched), 1 search matched
+ * nothing, 2 any error; errors are one line on stderr starting "lode: ".
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lode.h"
+
+#define EXIT_MATCH 0
+#define EXIT_NO_MATCH 1
+#define EXIT_TROUBLE 2
+
+static const char usage_main[] =
+	"usage: lode COMMAND [OPTIONS] [ARGS]\n"
+	"\n"
+	"commands:\n"
+	"  index DIR...     build the index of the text files below DIRs\n"
+	"  search QUERY     search the index (boolean and phrase queries)\n"
+	"  check            verify every checksum of the index\n"
+	"  help [COMMAND]   show help\n"
+	"\n"
+	"options for every command:\n"
+	"  -i, --index PATH  the index directory (default $LODE_INDEX or .lode)\n"
+	"  -h, --help        show help;  --version  show the version\n"
+	"\n"
+	"See lode(1) for the query language and the exit codes.\n";
+
+static const char usage_index[] =
+	"usage: lode index [-i INDEX] [--memory SIZE] DIR...\n"
+	"\n"
+	"Index every text file below each DIR (hidden entries and binary files\n"
+	"are skipped) into INDEX, replacing the index there atomically.\n"
+	"\n"
+	"  -i, --index PATH   index directory (default $LODE_INDEX or .lode)\n"
+	"  -m, --memory SIZE  postings buffered before spilling a sorted run to\n"
+	"                     disk, e.g. 64M or 1G (default 256M)\n"
+	"  -q, --quiet        no progress line and no summary\n";
+
+static const char usage_search[] =
+	"usage: lode search [-i INDEX] [OPTIONS] QUERY...\n"
+	"\n"
+	"Search the index; the QUERY words are joined with spaces.\n"
+	"Query language: words, \"quoted phrases\", AND, OR, NOT (uppercase),\n"
+	"parentheses; adjacent operands are ANDed.  Example:\n"
+	"  lode search '\"Supreme National Security Council\" AND retaliation'\n"
+	"\n"
+	"  -n, --results N    show the best N documents (default 10)\n"
+	"  -l, --files        print the paths of all matches in index order\n"
+	"  -c, --count        print only the number of matching documents\n"
+	"      --json         one JSON object per result\n"
+	"      --color WHEN   highlight matches: auto, always or never\n"
+	"\n"
+	"Exit status: 0 if something matched, 1 if nothing did, 2 on error.\n";
+
+static const char usage_check[] =
+	"usage: lode check [-i INDEX]\n"
+	"\n"
+	"Verify the checksum of every file of the index and report.\n";
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("lode: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(EXIT_TROUBLE);
+}
+
+static void usage_error(const char *usage, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+
+static void usage_error(const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("lode: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	/* The usage line only, as a hint. */
+	fprintf(stderr, "%.*s(try 'lode help' for more)\n",
+	        (int)(strchr(usage, '\n') - usage + 1), usage);
+	exit(EXIT_TROUBLE);
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *default_index(void)
+{
+	const char *env = getenv("LODE_INDEX");
+
+	return env && *env ? env : ".lode";
+}
+
+/* Parse "64M", "1G", "300000" into bytes. */
+static int parse_size(const char *s, size_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	default: break;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end || v == 0)
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+/* Print bytes, with control characters shown as '?' so that a file name
+ * cannot move the terminal's cursor or fake another line. */
+static void print_safe(FILE *f, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		fputc(c < 0x20 || c == 0x7f ? '?' : c, f);
+	}
+}
+
+/* Print bytes as the inside of a JSON string; invalid UTF-8 bytes become
+ * U+FFFD so that the output is always valid JSON. */
+static void print_json_string(FILE *f, const char *p, size_t n)
+{
+	fputc('"', f);
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)p[i];
+		size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3
+		           : (c >> 3) == 30 ? 4 : 0;
+		int valid = len > 0 && i + len <= n;
+		for (size_t k = 1; valid && k < len; k++)
+			valid = ((unsigned char)p[i + k] >> 6) == 2;
+		if (!valid) {
+			fputs("\\ufffd", f);
+			i++;
+			continue;
+		}
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fwrite(p + i, 1, len, f);
+		i += len;
+	}
+	fputc('"', f);
+}
+
+/* ---- index ------------------------------------------------------------- */
+
+struct progress {
+	int tty;
+	double start, last;
+};
+
+static int on_progress(void *ctx, const lode_build_stats *s)
+{
+	struct progress *p = ctx;
+	double t = now_seconds();
+
+	if (p->tty && t - p->last >= 0.1) {
+		double mb = (double)s->input_bytes / 1e6;
+		p->last = t;
+		fprintf(stderr, "\r  %" PRIu64 " files  %.1f MB  %.1f MB/s ",
+		        s->documents, mb, mb / (t - p->start > 0 ? t - p->start : 1));
+	}
+	return 0;
+}
+
+static void on_warning(void *ctx, const char *message)
+{
+	struct progress *p = ctx;
+
+	if (p->tty)
+		fputs("\r\033[K", stderr);
+	fprintf(stderr, "lode: warning: %s\n", message);
+}
+
+static int cmd_index(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"index", required_argument, NULL, 'i'},
+		{"memory", required_argument, NULL, 'm'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *index = default_index();
+	lode_build_options bo = {0};
+	lode_build_stats st;
+	struct progress prog = {0};
+	lode_error err;
+	int c, quiet = 0;
+
+	while ((c = getopt_long(argc, argv, "i:m:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i': index = optarg; break;
+		case 'm':
+			if (parse_size(optarg, &bo.memory_budget))
+				usage_error(usage_index, "bad --memory size '%s'", optarg);
+			break;
+		case 'q': quiet = 1; break;
+		case 'h': fputs(usage_index, stdout); return 0;
+		default: usage_error(usage_index, "unknown option");
+		}
+	}
+	if (optind >= argc)
+		usage_error(usage_index, "index: no directory given");
+	prog.tty = !quiet && isatty(STDERR_FILENO);
+	prog.start = prog.last = now_seconds();
+	bo.progress = on_progress;
+	bo.warning = on_warning;
+	bo.ctx = &prog;
+	if (lode_build(index, (const char *const *)argv + optind,
+	               (size_t)(argc - optind), &bo, &st, &err))
+		die("%s", err.message);
+	if (prog.tty)
+		fputs("\r\033[K", stderr);
+	if (!quiet) {
+		double in_mb = (double)st.input_bytes / 1e6;
+		printf("indexed %" PRIu64 " documents in %.2f s (%.1f MB/s)\n",
+		       st.documents, st.seconds,
+		       st.seconds > 0 ? in_mb / st.seconds : 0.0);
+		if (st.skipped_binary || st.skipped_error)
+			printf("skipped %" PRIu64 " binary files, %" PRIu64
+			       " unreadable\n", st.skipped_binary, st.skipped_error);
+		printf("%" PRIu64 " distinct terms, %" PRIu64 " postings, %" PRIu64
+		       " positions\n", st.terms, st.postings, st.tokens);
+		printf("input %.2f MB, index %.2f MB (%.0f%% of input) in %s\n",
+		       in_mb, (double)st.index_bytes / 1e6,
+		       st.input_bytes ? 100.0 * (double)st.index_bytes /
+		                        (double)st.input_bytes : 0.0, index);
+	}
+	return 0;
+}
+
+/* ---- search ------------------------------------------------------------ */
+
+enum mode { MODE_RANKED, MODE_FILES, MODE_COUNT, MODE_JSON };
+
+static lode_index *open_index(const char *path)
+{
+	lode_index *ix;
+	lode_error err;
+
+	if (lode_index_open(path, &ix, &err))
+		die("%s", err.message);
+	return ix;
+}
+
+static char *join_args(int argc, char **argv)
+{
+	size_t len = 0;
+	char *q;
+
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	q = malloc(len + 1);
+	if (!q)
+		die("out of memory");
+	q[0] = '\0';
+	for (int i = 0; i < argc; i++) {
+		if (i)
+			strcat(q, " ");
+		strcat(q, argv[i]);
+	}
+	return q;
+}
+
+static int print_path(void *ctx, uint32_t doc)
+{
+	const lode_index *ix = ctx;
+	lode_doc_info info;
+	lode_error err;
+
+	if (lode_doc(ix, doc, &info, &err))
+		die("%s", err.message);
+	print_safe(stdout, info.path, info.path_len);
+	putchar('\n');
+	return 0;
+}
+
+static void print_snippet(const lode_snippet *s, int color)
+{
+	size_t at = 0;
+
+	for (size_t i = 0; i < s->nspans; i++) {
+		print_safe(stdout, s->text + at, s->spans[i].start - at);
+		if (color)
+			fputs("\033[1;31m", stdout);
+		print_safe(stdout, s->text + s->spans[i].start,
+		           s->spans[i].end - s->spans[i].start);
+		if (color)
+			fputs("\033[0m", stdout);
+		at = s->spans[i].end;
+	}
+	print_safe(stdout, s->text + at, s->len - at);
+}
+
+static void print_json_hit(const lode_index *ix, const lode_query *q,
+                           size_t rank, const lode_hit *hit)
+{
+	lode_doc_info info;
+	lode_snippet s;
+	lode_error err;
+
+	if (lode_doc(ix, hit->doc, &info, &err) ||
+	    lode_snippet_make(ix, q, hit->doc, 160, &s, &err))
+		die("%s", err.message);
+	printf("{\"rank\":%zu,\"path\":", rank);
+	print_json_string(stdout, info.path, info.path_len);
+	printf(",\"score\":%.6f,\"snippet\":", hit->score);
+	print_json_string(stdout, s.text, s.len);
+	fputs(",\"matches\":[", stdout);
+	for (size_t i = 0; i < s.nspans; i++)
+		printf("%s[%zu,%zu]", i ? "," : "", s.spans[i].start, s.spans[i].end);
+	fputs("]}\n", stdout);
+	lode_snippet_release(&s);
+}
+
+static void print_ranked_hit(const lode_index *ix, const lode_query *q,
+                             size_t rank, const lode_hit *hit, int color)
+{
+	lode_doc_info info;
+	lode_snippet s;
+	lode_error err;
+
+	if (lode_doc(ix, hit->doc, &info, &err) ||
+	    lode_snippet_make(ix, q, hit->doc, 160, &s, &err))
+		die("%s", err.message);
+	printf("%2zu. %s", rank, color ? "\033[1;35m" : "");
+	print_safe(stdout, info.path, info.path_len);
+	printf("%s  %.3f\n    ", color ? "\033[0m" : "", hit->score);
+	print_snippet(&s, color);
+	putchar('\n');
+	lode_snippet_release(&s);
+}
+
+static int cmd_search(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"index", required_argument, NULL, 'i'},
+		{"results", required_argument, NULL, 'n'},
+		{"files", no_argument, NULL, 'l'},
+		{"count", no_argument, NULL, 'c'},
+		{"json", no_argument, NULL, 'j'},
+		{"color", required_argument, NULL, 'C'},
+		{"colour", required_argument, NULL, 'C'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *index = default_index(), *color_when = "auto";
+	enum mode mode = MODE_RANKED;
+	size_t k = 10, nhits = 0;
+	uint64_t total = 0;
+	lode_index *ix;
+	lode_query *q;
+	lode_hit *hits = NULL;
+	lode_error err;
+	double start;
+	char *text, *end;
+	int c, color;
+
+	while ((c = getopt_long(argc, argv, "i:n:lch", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i': index = optarg; break;
+		case 'n':
+			errno = 0;
+			k = (size_t)strtoull(optarg, &end, 10);
+			if (errno || *end || end == optarg || *optarg == '-' ||
+			    k > 1000000)
+				usage_error(usage_search, "bad -n value '%s'", optarg);
+			break;
+		case 'l': mode = MODE_FILES; break;
+		case 'c': mode = MODE_COUNT; break;
+		case 'j': mode = MODE_JSON; break;
+		case 'C': color_when = optarg; break;
+		case 'h': fputs(usage_search, stdout); return 0;
+		default: usage_error(usage_search, "unknown option");
+		}
+	}
+	if (strcmp(color_when, "always") == 0)
+		color = 1;
+	else if (strcmp(color_when, "never") == 0)
+		color = 0;
+	else if (strcmp(color_when, "auto") == 0)
+		color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+	else
+		usage_error(usage_search, "--color takes auto, always or never");
+	if (optind >= argc)
+		usage_error(usage_search, "search: no query given");
+
+	start = now_seconds();
+	text = join_args(argc - optind, argv + optind);
+	if (lode_query_parse(text, strlen(text), &q, &err))
+		die("%s", err.message);
+	ix = open_index(index);
+	switch (mode) {
+	case MODE_FILES:
+		if (lode_match(ix, q, print_path, ix, &err) < 0)
+			die("%s", err.message);
+		/* Count again cheaply for the exit status. */
+		if (lode_count(ix, q, &total, &err))
+			die("%s", err.message);
+		break;
+	case MODE_COUNT:
+		if (lode_count(ix, q, &total, &err))
+			die("%s", err.message);
+		printf("%" PRIu64 "\n", total);
+		break;
+	case MODE_RANKED:
+	case MODE_JSON:
+		hits = malloc((k ? k : 1) * sizeof(*hits));
+		if (!hits)
+			die("out of memory");
+		if (lode_search(ix, q, k, hits, &nhits, &total, &err))
+			die("%s", err.message);
+		for (size_t i = 0; i < nhits; i++) {
+			if (mode == MODE_JSON)
+				print_json_hit(ix, q, i + 1, &hits[i]);
+			else
+				print_ranked_hit(ix, q, i + 1, &hits[i], color);
+		}
+		if (mode == MODE_RANKED)
+			printf("%s%" PRIu64 " matching document%s, %zu shown "
+			       "(%.2f ms)\n", nhits ? "\n" : "", total,
+			       total == 1 ? "" : "s", nhits,
+			       (now_seconds() - start) * 1e3);
+		break;
+	}
+	free(hits);
+	free(text);
+	lode_query_free(q);
+	lode_index_close(ix);
+	if (fflush(stdout) != 0)
+		die("writing output: %s", strerror(errno));
+	return total ? EXIT_MATCH : EXIT_NO_MATCH;
+}
+
+/* ---- check --------------------------------------------------------------- */
+
+static int cmd_check(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"index", required_argument, NULL, 'i'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *index = default_index();
+	lode_index_info info;
+	lode_index *ix;
+	lode_error err;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i': index = optarg; break;
+		case 'h': fputs(usage_check, stdout); return 0;
+		default: usage_error(usage_check, "unknown option");
+		}
+	}
+	if (optind < argc)
+		usage_error(usage_check, "check: unexpected argument '%s'",
+		            argv[optind]);
+	ix = open_index(index);
+	if (lode_check(ix, &err))
+		die("%s", err.message);
+	lode_index_info_get(ix, &info);
+	printf("%s: ok: %" PRIu32 " segment%s, %" PRIu64 " documents, %.2f MB, "
+	       "every checksum verified\n", index, info.segments,
+	       info.segments == 1 ? "" : "s", info.documents,
+	       (double)info.index_bytes / 1e6);
+	lode_index_close(ix);
+	return 0;
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+static const char *usage_of(const char *cmd)
+{
+	if (strcmp(cmd, "index") == 0)
+		return usage_index;
+	if (strcmp(cmd, "search") == 0)
+		return usage_search;
+	if (strcmp(cmd, "check") == 0)
+		return usage_check;
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd;
+
+	if (argc < 2) {
+		fputs(usage_main, stderr);
+		return EXIT_TROUBLE;
+	}
+	cmd = argv[1];
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		fputs(usage_main, stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+		printf("lode %s (index format version %" PRIu32 ")\n",
+		       LODE_VERSION_STRING, lode_format_version());
+		return 0;
+	}
+	if (strcmp(cmd, "help") == 0) {
+		const char *u = argc > 2 ? usage_of(argv[2]) : usage_main;
+		if (!u)
+			usage_error(usage_main, "help: unknown command '%s'", argv[2]);
+		fputs(u, stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "index") == 0)
+		return cmd_index(argc - 1, argv + 1);
+	if (strcmp(cmd, "search") == 0)
+		return cmd_search(argc - 1, argv + 1);
+	if (strcmp(cmd, "check") == 0)
+		return cmd_check(argc - 1, argv + 1);
+	usage_error(usage_main, "unknown command '%s'", cmd);
+}

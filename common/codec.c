@@ -1,0 +1,310 @@
+/*
+ * codec.c -- VByte and bit packing (see codec.h and FORMAT.md).
+ *
+ * Bit unpacking is the hot loop of every query: it decodes each postings
+ * block.  Eight values of width w take exactly w bytes, so every group of
+ * eight starts on a byte boundary and, for a constant w, each value's byte
+ * offset and shift within its group are constants.  One function per width
+ * (generated below) reads each value with one unaligned 64-bit load, a shift
+ * and a mask: shift <= 7 and w <= 32, so a value always lies inside the
+ * eight bytes loaded.  That load may run up to 8 bytes past a group's packed
+ * data, so only groups with that much input left take the fast path; the
+ * rest are read a byte at a time, never past `end`.  The technique is the
+ * scalar one of Lemire and Boytsov, "Decoding billions of integers per
+ * second through vectorization" (SPE 2015).
+ */
+#include "codec.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "lode.h"
+
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
+/* Little-endian loads and stores of any alignment, on any host. */
+static ALWAYS_INLINE uint64_t load_le64(const uint8_t *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t w;
+
+	memcpy(&w, p, sizeof(w));
+	return w;
+#else
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+	       (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 |
+	       (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+	       (uint64_t)p[7] << 56;
+#endif
+}
+
+static ALWAYS_INLINE void store_le32(uint8_t *p, uint32_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(p, &v, sizeof(v));
+#else
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+#endif
+}
+
+/* ---- VByte ----------------------------------------------------------- */
+
+size_t lode_vbyte_put(uint8_t *out, uint64_t v)
+{
+	size_t len = 0;
+
+	while (v >= 0x80) {
+		out[len++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	out[len++] = (uint8_t)v;
+	return len;
+}
+
+int lode_vbyte_get(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	const uint8_t *q = *p;
+	uint64_t x = 0;
+	unsigned shift;
+	uint8_t b;
+
+	for (shift = 0; shift < 63; shift += 7) {
+		if (q == end)
+			return LODE_ECORRUPT;
+		b = *q++;
+		x |= (uint64_t)(b & 0x7f) << shift;
+		if (b < 0x80)
+			goto out;
+	}
+	/* The tenth byte holds bit 63 alone and must end the value. */
+	if (q == end || *q > 1)
+		return LODE_ECORRUPT;
+	x |= (uint64_t)*q++ << 63;
+out:
+	*v = x;
+	*p = q;
+	return LODE_OK;
+}
+
+int lode_vbyte_get32(const uint8_t **p, const uint8_t *end, uint32_t *v)
+{
+	const uint8_t *q = *p;
+	uint64_t x;
+	int rc;
+
+	/* Most positions and gaps are small: one byte. */
+	if (q != end && *q < 0x80) {
+		*v = *q;
+		*p = q + 1;
+		return LODE_OK;
+	}
+	rc = lode_vbyte_get(&q, end, &x);
+	if (rc != LODE_OK)
+		return rc;
+	if (x > UINT32_MAX)
+		return LODE_ECORRUPT;
+	*v = (uint32_t)x;
+	*p = q;
+	return LODE_OK;
+}
+
+int lode_vbyte_skip(const uint8_t **p, const uint8_t *end, size_t n)
+{
+	const uint8_t *q = *p;
+	uint64_t w, ends;
+
+	/* Each value ends at a byte below 0x80: count those eight bytes at a
+	 * time.  (~w & high) >> 7 has a 1 in each byte that ends a value and
+	 * the multiply sums the eight bytes into the top one.  Stop before a
+	 * word that ends the nth value and find it byte by byte. */
+	while (end - q >= 8) {
+		w = load_le64(q);
+		ends = (~w & UINT64_C(0x8080808080808080)) >> 7;
+		ends = (ends * UINT64_C(0x0101010101010101)) >> 56;
+		if (ends >= n)
+			break;
+		n -= (size_t)ends;
+		q += 8;
+	}
+	for (; n > 0; q++) {
+		if (q == end)
+			return LODE_ECORRUPT;
+		if (*q < 0x80)
+			n--;
+	}
+	*p = q;
+	return LODE_OK;
+}
+
+/* ---- bit packing ----------------------------------------------------- */
+
+unsigned lode_bits_needed(uint32_t v)
+{
+#if defined(__GNUC__)
+	return v ? 32 - (unsigned)__builtin_clz(v) : 0;
+#else
+	unsigned bits = 0;
+
+	while (v) {
+		bits++;
+		v >>= 1;
+	}
+	return bits;
+#endif
+}
+
+size_t lode_bitpack_size(size_t n, unsigned width)
+{
+	/* Eight values of width bits take width bytes: no overflow in the
+	 * remainder, and a product too large saturates so that decoders
+	 * given a corrupt count fail their bounds test. */
+	if (width && n / 8 > (SIZE_MAX - 32) / width)
+		return SIZE_MAX;
+	return n / 8 * width + (n % 8 * width + 7) / 8;
+}
+
+void lode_bitpack(uint8_t *out, const uint32_t *in, size_t n, unsigned width)
+{
+	uint64_t acc = 0; /* pending bits, the oldest in bit 0 */
+	unsigned bits = 0; /* how many bits of acc are pending, < 32 */
+	size_t i;
+
+	assert(width <= 32);
+	for (i = 0; i < n; i++) {
+		assert(width == 32 || in[i] >> width == 0);
+		acc |= (uint64_t)in[i] << bits;
+		bits += width;
+		if (bits >= 32) {
+			store_le32(out, (uint32_t)acc);
+			out += 4;
+			acc >>= 32;
+			bits -= 32;
+		}
+	}
+	while (bits > 0) {
+		*out++ = (uint8_t)acc;
+		acc >>= 8;
+		bits = bits > 8 ? bits - 8 : 0;
+	}
+}
+
+/* Decode groups of eight values of constant width w from in, which has at
+ * least group_reach(w) readable bytes past the start of the last group. */
+static ALWAYS_INLINE void unpack_groups(const uint8_t *in, uint32_t *out,
+                                        size_t groups, unsigned w)
+{
+	const uint64_t mask = (UINT64_C(1) << w) - 1;
+	size_t g;
+
+#define LANE(j) \
+	out[j] = (uint32_t)((load_le64(in + (j) * w / 8) >> ((j) * w % 8)) & mask)
+	for (g = 0; g < groups; g++) {
+		LANE(0); LANE(1); LANE(2); LANE(3);
+		LANE(4); LANE(5); LANE(6); LANE(7);
+		in += w;
+		out += 8;
+	}
+#undef LANE
+}
+
+/* Bytes unpack_groups may read from the start of one group. */
+static size_t group_reach(unsigned w)
+{
+	return 7 * w / 8 + 8;
+}
+
+typedef void unpack_fn(const uint8_t *in, uint32_t *out, size_t groups);
+
+#define UNPACK_FN(w) \
+	static void unpack_##w(const uint8_t *in, uint32_t *out, \
+	                       size_t groups) \
+	{ \
+		unpack_groups(in, out, groups, w); \
+	}
+UNPACK_FN(1)  UNPACK_FN(2)  UNPACK_FN(3)  UNPACK_FN(4)  UNPACK_FN(5)
+UNPACK_FN(6)  UNPACK_FN(7)  UNPACK_FN(8)  UNPACK_FN(9)  UNPACK_FN(10)
+UNPACK_FN(11) UNPACK_FN(12) UNPACK_FN(13) UNPACK_FN(14) UNPACK_FN(15)
+UNPACK_FN(16) UNPACK_FN(17) UNPACK_FN(18) UNPACK_FN(19) UNPACK_FN(20)
+UNPACK_FN(21) UNPACK_FN(22) UNPACK_FN(23) UNPACK_FN(24) UNPACK_FN(25)
+UNPACK_FN(26) UNPACK_FN(27) UNPACK_FN(28) UNPACK_FN(29) UNPACK_FN(30)
+UNPACK_FN(31)
+#undef UNPACK_FN
+
+/* Fast group decoders for widths 1..31 (0 and 32 are special cases). */
+static unpack_fn *const unpackers[32] = {
+	NULL,       unpack_1,  unpack_2,  unpack_3,  unpack_4,  unpack_5,
+	unpack_6,   unpack_7,  unpack_8,  unpack_9,  unpack_10, unpack_11,
+	unpack_12,  unpack_13, unpack_14, unpack_15, unpack_16, unpack_17,
+	unpack_18,  unpack_19, unpack_20, unpack_21, unpack_22, unpack_23,
+	unpack_24,  unpack_25, unpack_26, unpack_27, unpack_28, unpack_29,
+	unpack_30,  unpack_31,
+};
+
+/* Decode n values of width w (1..31) reading whole bytes only as they are
+ * needed, so never past the packed data. */
+static void unpack_bytewise(const uint8_t *in, uint32_t *out, size_t n,
+                            unsigned w)
+{
+	const uint64_t mask = (UINT64_C(1) << w) - 1;
+	uint64_t acc = 0; /* bits read but not yet used, the oldest in bit 0 */
+	unsigned bits = 0; /* how many bits of acc are unused, < w */
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		while (bits < w) {
+			acc |= (uint64_t)*in++ << bits;
+			bits += 8;
+		}
+		out[i] = (uint32_t)(acc & mask);
+		acc >>= w;
+		bits -= w;
+	}
+}
+
+int lode_bitunpack(const uint8_t *in, const uint8_t *end, uint32_t *out,
+                   size_t n, unsigned width)
+{
+	size_t avail, groups, fast, i;
+
+	assert(in <= end);
+	if (width > 32)
+		return LODE_ECORRUPT;
+	avail = (size_t)(end - in);
+	if (avail < lode_bitpack_size(n, width))
+		return LODE_ECORRUPT;
+	if (width == 0) {
+		memset(out, 0, n * sizeof(*out));
+		return LODE_OK;
+	}
+	if (width == 32) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		memcpy(out, in, n * sizeof(*out));
+#else
+		for (i = 0; i < n; i++)
+			out[i] = (uint32_t)in[4 * i] |
+			         (uint32_t)in[4 * i + 1] << 8 |
+			         (uint32_t)in[4 * i + 2] << 16 |
+			         (uint32_t)in[4 * i + 3] << 24;
+#endif
+		return LODE_OK;
+	}
+
+	/* Group g starts at byte g * width and reads group_reach bytes. */
+	groups = n / 8;
+	fast = avail < group_reach(width)
+	               ? 0
+	               : (avail - group_reach(width)) / width + 1;
+	if (fast > groups)
+		fast = groups;
+	unpackers[width](in, out, fast);
+	i = fast * 8;
+	unpack_bytewise(in + fast * width, out + i, n - i, width);
+	return LODE_OK;
+}

@@ -1,0 +1,86 @@
+/*
+ * format.h -- constants of the on-disk format, shared by writer and reader.
+ *
+ * FORMAT.md is the normative description; every number here appears there.
+ * An index is a directory holding MANIFEST (the list of live segments) and
+ * one directory per segment, seg-NNNNNN/, with five files:
+ *
+ *     terms.dic   term dictionary: front-coded blocks + sparse block index
+ *     postings.pst document ids and frequencies in bit-packed blocks
+ *     positions.pos token positions, VByte, per document
+ *     docs.tab    document table: fixed records + path strings
+ *     text.z      stored text, one zlib stream per document
+ *
+ * Every file starts with a 16-byte header (magic, version, zero) and ends with
+ * a CRC32 (zlib's) of all the bytes before it; multi-byte integers are
+ * little-endian.
+ */
+#ifndef LODE_COMMON_FORMAT_H
+#define LODE_COMMON_FORMAT_H
+
+#include <stdint.h>
+
+#define LODE_FORMAT_VERSION 1u
+
+#define LODE_HEADER_SIZE 16
+#define LODE_MAGIC_LEN 8
+#define LODE_MAGIC_MANIFEST "LODE\0MAN"
+#define LODE_MAGIC_DICT "LODE\0DIC"
+#define LODE_MAGIC_POSTINGS "LODE\0PST"
+#define LODE_MAGIC_POSITIONS "LODE\0POS"
+#define LODE_MAGIC_DOCS "LODE\0DOC"
+#define LODE_MAGIC_TEXT "LODE\0TXT"
+
+#define LODE_MANIFEST_NAME "MANIFEST"
+#define LODE_LOCK_NAME "LOCK"
+#define LODE_SEGMENT_PREFIX "seg-"
+#define LODE_FILE_DICT "terms.dic"
+#define LODE_FILE_POSTINGS "postings.pst"
+#define LODE_FILE_POSITIONS "positions.pos"
+#define LODE_FILE_DOCS "docs.tab"
+#define LODE_FILE_TEXT "text.z"
+
+/* Documents per postings block; the last block of a term may be shorter. */
+#define LODE_BLOCK_DOCS 128
+/* Bytes of one skip entry: u32 last doc, u32 block offset, u64 positions
+ * offset (both offsets relative to the term's own postings / positions). */
+#define LODE_SKIP_ENTRY_SIZE 16
+/* Terms per front-coded dictionary block. */
+#define LODE_DICT_BLOCK_TERMS 32
+/* Bytes of one document table record. */
+#define LODE_DOC_RECORD_SIZE 40
+/* Zero bytes after the last postings block, so block decoders may load
+ * whole 64-bit words without bounds tests. */
+#define LODE_POSTINGS_PAD 16
+
+/* Footer sizes, CRC included. */
+#define LODE_DICT_FOOTER_SIZE 28  /* u64 terms, u64 blocks, u64 index_off, crc */
+#define LODE_DOCS_FOOTER_SIZE 36  /* u64 docs, u64 tokens, u64 paths_off, u64 paths_len, crc */
+#define LODE_PLAIN_FOOTER_SIZE 4  /* crc only: postings, positions, text */
+
+static inline uint32_t lode_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t lode_get64(const uint8_t *p)
+{
+	return (uint64_t)lode_get32(p) | (uint64_t)lode_get32(p + 4) << 32;
+}
+
+static inline void lode_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static inline void lode_put64(uint8_t *p, uint64_t v)
+{
+	lode_put32(p, (uint32_t)v);
+	lode_put32(p + 4, (uint32_t)(v >> 32));
+}
+
+#endif

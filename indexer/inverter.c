@@ -1,0 +1,538 @@
+/*
+ * inverter.c -- in-memory postings buffers, sorted runs and their merge.
+ *
+ * Per document, tokens are chained per term in a scratch array (no sorting):
+ * each term remembers the first and last token it had in the current
+ * document, so that when the document ends its positions can be appended to
+ * the term's buffer in order.  Buffers are the chunk encoding of inverter.h.
+ */
+#include "inverter.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "codec.h"
+#include "error.h"
+#include "file.h"
+#include "tokenizer.h"
+
+#define RUN_MAGIC "LODE\0RUN"
+#define NO_DOC UINT32_MAX
+#define NO_TOKEN UINT32_MAX
+
+struct term {
+	uint64_t text;      /* offset of the term's bytes in the arena */
+	uint32_t len;       /* bytes */
+	uint32_t hash;
+	uint8_t *buf;       /* postings chunk of the current run */
+	uint32_t used, cap; /* bytes of buf */
+	uint32_t last_doc;  /* last document in buf, NO_DOC if none */
+	uint32_t df;        /* documents in buf */
+	uint64_t cf;        /* positions in buf */
+	uint32_t first_tok; /* current document's token chain: head ... */
+	uint32_t last_tok;  /* ... and tail, valid while last_seen == doc */
+	uint32_t last_seen; /* document whose chain first_tok starts */
+	uint32_t freq;      /* tokens in the current document */
+};
+
+struct tok {
+	uint32_t pos;  /* position in the document */
+	uint32_t next; /* next token of the same term, NO_TOKEN at the end */
+};
+
+struct run {
+	lode_map map;
+	const uint8_t *p;    /* next record */
+	int has;             /* the fields below hold the current record */
+	const char *term;
+	size_t term_len;
+	uint64_t df, cf;
+	lode_chunk chunk;
+};
+
+struct sort_key {
+	const char *bytes;
+	uint32_t len;
+	uint32_t index;
+};
+
+struct lode_inverter {
+	size_t budget;
+	char *run_dir;
+
+	struct term *terms;
+	size_t nterms, terms_cap;
+	uint32_t *table;        /* open addressing: term index + 1, 0 empty */
+	size_t table_cap;       /* power of two */
+	char *arena;            /* term bytes */
+	size_t arena_used, arena_cap;
+	size_t buffered;        /* bytes allocated for postings buffers */
+
+	struct tok *toks;       /* current document's tokens */
+	size_t ntoks, toks_cap;
+	uint32_t *touched;      /* terms seen in the current document */
+	size_t ntouched, touched_cap;
+	uint32_t doc;           /* current document */
+	int rc;                 /* error raised inside the tokenizer callback */
+
+	struct run *runs;
+	size_t nruns, runs_cap;
+
+	/* Iteration after finish(). */
+	int finished;
+	struct sort_key *order; /* in-memory case: terms in byte order */
+	size_t norder, next_order;
+	lode_chunk *chunks;
+	size_t chunks_cap;
+};
+
+static uint32_t hash_bytes(const char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)p[i]) * 0x100000001b3ULL;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+static size_t memory_used(const struct lode_inverter *inv)
+{
+	return inv->buffered + inv->terms_cap * sizeof(struct term) +
+	       inv->table_cap * sizeof(uint32_t) + inv->arena_cap;
+}
+
+int lode_inverter_new(size_t budget, const char *run_dir,
+                      struct lode_inverter **out, lode_error *err)
+{
+	struct lode_inverter *inv = lode_calloc(1, sizeof(*inv));
+	size_t n = strlen(run_dir) + 1;
+
+	*out = NULL;
+	if (!inv)
+		return lode_fail(err, LODE_ENOMEM, "out of memory");
+	inv->budget = budget;
+	inv->run_dir = lode_malloc(n);
+	inv->table_cap = 1u << 12;
+	inv->table = lode_calloc(inv->table_cap, sizeof(uint32_t));
+	if (!inv->run_dir || !inv->table) {
+		lode_inverter_free(inv);
+		return lode_fail(err, LODE_ENOMEM, "out of memory");
+	}
+	memcpy(inv->run_dir, run_dir, n);
+	*out = inv;
+	return LODE_OK;
+}
+
+static int rehash(struct lode_inverter *inv)
+{
+	size_t cap = inv->table_cap * 2, mask = cap - 1;
+	uint32_t *table = lode_calloc(cap, sizeof(uint32_t));
+
+	if (!table)
+		return LODE_ENOMEM;
+	for (size_t i = 0; i < inv->nterms; i++) {
+		size_t slot = inv->terms[i].hash & mask;
+		while (table[slot])
+			slot = (slot + 1) & mask;
+		table[slot] = (uint32_t)i + 1;
+	}
+	lode_free(inv->table);
+	inv->table = table;
+	inv->table_cap = cap;
+	return LODE_OK;
+}
+
+/* Find or add term; returns its index or a negative error. */
+static int64_t term_lookup(struct lode_inverter *inv, const char *p, size_t n)
+{
+	uint32_t h = hash_bytes(p, n);
+	size_t mask = inv->table_cap - 1, slot = h & mask;
+	struct term *t;
+
+	for (uint32_t e; (e = inv->table[slot]) != 0; slot = (slot + 1) & mask) {
+		t = &inv->terms[e - 1];
+		if (t->hash == h && t->len == n &&
+		    memcmp(inv->arena + t->text, p, n) == 0)
+			return e - 1;
+	}
+	if (lode_grow(&inv->terms, &inv->terms_cap, inv->nterms + 1,
+	              sizeof(struct term)) ||
+	    lode_grow(&inv->arena, &inv->arena_cap, inv->arena_used + n, 1))
+		return LODE_ENOMEM;
+	t = &inv->terms[inv->nterms];
+	memset(t, 0, sizeof(*t));
+	t->text = inv->arena_used;
+	t->len = (uint32_t)n;
+	t->hash = h;
+	t->last_doc = NO_DOC;
+	t->last_seen = NO_DOC;
+	memcpy(inv->arena + inv->arena_used, p, n);
+	inv->arena_used += n;
+	inv->table[slot] = (uint32_t)++inv->nterms;
+	if (inv->nterms * 2 > inv->table_cap && rehash(inv))
+		return LODE_ENOMEM;
+	return (int64_t)inv->nterms - 1;
+}
+
+static int on_token(void *ctx, const char *term, size_t len, uint32_t position,
+                    size_t start, size_t end)
+{
+	struct lode_inverter *inv = ctx;
+	int64_t ti;
+	struct term *t;
+	uint32_t tok = (uint32_t)inv->ntoks;
+
+	(void)start;
+	(void)end;
+	if (inv->ntoks == UINT32_MAX - 1) {
+		inv->rc = LODE_ELIMIT;
+		return 1;
+	}
+	ti = term_lookup(inv, term, len);
+	if (ti < 0 || lode_grow(&inv->toks, &inv->toks_cap, inv->ntoks + 1,
+	                        sizeof(struct tok))) {
+		inv->rc = LODE_ENOMEM;
+		return 1;
+	}
+	t = &inv->terms[ti];
+	inv->toks[tok].pos = position;
+	inv->toks[tok].next = NO_TOKEN;
+	inv->ntoks++;
+	if (t->last_seen != inv->doc) {
+		if (lode_grow(&inv->touched, &inv->touched_cap, inv->ntouched + 1,
+		              sizeof(uint32_t))) {
+			inv->rc = LODE_ENOMEM;
+			return 1;
+		}
+		inv->touched[inv->ntouched++] = (uint32_t)ti;
+		t->last_seen = inv->doc;
+		t->first_tok = tok;
+		t->freq = 0;
+	} else {
+		inv->toks[t->last_tok].next = tok;
+	}
+	t->last_tok = tok;
+	t->freq++;
+	return 0;
+}
+
+/* Make room for need more bytes in t's buffer. */
+static int buf_reserve(struct lode_inverter *inv, struct term *t, size_t need)
+{
+	size_t cap = t->cap;
+	uint8_t *buf;
+
+	if ((size_t)t->used + need <= t->cap)
+		return LODE_OK;
+	if ((uint64_t)t->used + need > UINT32_MAX / 2)
+		return LODE_ELIMIT;
+	if (cap < 16)
+		cap = 16;
+	while (cap < t->used + need)
+		cap *= 2;
+	buf = lode_realloc(t->buf, cap);
+	if (!buf)
+		return LODE_ENOMEM;
+	inv->buffered += cap - t->cap;
+	t->buf = buf;
+	t->cap = (uint32_t)cap;
+	return LODE_OK;
+}
+
+/* Append the current document's postings to each touched term's buffer. */
+static int flush_document(struct lode_inverter *inv)
+{
+	for (size_t i = 0; i < inv->ntouched; i++) {
+		struct term *t = &inv->terms[inv->touched[i]];
+		uint32_t gap = t->last_doc == NO_DOC ? inv->doc : inv->doc - t->last_doc;
+		uint32_t prev = 0;
+		uint8_t *p;
+		int rc;
+
+		/* Worst case: two header values and freq positions. */
+		rc = buf_reserve(inv, t, 2 * LODE_VBYTE_MAX +
+		                         (size_t)t->freq * 5);
+		if (rc)
+			return rc;
+		p = t->buf + t->used;
+		p += lode_vbyte_put(p, gap);
+		p += lode_vbyte_put(p, t->freq);
+		for (uint32_t k = t->first_tok; k != NO_TOKEN; k = inv->toks[k].next) {
+			p += lode_vbyte_put(p, inv->toks[k].pos - prev);
+			prev = inv->toks[k].pos;
+		}
+		t->used = (uint32_t)(p - t->buf);
+		t->last_doc = inv->doc;
+		t->df++;
+		t->cf += t->freq;
+	}
+	inv->ntouched = 0;
+	inv->ntoks = 0;
+	return LODE_OK;
+}
+
+static int compare_keys(const void *a, const void *b)
+{
+	const struct sort_key *x = a, *y = b;
+	uint32_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->bytes, y->bytes, n);
+
+	if (c)
+		return c;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+/* Fill inv->order with the buffered terms in byte order. */
+static int sort_terms(struct lode_inverter *inv)
+{
+	lode_free(inv->order);
+	inv->order = lode_malloc(inv->nterms * sizeof(struct sort_key));
+	if (!inv->order)
+		return LODE_ENOMEM;
+	for (size_t i = 0; i < inv->nterms; i++) {
+		inv->order[i].bytes = inv->arena + inv->terms[i].text;
+		inv->order[i].len = inv->terms[i].len;
+		inv->order[i].index = (uint32_t)i;
+	}
+	qsort(inv->order, inv->nterms, sizeof(struct sort_key), compare_keys);
+	inv->norder = inv->nterms;
+	inv->next_order = 0;
+	return LODE_OK;
+}
+
+/* Forget every buffered term, keeping the allocations that are reusable. */
+static void reset_memory(struct lode_inverter *inv)
+{
+	for (size_t i = 0; i < inv->nterms; i++)
+		lode_free(inv->terms[i].buf);
+	inv->nterms = 0;
+	inv->arena_used = 0;
+	inv->buffered = 0;
+	memset(inv->table, 0, inv->table_cap * sizeof(uint32_t));
+}
+
+static char *run_path(const struct lode_inverter *inv, size_t n)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "run-%06zu.tmp", n);
+	return lode_path_join(inv->run_dir, name);
+}
+
+static int run_advance(struct run *r, lode_error *err)
+{
+	const uint8_t *end = r->map.data + r->map.size - 4;
+	uint64_t len, clen;
+
+	if (r->p >= end) {
+		r->has = 0;
+		return LODE_OK;
+	}
+	if (lode_vbyte_get(&r->p, end, &len) || len > (uint64_t)(end - r->p))
+		goto corrupt;
+	r->term = (const char *)r->p;
+	r->term_len = (size_t)len;
+	r->p += len;
+	if (lode_vbyte_get(&r->p, end, &r->df) ||
+	    lode_vbyte_get(&r->p, end, &r->cf) ||
+	    lode_vbyte_get(&r->p, end, &clen) || clen > (uint64_t)(end - r->p))
+		goto corrupt;
+	r->chunk.data = r->p;
+	r->chunk.len = (size_t)clen;
+	r->p += clen;
+	r->has = 1;
+	return LODE_OK;
+corrupt:
+	return lode_fail(err, LODE_ECORRUPT, "%s: corrupt run file", r->map.path);
+}
+
+/* Write the buffered terms as one sorted run file, then forget them. */
+static int spill(struct lode_inverter *inv, lode_error *err)
+{
+	lode_out out;
+	char *path;
+	int rc;
+
+	if (lode_grow(&inv->runs, &inv->runs_cap, inv->nruns + 1,
+	              sizeof(struct run)))
+		return lode_fail(err, LODE_ENOMEM, "out of memory");
+	if ((rc = sort_terms(inv)) != LODE_OK)
+		return lode_fail(err, rc, "out of memory");
+	path = run_path(inv, inv->nruns);
+	if (!path)
+		return lode_fail(err, LODE_ENOMEM, "out of memory");
+	rc = lode_out_open(&out, path, RUN_MAGIC, err);
+	for (size_t i = 0; rc == LODE_OK && i < inv->norder; i++) {
+		const struct term *t = &inv->terms[inv->order[i].index];
+		if ((rc = lode_out_vbyte(&out, t->len, err)) ||
+		    (rc = lode_out_write(&out, inv->arena + t->text, t->len, err)) ||
+		    (rc = lode_out_vbyte(&out, t->df, err)) ||
+		    (rc = lode_out_vbyte(&out, t->cf, err)) ||
+		    (rc = lode_out_vbyte(&out, t->used, err)))
+			break;
+		rc = lode_out_write(&out, t->buf, t->used, err);
+	}
+	if (rc == LODE_OK)
+		rc = lode_out_finish(&out, err);
+	else
+		lode_out_abort(&out);
+	if (rc == LODE_OK) {
+		struct run *r = &inv->runs[inv->nruns];
+		memset(r, 0, sizeof(*r));
+		rc = lode_map_open(&r->map, path, RUN_MAGIC, 4, err);
+		if (rc == LODE_OK) {
+			inv->nruns++;
+			r->p = r->map.data + 16;
+			rc = run_advance(r, err);
+		}
+	} else {
+		unlink(path);
+	}
+	lode_free(path);
+	lode_free(inv->order);
+	inv->order = NULL;
+	reset_memory(inv);
+	return rc;
+}
+
+int lode_inverter_add(struct lode_inverter *inv, uint32_t doc, const char *text,
+                      size_t len, uint32_t *tokens, lode_error *err)
+{
+	int rc;
+
+	inv->doc = doc;
+	inv->rc = LODE_OK;
+	inv->ntoks = 0;
+	inv->ntouched = 0;
+	lode_tokenize(text, len, on_token, inv);
+	*tokens = (uint32_t)inv->ntoks;
+	if (inv->rc == LODE_ELIMIT)
+		return lode_fail(err, LODE_ELIMIT,
+		                 "document has more than 2^32 tokens");
+	if (inv->rc != LODE_OK || (rc = flush_document(inv)) == LODE_ENOMEM)
+		return lode_fail(err, LODE_ENOMEM, "out of memory");
+	if (rc != LODE_OK)
+		return lode_fail(err, rc, "a term's postings exceed 2 GB in memory");
+	if (memory_used(inv) > inv->budget)
+		return spill(inv, err);
+	return LODE_OK;
+}
+
+int lode_inverter_finish(struct lode_inverter *inv, lode_error *err)
+{
+	int rc = LODE_OK;
+
+	inv->finished = 1;
+	if (inv->nruns > 0 && inv->nterms > 0)
+		rc = spill(inv, err);
+	else if (inv->nruns == 0 && (rc = sort_terms(inv)) != LODE_OK)
+		rc = lode_fail(err, rc, "out of memory");
+	return rc;
+}
+
+uint32_t lode_inverter_runs(const struct lode_inverter *inv)
+{
+	return (uint32_t)inv->nruns;
+}
+
+static int compare_terms(const char *a, size_t na, const char *b, size_t nb)
+{
+	int c = memcmp(a, b, na < nb ? na : nb);
+
+	if (c)
+		return c;
+	return na < nb ? -1 : na > nb;
+}
+
+static int next_merged(struct lode_inverter *inv, lode_term_postings *out,
+                       lode_error *err)
+{
+	struct run *min = NULL;
+	size_t n = 0;
+	int rc;
+
+	for (size_t i = 0; i < inv->nruns; i++) {
+		struct run *r = &inv->runs[i];
+		if (r->has && (!min || compare_terms(r->term, r->term_len, min->term,
+		                                     min->term_len) < 0))
+			min = r;
+	}
+	if (!min)
+		return 0;
+	if (lode_grow(&inv->chunks, &inv->chunks_cap, inv->nruns,
+	              sizeof(lode_chunk)))
+		return lode_fail(err, LODE_ENOMEM, "out of memory");
+	out->term = min->term;
+	out->term_len = min->term_len;
+	out->df = 0;
+	out->cf = 0;
+	/* Runs hold increasing document ranges, so run order is doc order.
+	 * out->term points into min's mapping and stays valid as runs advance. */
+	for (size_t i = 0; i < inv->nruns; i++) {
+		struct run *r = &inv->runs[i];
+		if (!r->has ||
+		    compare_terms(r->term, r->term_len, out->term, out->term_len))
+			continue;
+		if (r->df > UINT32_MAX - out->df)
+			return lode_fail(err, LODE_ECORRUPT, "%s: corrupt run file",
+			                 r->map.path);
+		inv->chunks[n++] = r->chunk;
+		out->df += (uint32_t)r->df;
+		out->cf += r->cf;
+		if ((rc = run_advance(r, err)) != LODE_OK)
+			return rc;
+	}
+	out->chunks = inv->chunks;
+	out->nchunks = n;
+	return 1;
+}
+
+int lode_inverter_next(struct lode_inverter *inv, lode_term_postings *out,
+                       lode_error *err)
+{
+	const struct term *t;
+
+	if (inv->nruns)
+		return next_merged(inv, out, err);
+	if (inv->next_order >= inv->norder)
+		return 0;
+	if (lode_grow(&inv->chunks, &inv->chunks_cap, 1, sizeof(lode_chunk)))
+		return lode_fail(err, LODE_ENOMEM, "out of memory");
+	t = &inv->terms[inv->order[inv->next_order++].index];
+	inv->chunks[0].data = t->buf;
+	inv->chunks[0].len = t->used;
+	out->term = inv->arena + t->text;
+	out->term_len = t->len;
+	out->df = t->df;
+	out->cf = t->cf;
+	out->chunks = inv->chunks;
+	out->nchunks = 1;
+	return 1;
+}
+
+void lode_inverter_free(struct lode_inverter *inv)
+{
+	if (!inv)
+		return;
+	reset_memory(inv);
+	for (size_t i = 0; i < inv->nruns; i++) {
+		char *path = run_path(inv, i);
+		lode_map_close(&inv->runs[i].map);
+		if (path)
+			unlink(path);
+		lode_free(path);
+	}
+	lode_free(inv->runs);
+	lode_free(inv->terms);
+	lode_free(inv->table);
+	lode_free(inv->arena);
+	lode_free(inv->toks);
+	lode_free(inv->touched);
+	lode_free(inv->order);
+	lode_free(inv->chunks);
+	lode_free(inv->run_dir);
+	lode_free(inv);
+}

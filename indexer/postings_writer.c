@@ -1,0 +1,244 @@
+/* postings_writer.c -- block-encoded postings, positions and dictionary. */
+#include "postings_writer.h"
+
+#include <string.h>
+
+#include "alloc.h"
+#include "codec.h"
+#include "error.h"
+#include "file.h"
+#include "format.h"
+#include "tokenizer.h"
+
+struct lode_postings_writer {
+	lode_out dict, postings, positions;
+
+	/* The current term's blocks, buffered to be written after its skip
+	 * table. */
+	uint8_t *blocks;
+	size_t blocks_used, blocks_cap;
+	uint8_t *skips;          /* skip entries, LODE_SKIP_ENTRY_SIZE each */
+	size_t skips_used, skips_cap;
+	uint32_t docs[LODE_BLOCK_DOCS];
+	uint32_t freqs[LODE_BLOCK_DOCS];
+	uint32_t scratch[LODE_BLOCK_DOCS];
+	uint32_t nblock;         /* documents in docs[] */
+	int64_t prev_doc;        /* last document of the previous block, or -1 */
+	uint64_t block_doc_off;  /* where the pending block starts in blocks */
+	uint64_t block_pos_off;  /* ... and its positions, from the term's start */
+
+	/* Dictionary. */
+	char prev_term[LODE_MAX_TOKEN_BYTES + 1];
+	size_t prev_len;
+	uint64_t nterms, npostings;
+	uint64_t *block_offsets; /* file offset of each dictionary block */
+	size_t nblocks, block_offsets_cap;
+};
+
+int lode_postings_writer_open(const char *dir, struct lode_postings_writer **out,
+                              lode_error *err)
+{
+	struct lode_postings_writer *w = lode_calloc(1, sizeof(*w));
+	char *dict = lode_path_join(dir, LODE_FILE_DICT);
+	char *pst = lode_path_join(dir, LODE_FILE_POSTINGS);
+	char *pos = lode_path_join(dir, LODE_FILE_POSITIONS);
+	int rc;
+
+	*out = NULL;
+	if (w)
+		w->dict.fd = w->postings.fd = w->positions.fd = -1;
+	if (!w || !dict || !pst || !pos) {
+		rc = lode_fail(err, LODE_ENOMEM, "out of memory");
+		goto out_free_paths;
+	}
+	if ((rc = lode_out_open(&w->dict, dict, LODE_MAGIC_DICT, err)) ||
+	    (rc = lode_out_open(&w->postings, pst, LODE_MAGIC_POSTINGS, err)) ||
+	    (rc = lode_out_open(&w->positions, pos, LODE_MAGIC_POSITIONS, err)))
+		goto out_free_paths;
+	*out = w;
+	w = NULL;
+out_free_paths:
+	lode_postings_writer_free(w);
+	lode_free(dict);
+	lode_free(pst);
+	lode_free(pos);
+	return rc;
+}
+
+/* Encode the pending block into w->blocks and note its skip entry. */
+static int flush_block(struct lode_postings_writer *w)
+{
+	uint32_t n = w->nblock, maxgap = 0, maxfreq = 0;
+	unsigned wd, wf;
+	size_t need;
+	uint8_t *p;
+
+	for (uint32_t i = 0; i < n; i++) {
+		int64_t prev = i ? (int64_t)w->docs[i - 1] : w->prev_doc;
+		w->scratch[i] = (uint32_t)((int64_t)w->docs[i] - prev - 1);
+		maxgap |= w->scratch[i];
+		maxfreq |= w->freqs[i] - 1;
+	}
+	wd = lode_bits_needed(maxgap);
+	wf = lode_bits_needed(maxfreq);
+	need = 2 + lode_bitpack_size(n, wd) + lode_bitpack_size(n, wf);
+	if (lode_grow(&w->blocks, &w->blocks_cap, w->blocks_used + need, 1) ||
+	    lode_grow(&w->skips, &w->skips_cap,
+	              w->skips_used + LODE_SKIP_ENTRY_SIZE, 1))
+		return LODE_ENOMEM;
+	p = w->blocks + w->blocks_used;
+	p[0] = (uint8_t)wd;
+	p[1] = (uint8_t)wf;
+	lode_bitpack(p + 2, w->scratch, n, wd);
+	for (uint32_t i = 0; i < n; i++)
+		w->scratch[i] = w->freqs[i] - 1;
+	lode_bitpack(p + 2 + lode_bitpack_size(n, wd), w->scratch, n, wf);
+	w->blocks_used += need;
+
+	p = w->skips + w->skips_used;
+	lode_put32(p, w->docs[n - 1]);
+	lode_put32(p + 4, (uint32_t)w->block_doc_off);
+	lode_put64(p + 8, w->block_pos_off);
+	w->skips_used += LODE_SKIP_ENTRY_SIZE;
+
+	w->prev_doc = w->docs[n - 1];
+	w->nblock = 0;
+	return LODE_OK;
+}
+
+static int write_dict_entry(struct lode_postings_writer *w,
+                            const lode_term_postings *t, uint64_t pst_off,
+                            uint64_t pst_len, uint64_t pos_off,
+                            uint64_t pos_len, lode_error *err)
+{
+	size_t prefix = 0;
+	int rc;
+
+	if (w->nterms % LODE_DICT_BLOCK_TERMS == 0) {
+		if (lode_grow(&w->block_offsets, &w->block_offsets_cap,
+		              w->nblocks + 1, sizeof(uint64_t)))
+			return lode_fail(err, LODE_ENOMEM, "out of memory");
+		w->block_offsets[w->nblocks++] = w->dict.offset;
+		if ((rc = lode_out_put64(&w->dict, pst_off, err)) ||
+		    (rc = lode_out_put64(&w->dict, pos_off, err)))
+			return rc;
+	} else {
+		while (prefix < w->prev_len && prefix < t->term_len &&
+		       w->prev_term[prefix] == t->term[prefix])
+			prefix++;
+	}
+	if ((rc = lode_out_vbyte(&w->dict, prefix, err)) ||
+	    (rc = lode_out_vbyte(&w->dict, t->term_len - prefix, err)) ||
+	    (rc = lode_out_write(&w->dict, t->term + prefix,
+	                         t->term_len - prefix, err)) ||
+	    (rc = lode_out_vbyte(&w->dict, t->df, err)) ||
+	    (rc = lode_out_vbyte(&w->dict, t->cf, err)) ||
+	    (rc = lode_out_vbyte(&w->dict, pst_len, err)) ||
+	    (rc = lode_out_vbyte(&w->dict, pos_len, err)))
+		return rc;
+	memcpy(w->prev_term, t->term, t->term_len);
+	w->prev_len = t->term_len;
+	w->nterms++;
+	return LODE_OK;
+}
+
+int lode_postings_writer_add(struct lode_postings_writer *w,
+                             const lode_term_postings *t, lode_error *err)
+{
+	uint64_t pst_off = w->postings.offset, pos_off = w->positions.offset;
+	uint64_t seen = 0;
+	int64_t last = -1;
+	int rc;
+
+	if (t->term_len == 0 || t->term_len > LODE_MAX_TOKEN_BYTES || t->df == 0)
+		return lode_fail(err, LODE_EINVAL, "bad term given to the writer");
+	w->blocks_used = 0;
+	w->skips_used = 0;
+	w->nblock = 0;
+	w->prev_doc = -1;
+	for (size_t c = 0; c < t->nchunks; c++) {
+		const uint8_t *p = t->chunks[c].data;
+		const uint8_t *end = p + t->chunks[c].len;
+		int first = 1;
+		while (p < end) {
+			uint32_t gap, freq;
+			const uint8_t *positions;
+			int64_t doc;
+			if (lode_vbyte_get32(&p, end, &gap) ||
+			    lode_vbyte_get32(&p, end, &freq) || freq == 0)
+				goto corrupt;
+			positions = p;
+			if (lode_vbyte_skip(&p, end, freq))
+				goto corrupt;
+			doc = first ? (int64_t)gap : last + gap;
+			first = 0;
+			if (doc <= last || doc > UINT32_MAX)
+				goto corrupt;
+			last = doc;
+			if (w->nblock == 0) {
+				w->block_doc_off = w->blocks_used;
+				w->block_pos_off = w->positions.offset - pos_off;
+			}
+			rc = lode_out_write(&w->positions, positions,
+			                    (size_t)(p - positions), err);
+			if (rc)
+				return rc;
+			w->docs[w->nblock] = (uint32_t)doc;
+			w->freqs[w->nblock] = freq;
+			seen++;
+			if (++w->nblock == LODE_BLOCK_DOCS && flush_block(w))
+				return lode_fail(err, LODE_ENOMEM, "out of memory");
+		}
+	}
+	if (seen != t->df)
+		goto corrupt;
+	if (w->nblock && flush_block(w))
+		return lode_fail(err, LODE_ENOMEM, "out of memory");
+	/* A single block needs no skip table: its bounds are the term's. */
+	if (w->skips_used > LODE_SKIP_ENTRY_SIZE &&
+	    (rc = lode_out_write(&w->postings, w->skips, w->skips_used, err)))
+		return rc;
+	if ((rc = lode_out_write(&w->postings, w->blocks, w->blocks_used, err)))
+		return rc;
+	w->npostings += t->df;
+	return write_dict_entry(w, t, pst_off, w->postings.offset - pst_off,
+	                        pos_off, w->positions.offset - pos_off, err);
+corrupt:
+	return lode_fail(err, LODE_ECORRUPT, "corrupt postings buffer for a term");
+}
+
+int lode_postings_writer_finish(struct lode_postings_writer *w, uint64_t *terms,
+                                uint64_t *postings, lode_error *err)
+{
+	static const uint8_t pad[LODE_POSTINGS_PAD];
+	uint64_t index_off = w->dict.offset;
+	int rc = LODE_OK;
+
+	for (size_t i = 0; rc == LODE_OK && i < w->nblocks; i++)
+		rc = lode_out_put64(&w->dict, w->block_offsets[i], err);
+	if (rc == LODE_OK &&
+	    !(rc = lode_out_put64(&w->dict, w->nterms, err)) &&
+	    !(rc = lode_out_put64(&w->dict, w->nblocks, err)) &&
+	    !(rc = lode_out_put64(&w->dict, index_off, err)) &&
+	    !(rc = lode_out_finish(&w->dict, err)) &&
+	    !(rc = lode_out_write(&w->postings, pad, sizeof(pad), err)) &&
+	    !(rc = lode_out_finish(&w->postings, err)))
+		rc = lode_out_finish(&w->positions, err);
+	*terms = w->nterms;
+	*postings = w->npostings;
+	lode_postings_writer_free(w);
+	return rc;
+}
+
+void lode_postings_writer_free(struct lode_postings_writer *w)
+{
+	if (!w)
+		return;
+	lode_out_abort(&w->dict);
+	lode_out_abort(&w->postings);
+	lode_out_abort(&w->positions);
+	lode_free(w->blocks);
+	lode_free(w->skips);
+	lode_free(w->block_offsets);
+	lode_free(w);
+}

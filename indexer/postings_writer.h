@@ -1,0 +1,35 @@
+/*
+ * postings_writer.h -- writing a segment's dictionary, postings and positions.
+ *
+ * Calls:  lode_postings_writer_open  lode_postings_writer_add*
+ *         lode_postings_writer_finish | lode_postings_writer_free
+ *
+ * Terms must come in strictly increasing byte order, each with its postings
+ * in the chunk encoding of inverter.h.  The writer re-encodes them into the
+ * block format of FORMAT.md: documents and frequencies in bit-packed blocks
+ * of LODE_BLOCK_DOCS with a skip table, positions in their own file.
+ */
+#ifndef LODE_INDEXER_POSTINGS_WRITER_H
+#define LODE_INDEXER_POSTINGS_WRITER_H
+
+#include "inverter.h"
+#include "lode.h"
+
+struct lode_postings_writer;
+
+/* Create terms.dic, postings.pst and positions.pos in dir. */
+int lode_postings_writer_open(const char *dir, struct lode_postings_writer **out,
+                              lode_error *err);
+
+int lode_postings_writer_add(struct lode_postings_writer *w,
+                             const lode_term_postings *term, lode_error *err);
+
+/* Write footers, fsync and close; *terms and *postings receive the totals.
+ * Frees w whatever the outcome. */
+int lode_postings_writer_finish(struct lode_postings_writer *w, uint64_t *terms,
+                                uint64_t *postings, lode_error *err);
+
+/* Abandon a writer that will not be finished; NULL is allowed. */
+void lode_postings_writer_free(struct lode_postings_writer *w);
+
+#endif

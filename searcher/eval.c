@@ -1,0 +1,576 @@
+/* eval.c -- matchers over posting iterators, and BM25 scoring. */
+#include "eval.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "error.h"
+#include "postings.h"
+
+enum mkind {
+	M_EMPTY,  /* matches nothing */
+	M_TERM,   /* one term */
+	M_PHRASE, /* consecutive terms */
+	M_AND,
+	M_OR,
+	M_ANDNOT, /* child[0] but not child[1] */
+	M_NOT,    /* every document but child[0]'s */
+};
+
+struct matcher {
+	enum mkind kind;
+	int started;
+	uint32_t doc;              /* current document, LODE_DOC_END when done */
+	uint64_t cost;             /* estimated documents, to order AND */
+	double weight;             /* idf, 0 when not scored (under a NOT) */
+	lode_postings *posts;      /* TERM: 1, PHRASE: nposts */
+	size_t nposts;
+	uint32_t phrase_freq;      /* PHRASE: occurrences in doc */
+	struct matcher **child;
+	size_t nchild;
+};
+
+struct lode_eval {
+	const lode_index *ix;
+	const struct lode_qnode *root;
+	double *weights;           /* per leaf (phrase node) in DFS order */
+	size_t nleaves, weights_cap;
+	struct matcher **roots;    /* per segment */
+	uint32_t seg;              /* segment being evaluated */
+	uint32_t doc;              /* last document returned (local) */
+};
+
+struct build {
+	const lode_index *ix;
+	const struct lode_segment *seg;
+	const double *weights;
+	size_t leaf;               /* next leaf number */
+	lode_error *err;
+};
+
+static void matcher_free(struct matcher *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->nposts; i++)
+		lode_postings_release(&m->posts[i]);
+	lode_free(m->posts);
+	for (size_t i = 0; i < m->nchild; i++)
+		matcher_free(m->child[i]);
+	lode_free(m->child);
+	lode_free(m);
+}
+
+static struct matcher *matcher_new(enum mkind kind)
+{
+	struct matcher *m = lode_calloc(1, sizeof(*m));
+
+	if (m)
+		m->kind = kind;
+	return m;
+}
+
+/* ---- advancing --------------------------------------------------------- */
+
+static int m_advance(struct matcher *m, uint32_t target, lode_error *err);
+
+/* Occurrences of the phrase in the document all m's postings are on:
+ * starts p of the first term with term k at p + k for every k.  One merge
+ * pass over each term's positions. */
+static int count_phrase(struct matcher *m, lode_error *err)
+{
+	struct run {
+		const uint32_t *pos; /* the term's positions in the document */
+		uint32_t n;
+		uint32_t at;         /* next candidate index */
+	} *runs = lode_calloc(m->nposts, sizeof(struct run));
+	uint32_t count = 0;
+	int rc = LODE_OK;
+
+	if (!runs)
+		return lode_fail(err, LODE_ENOMEM, "out of memory");
+	for (size_t k = 0; k < m->nposts; k++)
+		if ((rc = lode_postings_positions(&m->posts[k], &runs[k].pos,
+		                                  &runs[k].n, err)))
+			goto out;
+	for (uint32_t i = 0; i < runs[0].n; i++) {
+		uint64_t p = runs[0].pos[i];
+		size_t k;
+		for (k = 1; k < m->nposts; k++) {
+			struct run *r = &runs[k];
+			while (r->at < r->n && r->pos[r->at] < p + k)
+				r->at++;
+			if (r->at == r->n)
+				goto done; /* no later start can match either */
+			if (r->pos[r->at] != p + k)
+				break;
+		}
+		if (k == m->nposts)
+			count++;
+	}
+done:
+	m->phrase_freq = count;
+out:
+	lode_free(runs);
+	return rc;
+}
+
+static int advance_phrase(struct matcher *m, uint32_t target, lode_error *err)
+{
+	int rc;
+
+	for (;;) {
+		uint32_t t = target;
+		size_t k = 0, agreed = 0;
+		/* Leapfrog the terms to a document they all contain. */
+		while (agreed < m->nposts) {
+			lode_postings *p = &m->posts[k];
+			if ((rc = lode_postings_advance(p, t, err)))
+				return rc;
+			if (p->doc == LODE_DOC_END) {
+				m->doc = LODE_DOC_END;
+				return LODE_OK;
+			}
+			if (p->doc > t) {
+				t = p->doc;
+				agreed = 1;
+			} else {
+				agreed++;
+			}
+			k = (k + 1) % m->nposts;
+		}
+		if ((rc = count_phrase(m, err)))
+			return rc;
+		if (m->phrase_freq > 0) {
+			m->doc = t;
+			return LODE_OK;
+		}
+		if (t == LODE_DOC_END - 1) {
+			m->doc = LODE_DOC_END;
+			return LODE_OK;
+		}
+		target = t + 1;
+	}
+}
+
+static int advance_and(struct matcher *m, uint32_t target, lode_error *err)
+{
+	uint32_t t = target;
+	size_t k = 0, agreed = 0;
+	int rc;
+
+	while (agreed < m->nchild) {
+		struct matcher *c = m->child[k];
+		if ((rc = m_advance(c, t, err)))
+			return rc;
+		if (c->doc == LODE_DOC_END) {
+			m->doc = LODE_DOC_END;
+			return LODE_OK;
+		}
+		if (c->doc > t) {
+			t = c->doc;
+			agreed = 1;
+		} else {
+			agreed++;
+		}
+		k = (k + 1) % m->nchild;
+	}
+	m->doc = t;
+	return LODE_OK;
+}
+
+static int advance_or(struct matcher *m, uint32_t target, lode_error *err)
+{
+	uint32_t least = LODE_DOC_END;
+	int rc;
+
+	for (size_t i = 0; i < m->nchild; i++) {
+		if ((rc = m_advance(m->child[i], target, err)))
+			return rc;
+		if (m->child[i]->doc < least)
+			least = m->child[i]->doc;
+	}
+	m->doc = least;
+	return LODE_OK;
+}
+
+static int advance_andnot(struct matcher *m, uint32_t target, lode_error *err)
+{
+	struct matcher *yes = m->child[0], *no = m->child[1];
+	int rc;
+
+	for (;;) {
+		if ((rc = m_advance(yes, target, err)))
+			return rc;
+		if (yes->doc == LODE_DOC_END)
+			break;
+		if ((rc = m_advance(no, yes->doc, err)))
+			return rc;
+		if (no->doc != yes->doc)
+			break;
+		target = yes->doc + 1;
+	}
+	m->doc = yes->doc;
+	return LODE_OK;
+}
+
+static int advance_not(struct matcher *m, uint32_t target, uint32_t ndocs,
+                       lode_error *err)
+{
+	struct matcher *no = m->child[0];
+	uint32_t d = target;
+	int rc;
+
+	for (; d < ndocs; d++) {
+		if ((rc = m_advance(no, d, err)))
+			return rc;
+		if (no->doc != d)
+			break;
+	}
+	m->doc = d < ndocs ? d : LODE_DOC_END;
+	return LODE_OK;
+}
+
+/* ndocs of the segment for M_NOT, kept in cost (set at build). */
+static int m_advance(struct matcher *m, uint32_t target, lode_error *err)
+{
+	int rc = LODE_OK;
+
+	if (m->started && m->doc >= target)
+		return LODE_OK;
+	m->started = 1;
+	switch (m->kind) {
+	case M_EMPTY:
+		m->doc = LODE_DOC_END;
+		break;
+	case M_TERM:
+		rc = lode_postings_advance(&m->posts[0], target, err);
+		m->doc = m->posts[0].doc;
+		break;
+	case M_PHRASE:
+		rc = advance_phrase(m, target, err);
+		break;
+	case M_AND:
+		rc = advance_and(m, target, err);
+		break;
+	case M_OR:
+		rc = advance_or(m, target, err);
+		break;
+	case M_ANDNOT:
+		rc = advance_andnot(m, target, err);
+		break;
+	case M_NOT:
+		rc = advance_not(m, target, (uint32_t)m->cost, err);
+		break;
+	}
+	return rc;
+}
+
+/* ---- scoring ------------------------------------------------------------ */
+
+/* Add m's BM25 contribution for doc (m->doc == doc); norm is
+ * k1 * (1 - b + b * dl / avgdl). */
+static int m_score(struct matcher *m, uint32_t doc, double norm, double *acc,
+                   lode_error *err)
+{
+	uint32_t tf;
+	int rc;
+
+	switch (m->kind) {
+	case M_TERM:
+		if (m->weight == 0)
+			return LODE_OK;
+		if ((rc = lode_postings_freq(&m->posts[0], &tf, err)))
+			return rc;
+		*acc += m->weight * tf * (LODE_BM25_K1 + 1) / (tf + norm);
+		return LODE_OK;
+	case M_PHRASE:
+		tf = m->phrase_freq;
+		*acc += m->weight * tf * (LODE_BM25_K1 + 1) / (tf + norm);
+		return LODE_OK;
+	case M_AND:
+	case M_OR:
+		for (size_t i = 0; i < m->nchild; i++) {
+			if (m->child[i]->doc == doc &&
+			    (rc = m_score(m->child[i], doc, norm, acc, err)))
+				return rc;
+		}
+		return LODE_OK;
+	case M_ANDNOT:
+		return m_score(m->child[0], doc, norm, acc, err);
+	case M_EMPTY:
+	case M_NOT:
+		return LODE_OK;
+	}
+	return LODE_OK;
+}
+
+/* ---- building ------------------------------------------------------------ */
+
+static double idf(uint64_t n, uint64_t df)
+{
+	return log(1.0 + ((double)n - (double)df + 0.5) / ((double)df + 0.5));
+}
+
+/* Weights of every leaf, from document frequencies over all segments.
+ * Leaves under a NOT get 0: they never add to a score. */
+static int compute_weights(struct lode_eval *ev, const struct lode_qnode *q,
+                           int negated, lode_error *err)
+{
+	int rc;
+
+	if (q->kind != LODE_Q_PHRASE) {
+		for (size_t i = 0; i < q->nchild; i++) {
+			int neg = negated || q->kind == LODE_Q_NOT ||
+			          (q->kind == LODE_Q_ANDNOT && i == 1);
+			if ((rc = compute_weights(ev, q->child[i], neg, err)))
+				return rc;
+		}
+		return LODE_OK;
+	}
+	if (lode_grow(&ev->weights, &ev->weights_cap, ev->nleaves + 1,
+	              sizeof(double)))
+		return lode_fail(err, LODE_ENOMEM, "out of memory");
+	ev->weights[ev->nleaves] = 0;
+	for (size_t t = 0; !negated && t < q->nterms; t++) {
+		uint64_t df = 0;
+		for (uint32_t s = 0; s < ev->ix->nsegs; s++) {
+			lode_term_info info;
+			rc = lode_segment_lookup(&ev->ix->segs[s], q->terms[t],
+			                         q->term_len[t], &info, err);
+			if (rc < 0)
+				return rc;
+			if (rc == 1)
+				df += info.df;
+		}
+		ev->weights[ev->nleaves] += idf(ev->ix->ndocs, df);
+	}
+	ev->nleaves++;
+	return LODE_OK;
+}
+
+static int build_leaf(struct build *b, const struct lode_qnode *q,
+                      struct matcher **out)
+{
+	double weight = b->weights[b->leaf++];
+	struct matcher *m;
+	uint64_t cost = UINT64_MAX;
+	int rc;
+
+	m = matcher_new(q->nterms == 1 ? M_TERM : M_PHRASE);
+	if (!m || !(m->posts = lode_calloc(q->nterms, sizeof(lode_postings)))) {
+		matcher_free(m);
+		return lode_fail(b->err, LODE_ENOMEM, "out of memory");
+	}
+	m->weight = weight;
+	for (size_t t = 0; t < q->nterms; t++) {
+		lode_term_info info;
+		rc = lode_segment_lookup(b->seg, q->terms[t], q->term_len[t], &info,
+		                         b->err);
+		if (rc == 0) {
+			/* A missing term: the leaf matches nothing here. */
+			matcher_free(m);
+			*out = matcher_new(M_EMPTY);
+			return *out ? LODE_OK : lode_fail(b->err, LODE_ENOMEM,
+			                                  "out of memory");
+		}
+		if (rc < 0 ||
+		    (rc = lode_postings_init(&m->posts[t], b->seg, &info, b->err))) {
+			matcher_free(m);
+			return rc;
+		}
+		m->nposts = t + 1;
+		if (info.df < cost)
+			cost = info.df;
+	}
+	m->cost = cost;
+	*out = m;
+	return LODE_OK;
+}
+
+static int compare_cost(const void *a, const void *b)
+{
+	const struct matcher *x = *(struct matcher *const *)a;
+	const struct matcher *y = *(struct matcher *const *)b;
+
+	return x->cost < y->cost ? -1 : x->cost > y->cost;
+}
+
+static int build(struct build *b, const struct lode_qnode *q,
+                 struct matcher **out);
+
+/* Build q's children into m, dropping EMPTY ones for OR. */
+static int build_children(struct build *b, const struct lode_qnode *q,
+                          struct matcher *m)
+{
+	int rc;
+
+	m->child = lode_calloc(q->nchild, sizeof(struct matcher *));
+	if (!m->child)
+		return lode_fail(b->err, LODE_ENOMEM, "out of memory");
+	for (size_t i = 0; i < q->nchild; i++) {
+		struct matcher *c;
+		if ((rc = build(b, q->child[i], &c)))
+			return rc;
+		if (q->kind == LODE_Q_OR && c->kind == M_EMPTY) {
+			matcher_free(c);
+			continue;
+		}
+		m->child[m->nchild++] = c;
+	}
+	return LODE_OK;
+}
+
+/* Replace m by something cheaper with the same matches, if there is one. */
+static struct matcher *simplify(struct matcher *m)
+{
+	struct matcher *c;
+	int empty = 0;
+
+	switch (m->kind) {
+	case M_AND:
+		for (size_t i = 0; i < m->nchild; i++)
+			empty |= m->child[i]->kind == M_EMPTY;
+		if (empty)
+			break;
+		qsort(m->child, m->nchild, sizeof(*m->child), compare_cost);
+		m->cost = m->child[0]->cost;
+		return m;
+	case M_OR:
+		if (m->nchild == 0)
+			break;
+		if (m->nchild == 1) {
+			c = m->child[0];
+			m->nchild = 0;
+			matcher_free(m);
+			return c;
+		}
+		m->cost = 0;
+		for (size_t i = 0; i < m->nchild; i++)
+			m->cost += m->child[i]->cost;
+		return m;
+	case M_ANDNOT:
+		if (m->child[0]->kind == M_EMPTY)
+			break;
+		if (m->child[1]->kind == M_EMPTY) {
+			c = m->child[0];
+			m->child[0] = NULL;
+			m->nchild = 1;
+			matcher_free(m);
+			return c;
+		}
+		m->cost = m->child[0]->cost;
+		return m;
+	default:
+		return m;
+	}
+	/* Matches nothing. */
+	for (size_t i = 0; i < m->nchild; i++)
+		matcher_free(m->child[i]);
+	lode_free(m->child);
+	m->child = NULL;
+	m->nchild = 0;
+	m->kind = M_EMPTY;
+	m->cost = 0;
+	return m;
+}
+
+static int build(struct build *b, const struct lode_qnode *q,
+                 struct matcher **out)
+{
+	static const enum mkind kinds[] = {
+		[LODE_Q_AND] = M_AND, [LODE_Q_OR] = M_OR,
+		[LODE_Q_ANDNOT] = M_ANDNOT, [LODE_Q_NOT] = M_NOT,
+	};
+	struct matcher *m;
+	int rc;
+
+	*out = NULL;
+	if (q->kind == LODE_Q_PHRASE)
+		return build_leaf(b, q, out);
+	m = matcher_new(kinds[q->kind]);
+	if (!m)
+		return lode_fail(b->err, LODE_ENOMEM, "out of memory");
+	if ((rc = build_children(b, q, m))) {
+		matcher_free(m);
+		return rc;
+	}
+	if (m->kind == M_NOT)
+		m->cost = b->seg->ndocs; /* advance_not's bound */
+	*out = simplify(m);
+	return LODE_OK;
+}
+
+int lode_eval_open(const lode_index *ix, const struct lode_qnode *root,
+                   struct lode_eval **out, lode_error *err)
+{
+	struct lode_eval *ev = lode_calloc(1, sizeof(*ev));
+	int rc;
+
+	*out = NULL;
+	if (!ev || !(ev->roots = lode_calloc(ix->nsegs ? ix->nsegs : 1,
+	                                     sizeof(struct matcher *)))) {
+		lode_free(ev);
+		return lode_fail(err, LODE_ENOMEM, "out of memory");
+	}
+	ev->ix = ix;
+	ev->root = root;
+	if ((rc = compute_weights(ev, root, 0, err)))
+		goto out_close;
+	for (uint32_t s = 0; s < ix->nsegs; s++) {
+		struct build b = {ix, &ix->segs[s], ev->weights, 0, err};
+		if ((rc = build(&b, root, &ev->roots[s])))
+			goto out_close;
+	}
+	*out = ev;
+	return LODE_OK;
+out_close:
+	lode_eval_close(ev);
+	return rc;
+}
+
+int lode_eval_next(struct lode_eval *ev, uint32_t *doc, lode_error *err)
+{
+	int rc;
+
+	while (ev->seg < ev->ix->nsegs) {
+		struct matcher *m = ev->roots[ev->seg];
+		uint32_t target = m->started ? m->doc + 1 : 0;
+		if (m->doc != LODE_DOC_END || !m->started) {
+			if ((rc = m_advance(m, target, err)))
+				return rc;
+			if (m->doc != LODE_DOC_END) {
+				ev->doc = m->doc;
+				*doc = ev->ix->segs[ev->seg].doc_base + m->doc;
+				return LODE_OK;
+			}
+		}
+		ev->seg++;
+	}
+	*doc = LODE_DOC_END;
+	return LODE_OK;
+}
+
+int lode_eval_score(struct lode_eval *ev, double *score, lode_error *err)
+{
+	const struct lode_segment *seg = &ev->ix->segs[ev->seg];
+	double dl = lode_segment_doc_tokens(seg, ev->doc);
+	double norm = LODE_BM25_K1 *
+	              (1 - LODE_BM25_B + LODE_BM25_B * dl / ev->ix->avgdl);
+
+	*score = 0;
+	return m_score(ev->roots[ev->seg], ev->doc, norm, score, err);
+}
+
+void lode_eval_close(struct lode_eval *ev)
+{
+	if (!ev)
+		return;
+	for (uint32_t s = 0; ev->roots && s < ev->ix->nsegs; s++)
+		matcher_free(ev->roots[s]);
+	lode_free(ev->roots);
+	lode_free(ev->weights);
+	lode_free(ev);
+}

@@ -1,0 +1,43 @@
+/*
+ * eval.h -- evaluating a query tree over an index, document at a time.
+ *
+ * Calls:  lode_eval_open  (lode_eval_next  lode_eval_score?)*  lode_eval_close
+ *
+ * open() looks the query's terms up in every segment and builds, per
+ * segment, a tree of matchers over posting iterators: AND leapfrogs its
+ * children (rarest first) with advance(), OR takes the least current
+ * document of its children, a NOT b advances b to each candidate of a, a
+ * leading NOT walks the complement, and a phrase intersects its terms'
+ * documents first and compares positions only on the documents they share.
+ *
+ * next() yields matching documents as global ids in increasing order,
+ * segment after segment.  score() gives the BM25 score of the document next()
+ * just returned: the sum, over the terms and phrases not under a NOT that
+ * match it, of idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl)),
+ * with idf = ln(1 + (N - df + 0.5) / (df + 0.5)) from index-wide counts.  A
+ * phrase's tf is its number of occurrences and its idf the sum of its terms'
+ * (as Lucene does), so no extra pass is needed to count phrase documents.
+ */
+#ifndef LODE_SEARCHER_EVAL_H
+#define LODE_SEARCHER_EVAL_H
+
+#include <stdint.h>
+
+#include "index.h"
+#include "lode.h"
+#include "query.h"
+
+struct lode_eval;
+
+int lode_eval_open(const lode_index *index, const struct lode_qnode *root,
+                   struct lode_eval **out, lode_error *err);
+
+/* Next matching document into *doc, or LODE_DOC_END after the last. */
+int lode_eval_next(struct lode_eval *ev, uint32_t *doc, lode_error *err);
+
+/* BM25 score of the document next() returned last. */
+int lode_eval_score(struct lode_eval *ev, double *score, lode_error *err);
+
+void lode_eval_close(struct lode_eval *ev);
+
+#endif

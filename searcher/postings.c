@@ -1,0 +1,249 @@
+/* postings.c -- block decoding, skipping, frequencies and positions. */
+#include "postings.h"
+
+#include <string.h>
+
+#include "alloc.h"
+#include "codec.h"
+#include "error.h"
+
+static int corrupt(const lode_postings *p, const char *what, lode_error *err)
+{
+	return lode_fail(err, LODE_ECORRUPT, "%s: corrupt: %s",
+	                 p->seg->postings.path, what);
+}
+
+int lode_postings_init(lode_postings *p, const struct lode_segment *seg,
+                       const lode_term_info *info, lode_error *err)
+{
+	size_t skip_bytes;
+
+	memset(p, 0, sizeof(*p));
+	p->seg = seg;
+	p->df = info->df;
+	p->nblocks = (info->df + LODE_BLOCK_DOCS - 1) / LODE_BLOCK_DOCS;
+	skip_bytes = p->nblocks > 1 ? (size_t)p->nblocks * LODE_SKIP_ENTRY_SIZE : 0;
+	if (skip_bytes + 2 > info->postings_len)
+		return corrupt(p, "postings shorter than their skip table", err);
+	p->skips = skip_bytes ? info->postings : NULL;
+	p->blocks = info->postings + skip_bytes;
+	p->end = info->postings + info->postings_len;
+	p->positions = info->positions;
+	p->positions_end = info->positions + info->positions_len;
+	return LODE_OK;
+}
+
+void lode_postings_release(lode_postings *p)
+{
+	lode_free(p->pos_buf);
+	p->pos_buf = NULL;
+}
+
+static uint32_t skip_last(const lode_postings *p, uint32_t b)
+{
+	return lode_get32(p->skips + (size_t)b * LODE_SKIP_ENTRY_SIZE);
+}
+
+/* Decode block b's documents; freqs wait until asked for. */
+static int load_block(lode_postings *p, uint32_t b, lode_error *err)
+{
+	/* Unpack may read up to the padding at the end of the file. */
+	const uint8_t *file_end = p->seg->postings.data + p->seg->postings.size -
+	                          LODE_PLAIN_FOOTER_SIZE;
+	const uint8_t *start = p->blocks, *pos = p->positions;
+	uint32_t n = b + 1 < p->nblocks ? LODE_BLOCK_DOCS
+	                                : p->df - b * LODE_BLOCK_DOCS;
+	uint64_t doc;
+	unsigned wd, wf;
+	size_t dbytes, fbytes;
+
+	if (p->skips) {
+		const uint8_t *e = p->skips + (size_t)b * LODE_SKIP_ENTRY_SIZE;
+		uint64_t off = lode_get32(e + 4), poff = lode_get64(e + 8);
+		if (off > (size_t)(p->end - p->blocks) ||
+		    poff > (size_t)(p->positions_end - p->positions))
+			return corrupt(p, "skip entry out of range", err);
+		start += off;
+		pos += poff;
+	}
+	if (p->end - start < 2)
+		return corrupt(p, "block out of range", err);
+	wd = start[0];
+	wf = start[1];
+	dbytes = lode_bitpack_size(n, wd);
+	fbytes = lode_bitpack_size(n, wf);
+	if (wd > 32 || wf > 32 || dbytes > (size_t)(p->end - start - 2) ||
+	    fbytes > (size_t)(p->end - start - 2) - dbytes)
+		return corrupt(p, "block larger than its postings", err);
+	if (lode_bitunpack(start + 2, file_end, p->docs, n, wd))
+		return corrupt(p, "block does not decode", err);
+	doc = b == 0 ? 0 : (uint64_t)skip_last(p, b - 1) + 1;
+	for (uint32_t i = 0; i < n; i++) {
+		doc += p->docs[i];
+		p->docs[i] = (uint32_t)doc;
+		doc++;
+	}
+	if (doc - 1 >= p->seg->ndocs ||
+	    (p->skips && p->docs[n - 1] != skip_last(p, b)))
+		return corrupt(p, "document id out of range", err);
+	p->block = b;
+	p->n = n;
+	p->i = 0;
+	p->freqs_ready = 0;
+	p->freq_bits = start + 2 + dbytes;
+	p->freq_width = wf;
+	p->pos_p = pos;
+	p->pos_i = 0;
+	p->doc = p->docs[0];
+	return LODE_OK;
+}
+
+static int exhaust(lode_postings *p)
+{
+	p->doc = LODE_DOC_END;
+	p->n = 0;
+	return LODE_OK;
+}
+
+int lode_postings_next(lode_postings *p, lode_error *err)
+{
+	if (!p->started) {
+		p->started = 1;
+		return load_block(p, 0, err);
+	}
+	if (p->doc == LODE_DOC_END)
+		return LODE_OK;
+	if (p->i + 1 < p->n) {
+		p->doc = p->docs[++p->i];
+		return LODE_OK;
+	}
+	if (p->block + 1 < p->nblocks)
+		return load_block(p, p->block + 1, err);
+	return exhaust(p);
+}
+
+/* First block at or after b whose last document is >= target, or nblocks. */
+static uint32_t find_block(const lode_postings *p, uint32_t b, uint32_t target)
+{
+	uint32_t lo = b, hi, step = 1;
+
+	if (!p->skips)
+		return b;
+	/* Gallop, then binary search over the skip entries. */
+	while (lo + step < p->nblocks && skip_last(p, lo + step) < target) {
+		lo += step;
+		step *= 2;
+	}
+	hi = lo + step < p->nblocks ? lo + step : p->nblocks;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (skip_last(p, mid) < target)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int lode_postings_advance(lode_postings *p, uint32_t target, lode_error *err)
+{
+	uint32_t b;
+	int rc;
+
+	if (!p->started) {
+		p->started = 1;
+		b = 0;
+	} else if (p->doc >= target) {
+		return LODE_OK; /* also when exhausted */
+	} else if (p->docs[p->n - 1] >= target) {
+		/* In this block: the documents are sorted. */
+		uint32_t i = p->i + 1;
+		while (p->docs[i] < target)
+			i++;
+		p->i = i;
+		p->doc = p->docs[i];
+		return LODE_OK;
+	} else {
+		b = p->block + 1;
+	}
+	b = find_block(p, b, target);
+	if (b >= p->nblocks)
+		return exhaust(p);
+	if ((rc = load_block(p, b, err)))
+		return rc;
+	while (p->i + 1 < p->n && p->doc < target)
+		p->doc = p->docs[++p->i];
+	if (p->doc < target)
+		return exhaust(p);
+	return LODE_OK;
+}
+
+static int ensure_freqs(lode_postings *p, lode_error *err)
+{
+	const uint8_t *file_end = p->seg->postings.data + p->seg->postings.size -
+	                          LODE_PLAIN_FOOTER_SIZE;
+
+	if (p->freqs_ready)
+		return LODE_OK;
+	if (lode_bitunpack(p->freq_bits, file_end, p->freqs, p->n, p->freq_width))
+		return corrupt(p, "frequencies do not decode", err);
+	for (uint32_t i = 0; i < p->n; i++) {
+		if (p->freqs[i] == UINT32_MAX)
+			return corrupt(p, "frequency out of range", err);
+		p->freqs[i]++;
+	}
+	p->freqs_ready = 1;
+	return LODE_OK;
+}
+
+int lode_postings_freq(lode_postings *p, uint32_t *freq, lode_error *err)
+{
+	int rc = ensure_freqs(p, err);
+
+	*freq = rc ? 0 : p->freqs[p->i];
+	return rc;
+}
+
+int lode_postings_positions(lode_postings *p, const uint32_t **out,
+                            uint32_t *count, lode_error *err)
+{
+	const uint8_t *q;
+	uint32_t freq, limit, pos = 0;
+	size_t skip = 0;
+	int rc;
+
+	if ((rc = ensure_freqs(p, err)))
+		return rc;
+	if (p->pos_i > p->i) {
+		return lode_fail(err, LODE_EINVAL,
+		                 "positions asked for out of order");
+	}
+	for (uint32_t k = p->pos_i; k < p->i; k++)
+		skip += p->freqs[k];
+	if (lode_vbyte_skip(&p->pos_p, p->positions_end, skip))
+		return lode_fail(err, LODE_ECORRUPT, "%s: corrupt: positions end "
+		                 "early", p->seg->positions.path);
+	p->pos_i = p->i;
+	freq = p->freqs[p->i];
+	if (freq > p->pos_cap) {
+		uint32_t *buf = lode_realloc(p->pos_buf, (size_t)freq * sizeof(uint32_t));
+		if (!buf)
+			return lode_fail(err, LODE_ENOMEM, "out of memory");
+		p->pos_buf = buf;
+		p->pos_cap = freq;
+	}
+	limit = lode_segment_doc_tokens(p->seg, p->doc);
+	q = p->pos_p;
+	for (uint32_t k = 0; k < freq; k++) {
+		uint32_t gap;
+		if (lode_vbyte_get32(&q, p->positions_end, &gap) ||
+		    (k > 0 && gap == 0) || gap >= limit - pos)
+			return lode_fail(err, LODE_ECORRUPT, "%s: corrupt: bad "
+			                 "position", p->seg->positions.path);
+		pos += gap;
+		p->pos_buf[k] = pos;
+	}
+	*out = p->pos_buf;
+	*count = freq;
+	return LODE_OK;
+}

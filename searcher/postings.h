@@ -1,0 +1,68 @@
+/*
+ * postings.h -- an iterator over one term's postings in one segment.
+ *
+ * Calls:  lode_postings_init  (next | advance | freq | positions)*
+ *         lode_postings_release
+ *
+ * The iterator decodes one block of LODE_BLOCK_DOCS documents at a time.
+ * advance() consults the skip table (last document of each block) and
+ * jumps over whole blocks without decoding them; frequencies are decoded
+ * only when freq() is first asked for in a block, and positions only when
+ * positions() is asked for a document, so a boolean query never touches
+ * them.  doc is LODE_DOC_END once the list is exhausted.
+ */
+#ifndef LODE_SEARCHER_POSTINGS_H
+#define LODE_SEARCHER_POSTINGS_H
+
+#include <stdint.h>
+
+#include "format.h"
+#include "segment.h"
+
+#define LODE_DOC_END UINT32_MAX
+
+typedef struct lode_postings {
+	const struct lode_segment *seg;
+	const uint8_t *skips;     /* skip table, NULL if a single block */
+	const uint8_t *blocks;    /* first block */
+	const uint8_t *end;       /* end of the term's postings */
+	const uint8_t *positions; /* the term's positions */
+	const uint8_t *positions_end;
+	uint32_t df;
+	uint32_t nblocks;
+	int started;              /* next() or advance() was called */
+	uint32_t block;           /* current block */
+	uint32_t n;               /* documents in the current block */
+	uint32_t i;               /* index of doc in the current block */
+	uint32_t doc;             /* current document, or LODE_DOC_END */
+	int freqs_ready;          /* freqs[] decoded for the current block */
+	const uint8_t *freq_bits; /* packed frequencies of the current block */
+	unsigned freq_width;
+	const uint8_t *pos_p;     /* positions of document pos_i of the block */
+	uint32_t pos_i;
+	uint32_t docs[LODE_BLOCK_DOCS];
+	uint32_t freqs[LODE_BLOCK_DOCS];
+	uint32_t *pos_buf;        /* decoded positions (lode_malloc'd) */
+	uint32_t pos_cap;
+} lode_postings;
+
+/* Start before the first document: call next() or advance() to move. */
+int lode_postings_init(lode_postings *p, const struct lode_segment *seg,
+                       const lode_term_info *info, lode_error *err);
+void lode_postings_release(lode_postings *p);
+
+/* Move to the next document (the first one on the first call). */
+int lode_postings_next(lode_postings *p, lode_error *err);
+
+/* Move to the first document >= target; no move if already there. */
+int lode_postings_advance(lode_postings *p, uint32_t target, lode_error *err);
+
+/* Frequency of the current document. */
+int lode_postings_freq(lode_postings *p, uint32_t *freq, lode_error *err);
+
+/* Positions of the current document, increasing; *out lives until the
+ * next call on p. */
+int lode_postings_positions(lode_postings *p, const uint32_t **out,
+                            uint32_t *count, lode_error *err);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * segment.h -- one immutable segment opened for reading.
+ *
+ * Calls:  lode_segment_open  (lookup | doc | doc_text)*  lode_segment_close
+ *
+ * Opening maps the five files and checks their headers, footers and the
+ * sizes and offsets the footers give; it reads nothing else.  Every later
+ * access checks the bounds of what it reads and returns LODE_ECORRUPT,
+ * naming the file, when a value points outside it.  Whole-file CRCs are
+ * checked by lode_segment_verify (lode check), not on every open, so that
+ * opening a large index costs microseconds.
+ */
+#ifndef LODE_SEARCHER_SEGMENT_H
+#define LODE_SEARCHER_SEGMENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "file.h"
+#include "lode.h"
+
+/* Where a term's postings and positions are, from the dictionary. */
+typedef struct lode_term_info {
+	uint32_t df;         /* documents containing the term */
+	uint64_t cf;         /* occurrences in all documents */
+	const uint8_t *postings;  /* skip table then blocks, postings_len bytes */
+	size_t postings_len;
+	const uint8_t *positions; /* positions_len bytes */
+	size_t positions_len;
+} lode_term_info;
+
+struct lode_segment {
+	lode_map dict, postings, positions, docs, text;
+	uint32_t ndocs;            /* documents in the segment */
+	uint32_t doc_base;         /* global id of its first document */
+	uint64_t tokens;           /* tokens in its documents */
+	uint64_t nterms;           /* dictionary terms */
+	uint64_t nblocks;          /* dictionary blocks */
+	uint64_t index_off;        /* offset of the dictionary block index */
+	const uint8_t *records;    /* document records */
+	const uint8_t *paths;      /* path bytes */
+	uint64_t paths_len;
+};
+
+/* Open the segment in directory dir, expected to hold ndocs documents. */
+int lode_segment_open(struct lode_segment *seg, const char *dir, uint32_t ndocs,
+                      lode_error *err);
+void lode_segment_close(struct lode_segment *seg);
+
+/* Find term: 1 and *info filled if present, 0 if absent, or an error. */
+int lode_segment_lookup(const struct lode_segment *seg, const char *term,
+                        size_t len, lode_term_info *info, lode_error *err);
+
+/* Tokens of local document doc (< ndocs), the BM25 document length. */
+static inline uint32_t lode_segment_doc_tokens(const struct lode_segment *seg,
+                                               uint32_t doc)
+{
+	const uint8_t *r = seg->records + (size_t)doc * 40 + 28;
+
+	return (uint32_t)r[0] | (uint32_t)r[1] << 8 | (uint32_t)r[2] << 16 |
+	       (uint32_t)r[3] << 24;
+}
+
+int lode_segment_doc(const struct lode_segment *seg, uint32_t doc,
+                     lode_doc_info *info, lode_error *err);
+int lode_segment_doc_text(const struct lode_segment *seg, uint32_t doc,
+                          char **text, size_t *len, lode_error *err);
+
+/* Check every file's CRC and the dictionary's order and bounds. */
+int lode_segment_verify(const struct lode_segment *seg, lode_error *err);
+
+#endif

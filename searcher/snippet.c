@@ -1,0 +1,267 @@
+/*
+ * snippet.c -- the best passage of a document for a query.
+ *
+ * The passage is the window of at most `width` bytes of text holding the
+ * most distinct query words (terms and phrase words not under a NOT), and of
+ * those the most matches, earliest first.  It is widened with context to
+ * about width bytes, cut at white space, folded onto one line (runs of
+ * white space and control characters become one space, invalid UTF-8
+ * becomes U+FFFD) and marked with '…' where text was cut.
+ */
+#include <string.h>
+#include <utf8proc.h>
+
+#include "alloc.h"
+#include "error.h"
+#include "index.h"
+#include "query.h"
+#include "tokenizer.h"
+
+#define MAX_WORDS 64 /* distinct query words told apart; more share slots */
+
+static const char ellipsis[] = "\xe2\x80\xa6";
+
+struct word {
+	const char *term;
+	size_t len;
+};
+
+struct match {
+	size_t start, end; /* bytes of the document */
+	unsigned word;     /* index into the words, mod MAX_WORDS */
+};
+
+struct collect {
+	struct word *words;
+	size_t nwords, words_cap;
+	struct match *matches;
+	size_t nmatches, matches_cap;
+	int rc;
+};
+
+static int add_words(struct collect *c, const struct lode_qnode *q)
+{
+	if (q->kind == LODE_Q_NOT)
+		return LODE_OK;
+	if (q->kind == LODE_Q_ANDNOT)
+		return add_words(c, q->child[0]);
+	for (size_t i = 0; i < q->nchild; i++)
+		if (add_words(c, q->child[i]))
+			return LODE_ENOMEM;
+	for (size_t t = 0; t < q->nterms; t++) {
+		size_t i;
+		for (i = 0; i < c->nwords; i++)
+			if (c->words[i].len == q->term_len[t] &&
+			    memcmp(c->words[i].term, q->terms[t], q->term_len[t]) == 0)
+				break;
+		if (i < c->nwords)
+			continue;
+		if (lode_grow(&c->words, &c->words_cap, c->nwords + 1,
+		              sizeof(struct word)))
+			return LODE_ENOMEM;
+		c->words[c->nwords].term = q->terms[t];
+		c->words[c->nwords++].len = q->term_len[t];
+	}
+	return LODE_OK;
+}
+
+static int on_token(void *ctx, const char *term, size_t len, uint32_t position,
+                    size_t start, size_t end)
+{
+	struct collect *c = ctx;
+
+	(void)position;
+	for (size_t i = 0; i < c->nwords; i++) {
+		if (c->words[i].len != len || memcmp(c->words[i].term, term, len))
+			continue;
+		if (lode_grow(&c->matches, &c->matches_cap, c->nmatches + 1,
+		              sizeof(struct match))) {
+			c->rc = LODE_ENOMEM;
+			return 1;
+		}
+		c->matches[c->nmatches].start = start;
+		c->matches[c->nmatches].end = end;
+		c->matches[c->nmatches++].word = (unsigned)(i % MAX_WORDS);
+		break;
+	}
+	return 0;
+}
+
+/* Choose the window of matches [*first, *last] as described above. */
+static void best_window(const struct collect *c, size_t width, size_t *first,
+                        size_t *last)
+{
+	unsigned counts[MAX_WORDS] = {0};
+	unsigned distinct = 0, best_distinct = 0;
+	size_t j = 0, best_count = 0;
+
+	*first = *last = 0;
+	for (size_t i = 0; i < c->nmatches; i++) {
+		while (j < c->nmatches &&
+		       c->matches[j].end - c->matches[i].start <= width) {
+			if (counts[c->matches[j].word]++ == 0)
+				distinct++;
+			j++;
+		}
+		if (j > i && (distinct > best_distinct ||
+		              (distinct == best_distinct && j - i > best_count))) {
+			best_distinct = distinct;
+			best_count = j - i;
+			*first = i;
+			*last = j - 1;
+		}
+		if (j > i && --counts[c->matches[i].word] == 0)
+			distinct--;
+		if (j == i)
+			j++;
+	}
+}
+
+static int is_space(unsigned char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' ||
+	       ch == '\f' || ch == '\v';
+}
+
+struct out {
+	char *buf;
+	size_t len, cap;
+	lode_span *spans;
+	size_t nspans, spans_cap;
+};
+
+static int put(struct out *o, const char *p, size_t n)
+{
+	if (lode_grow(&o->buf, &o->cap, o->len + n + 1, 1))
+		return LODE_ENOMEM;
+	memcpy(o->buf + o->len, p, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+	return LODE_OK;
+}
+
+/* Copy text[start, end) folded onto one line, recording match spans. */
+static int render(struct out *o, const char *text, size_t start, size_t end,
+                  const struct collect *c)
+{
+	size_t m = 0, i = start;
+	int pending_space = 0;
+
+	while (m < c->nmatches && c->matches[m].start < start)
+		m++;
+	while (i < end) {
+		unsigned char ch = (unsigned char)text[i];
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t n;
+		if (is_space(ch) || ch < 0x20 || ch == 0x7f) {
+			pending_space = 1;
+			i++;
+			continue;
+		}
+		if (pending_space && o->len > 0 && put(o, " ", 1))
+			return LODE_ENOMEM;
+		pending_space = 0;
+		if (m < c->nmatches && c->matches[m].start == i &&
+		    c->matches[m].end <= end) {
+			if (lode_grow(&o->spans, &o->spans_cap, o->nspans + 1,
+			              sizeof(lode_span)))
+				return LODE_ENOMEM;
+			o->spans[o->nspans].start = o->len;
+		}
+		n = utf8proc_iterate((const utf8proc_uint8_t *)text + i,
+		                     (utf8proc_ssize_t)(end - i), &cp);
+		if (n < 1) {
+			if (put(o, "\xef\xbf\xbd", 3))
+				return LODE_ENOMEM;
+			n = 1;
+		} else if (put(o, text + i, (size_t)n)) {
+			return LODE_ENOMEM;
+		}
+		i += (size_t)n;
+		if (m < c->nmatches && c->matches[m].start < i &&
+		    i >= c->matches[m].end) {
+			if (c->matches[m].end <= end)
+				o->spans[o->nspans++].end = o->len;
+			m++;
+		}
+	}
+	return LODE_OK;
+}
+
+int lode_snippet_make(const lode_index *ix, const lode_query *query,
+                      uint32_t doc, size_t width, lode_snippet *out,
+                      lode_error *err)
+{
+	struct collect c = {0};
+	struct out o = {0};
+	size_t len, first, last, start = 0, end;
+	char *text;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = lode_doc_text(ix, doc, &text, &len, err)))
+		return rc;
+	if (width < 16)
+		width = 16;
+	rc = add_words(&c, query->root);
+	if (rc == LODE_OK) {
+		lode_tokenize(text, len, on_token, &c);
+		rc = c.rc;
+	}
+	if (rc)
+		goto out_nomem;
+	end = len < width ? len : width;
+	if (c.nmatches) {
+		size_t ws, we, extra;
+		best_window(&c, width, &first, &last);
+		ws = c.matches[first].start;
+		we = c.matches[last].end;
+		extra = we - ws < width ? width - (we - ws) : 0;
+		start = ws > extra / 3 ? ws - extra / 3 : 0;
+		end = we + (extra - (ws - start));
+		if (end > len)
+			end = len;
+		/* Cut at white space, never inside a word or a character. */
+		if (start > 0) {
+			size_t s = start;
+			while (s < ws && !is_space((unsigned char)text[s - 1]))
+				s++;
+			start = s;
+		}
+	}
+	if (end < len) {
+		size_t e = end;
+		while (e > start && !is_space((unsigned char)text[e]))
+			e--;
+		if (e > start && (!c.nmatches || e >= c.matches[last].end))
+			end = e;
+	}
+	if ((start > 0 && put(&o, ellipsis, strlen(ellipsis))) ||
+	    render(&o, text, start, end, &c) ||
+	    (end < len && put(&o, ellipsis, strlen(ellipsis))) ||
+	    (!o.buf && put(&o, "", 0)))
+		goto out_nomem;
+	out->text = o.buf;
+	out->len = o.len;
+	out->spans = o.spans;
+	out->nspans = o.nspans;
+	goto out_free;
+out_nomem:
+	lode_free(o.buf);
+	lode_free(o.spans);
+	rc = lode_fail(err, LODE_ENOMEM, "out of memory");
+out_free:
+	lode_free(c.words);
+	lode_free(c.matches);
+	lode_free(text);
+	return rc;
+}
+
+void lode_snippet_release(lode_snippet *s)
+{
+	if (!s)
+		return;
+	lode_free(s->text);
+	lode_free(s->spans);
+	memset(s, 0, sizeof(*s));
+}

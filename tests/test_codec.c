@@ -1,0 +1,753 @@
+/*
+ * test_codec.c -- VByte and bit packing: golden byte layouts, random round
+ * trips against a bit-by-bit reference, edge values, and truncated or
+ * malformed input, which must fail with LODE_ECORRUPT without reading past
+ * the end.  Inputs under test sit at the very end of their own malloc'd
+ * block, so AddressSanitizer reports any read past `end`.
+ *
+ * Random cases use the seed in $LODE_TEST_SEED (default below); a failing
+ * check prints it.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "lode.h"
+#include "support.h"
+
+#define DEFAULT_SEED UINT64_C(20240611)
+
+static uint64_t seed = DEFAULT_SEED;
+
+/* Like assert_true, but says which seed and case failed. */
+#define CHECK(cond, ...) \
+	do { \
+		if (!(cond)) { \
+			print_error("seed %" PRIu64 ": ", seed); \
+			print_error(__VA_ARGS__); \
+			print_error("\n"); \
+			fail_msg("check failed: %s", #cond); \
+		} \
+	} while (0)
+
+static const size_t counts[] = { 0, 1, 2, 7, 8, 127, 128, 129, 1000 };
+#define NCOUNTS (sizeof(counts) / sizeof(counts[0]))
+
+static void *xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+
+	assert_non_null(p);
+	return p;
+}
+
+/*
+ * A copy of src[0, len) that ends exactly where its allocation ends, so that
+ * AddressSanitizer catches any read past it (for len 0, a read at the start).
+ * Free *base.
+ */
+static const uint8_t *exact_copy(const void *src, size_t len, void **base)
+{
+	size_t alloc = len ? len : 1;
+	uint8_t *block = xmalloc(alloc);
+
+	if (len)
+		memcpy(block + alloc - len, src, len);
+	*base = block;
+	return block + alloc - len;
+}
+
+static uint32_t width_mask(unsigned width)
+{
+	return (uint32_t)((UINT64_C(1) << width) - 1);
+}
+
+/* The definition in codec.h, one bit at a time. */
+static void reference_pack(uint8_t *out, const uint32_t *in, size_t n,
+                           unsigned width)
+{
+	size_t i, bit;
+	unsigned b;
+
+	memset(out, 0, (n * width + 7) / 8);
+	for (i = 0; i < n; i++) {
+		for (b = 0; b < width; b++) {
+			bit = i * width + b;
+			if (in[i] >> b & 1)
+				out[bit / 8] |= (uint8_t)(1u << bit % 8);
+		}
+	}
+}
+
+/* Bytes VByte takes for v. */
+static size_t vbyte_len(uint64_t v)
+{
+	size_t len = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		len++;
+	}
+	return len;
+}
+
+/* ---- bit packing ----------------------------------------------------- */
+
+static void bits_needed_counts_significant_bits(void **state)
+{
+	unsigned b;
+
+	(void)state;
+	assert_int_equal(lode_bits_needed(0), 0);
+	assert_int_equal(lode_bits_needed(1), 1);
+	assert_int_equal(lode_bits_needed(2), 2);
+	assert_int_equal(lode_bits_needed(3), 2);
+	assert_int_equal(lode_bits_needed(127), 7);
+	assert_int_equal(lode_bits_needed(128), 8);
+	assert_int_equal(lode_bits_needed(UINT32_MAX), 32);
+	for (b = 1; b <= 32; b++) {
+		assert_int_equal(lode_bits_needed(UINT32_C(1) << (b - 1)), b);
+		assert_int_equal(lode_bits_needed(width_mask(b)), b);
+	}
+}
+
+static void bitpack_size_rounds_up_to_bytes(void **state)
+{
+	size_t i;
+	unsigned w;
+
+	(void)state;
+	for (w = 0; w <= 32; w++)
+		for (i = 0; i < NCOUNTS; i++)
+			assert_int_equal(lode_bitpack_size(counts[i], w),
+			                 (counts[i] * w + 7) / 8);
+	assert_int_equal(lode_bitpack_size(3, 2), 1);
+	assert_int_equal(lode_bitpack_size(5, 2), 2);
+	assert_int_equal(lode_bitpack_size(128, 7), 112);
+	assert_int_equal(lode_bitpack_size(SIZE_MAX, 0), 0);
+	/* Too large to exist: saturates rather than wrapping. */
+	assert_true(lode_bitpack_size(SIZE_MAX, 32) == SIZE_MAX);
+	assert_true(lode_bitpack_size(SIZE_MAX / 4, 32) == SIZE_MAX);
+}
+
+static void check_golden_pack(const uint32_t *in, size_t n, unsigned width,
+                              const uint8_t *want, size_t want_len)
+{
+	uint8_t packed[64];
+	uint32_t out[64];
+	const uint8_t *data;
+	void *base;
+
+	assert_int_equal(lode_bitpack_size(n, width), want_len);
+	memset(packed, 0xa5, sizeof(packed));
+	lode_bitpack(packed, in, n, width);
+	assert_memory_equal(packed, want, want_len);
+	assert_int_equal(packed[want_len], 0xa5);
+	data = exact_copy(want, want_len, &base);
+	assert_int_equal(lode_bitunpack(data, data + want_len, out, n, width),
+	                 LODE_OK);
+	assert_memory_equal(out, in, n * sizeof(*in));
+	free(base);
+}
+
+static void bitpack_golden_layout(void **state)
+{
+	static const uint32_t a[] = { 1, 2, 3 };
+	static const uint8_t a_bytes[] = { 0x39 };
+	static const uint32_t b[] = { 0xabc, 0x123 };
+	static const uint8_t b_bytes[] = { 0xbc, 0x3a, 0x12 };
+	static const uint32_t c[] = { 0x01020304, 0xffffffff };
+	static const uint8_t c_bytes[] = { 4, 3, 2, 1, 0xff, 0xff, 0xff, 0xff };
+	static const uint32_t d[] = { 1, 0, 1, 1, 0, 0, 0, 0, 1 };
+	static const uint8_t d_bytes[] = { 0x0d, 0x01 };
+	static const uint32_t e[] = { 0x7f, 0, 0x7f };
+	static const uint8_t e_bytes[] = { 0x7f, 0xc0, 0x1f };
+	static const uint32_t f[] = { 5, 0, 7 };
+	static const uint8_t f_bytes[] = { 0x05, 0x00, 0x00, 0x00, 0xc0, 0x01,
+	                                   0x00, 0x00 };
+	static const uint32_t g[] = { 0, 0, 0 };
+
+	(void)state;
+	check_golden_pack(a, 3, 2, a_bytes, sizeof(a_bytes));
+	check_golden_pack(b, 2, 12, b_bytes, sizeof(b_bytes));
+	check_golden_pack(c, 2, 32, c_bytes, sizeof(c_bytes));
+	check_golden_pack(d, 9, 1, d_bytes, sizeof(d_bytes));
+	check_golden_pack(e, 3, 7, e_bytes, sizeof(e_bytes));
+	check_golden_pack(f, 3, 19, f_bytes, sizeof(f_bytes));
+	check_golden_pack(g, 3, 0, NULL, 0);
+}
+
+/*
+ * Pack in[0, n) and check the bytes against the reference and that nothing
+ * is written past them; then unpack from inputs ending 0..9 bytes after the
+ * packed data (garbage 0xff bytes in between), which moves the split
+ * between the fast path and the careful tail.
+ */
+static void check_round_trip(const uint32_t *in, size_t n, unsigned width,
+                             const char *what)
+{
+	size_t size = lode_bitpack_size(n, width), slack, i;
+	uint8_t *packed = xmalloc(size + 16);
+	uint8_t *want = xmalloc(size);
+	uint8_t *padded = xmalloc(size + 9);
+	uint32_t *out = xmalloc((n + 1) * sizeof(*out));
+	const uint8_t *data;
+	void *base;
+	int rc;
+
+	memset(packed, 0xa5, size + 16);
+	lode_bitpack(packed, in, n, width);
+	for (i = size; i < size + 16; i++)
+		CHECK(packed[i] == 0xa5,
+		      "%s: width %u n %zu: bitpack wrote byte %zu of %zu", what,
+		      width, n, i, size);
+	reference_pack(want, in, n, width);
+	CHECK(memcmp(packed, want, size) == 0,
+	      "%s: width %u n %zu: bytes differ from the reference", what,
+	      width, n);
+
+	memcpy(padded, packed, size);
+	memset(padded + size, 0xff, 9);
+	for (slack = 0; slack <= 9; slack++) {
+		data = exact_copy(padded, size + slack, &base);
+		out[n] = 0xdeadbeef;
+		rc = lode_bitunpack(data, data + size + slack, out, n, width);
+		CHECK(rc == LODE_OK, "%s: width %u n %zu slack %zu: rc %d",
+		      what, width, n, slack, rc);
+		for (i = 0; i < n; i++)
+			CHECK(out[i] == in[i],
+			      "%s: width %u n %zu slack %zu: value %zu is %"
+			      PRIu32 ", want %" PRIu32, what, width, n, slack,
+			      i, out[i], in[i]);
+		CHECK(out[n] == 0xdeadbeef,
+		      "%s: width %u n %zu: bitunpack wrote past n", what,
+		      width, n);
+		free(base);
+	}
+	free(out);
+	free(padded);
+	free(want);
+	free(packed);
+}
+
+static void bitpack_round_trips_random_values(void **state)
+{
+	uint32_t *in = xmalloc(1000 * sizeof(*in));
+	test_rng rng;
+	unsigned w, round;
+	size_t c, i;
+
+	(void)state;
+	test_rng_seed(&rng, seed);
+	for (round = 0; round < 4; round++) {
+		for (w = 0; w <= 32; w++) {
+			for (c = 0; c < NCOUNTS; c++) {
+				for (i = 0; i < counts[c]; i++)
+					in[i] = (uint32_t)(test_rng_next(&rng) >>
+					                   32) & width_mask(w);
+				check_round_trip(in, counts[c], w, "random");
+			}
+		}
+	}
+	free(in);
+}
+
+static void bitpack_round_trips_edge_values(void **state)
+{
+	static const uint32_t edges[] = { 0, 1, 127, 128, UINT32_MAX };
+	uint32_t *in = xmalloc(1000 * sizeof(*in));
+	test_rng rng;
+	uint32_t v;
+	unsigned w;
+	size_t c, e, i;
+
+	(void)state;
+	test_rng_seed(&rng, seed);
+	for (w = 0; w <= 32; w++) {
+		for (c = 0; c < NCOUNTS; c++) {
+			/* Every value the largest the width holds. */
+			for (i = 0; i < counts[c]; i++)
+				in[i] = width_mask(w);
+			check_round_trip(in, counts[c], w, "all max");
+			/* Edge values that fit, in random order. */
+			for (i = 0; i < counts[c]; i++) {
+				do {
+					e = test_rng_below(&rng, 5);
+					v = edges[e];
+				} while (v > width_mask(w));
+				in[i] = v;
+			}
+			check_round_trip(in, counts[c], w, "edges");
+		}
+	}
+	free(in);
+}
+
+static void bitunpack_rejects_truncated_input(void **state)
+{
+	uint32_t *in = xmalloc(1000 * sizeof(*in));
+	uint32_t *out = xmalloc(1000 * sizeof(*out));
+	uint8_t *packed = xmalloc(4000);
+	const uint8_t *data;
+	test_rng rng;
+	void *base;
+	size_t c, i, len, size;
+	unsigned w;
+	int rc;
+
+	(void)state;
+	test_rng_seed(&rng, seed);
+	for (w = 1; w <= 32; w++) {
+		for (c = 0; c < NCOUNTS; c++) {
+			for (i = 0; i < counts[c]; i++)
+				in[i] = (uint32_t)test_rng_next(&rng) &
+				        width_mask(w);
+			size = lode_bitpack_size(counts[c], w);
+			lode_bitpack(packed, in, counts[c], w);
+			for (len = 0; len < size; len++) {
+				data = exact_copy(packed, len, &base);
+				rc = lode_bitunpack(data, data + len, out,
+				                    counts[c], w);
+				CHECK(rc == LODE_ECORRUPT,
+				      "width %u n %zu: %zu of %zu bytes gave %d",
+				      w, counts[c], len, size, rc);
+				free(base);
+			}
+		}
+	}
+	free(packed);
+	free(out);
+	free(in);
+}
+
+static void bitunpack_rejects_width_over_32(void **state)
+{
+	static const uint8_t zeros[1024];
+	uint32_t out[8];
+
+	(void)state;
+	assert_int_equal(lode_bitunpack(zeros, zeros + sizeof(zeros), out, 8,
+	                                33), LODE_ECORRUPT);
+	assert_int_equal(lode_bitunpack(zeros, zeros + sizeof(zeros), out, 8,
+	                                64), LODE_ECORRUPT);
+	assert_int_equal(lode_bitunpack(zeros, zeros + sizeof(zeros), out, 0,
+	                                4096), LODE_ECORRUPT);
+	assert_int_equal(lode_bitunpack(zeros, zeros + sizeof(zeros), out, 1,
+	                                -1u), LODE_ECORRUPT);
+}
+
+static void bitunpack_rejects_impossible_count(void **state)
+{
+	static const uint8_t zeros[64];
+	uint32_t out[1];
+
+	(void)state;
+	/* A corrupt count whose byte size would overflow must not pass. */
+	assert_int_equal(lode_bitunpack(zeros, zeros + sizeof(zeros), out,
+	                                SIZE_MAX, 32), LODE_ECORRUPT);
+	assert_int_equal(lode_bitunpack(zeros, zeros + sizeof(zeros), out,
+	                                SIZE_MAX / 4 + 1, 32), LODE_ECORRUPT);
+	assert_int_equal(lode_bitunpack(zeros, zeros + sizeof(zeros), out,
+	                                SIZE_MAX / 8 * 3, 24), LODE_ECORRUPT);
+}
+
+static void bitunpack_width_zero_reads_nothing(void **state)
+{
+	uint32_t out[129];
+	const uint8_t *data;
+	void *base;
+	size_t i;
+
+	(void)state;
+	data = exact_copy(NULL, 0, &base);
+	memset(out, 0xff, sizeof(out));
+	assert_int_equal(lode_bitunpack(data, data, out, 128, 0), LODE_OK);
+	for (i = 0; i < 128; i++)
+		assert_int_equal(out[i], 0);
+	assert_int_equal(out[128], 0xffffffff);
+	assert_int_equal(lode_bitunpack(data, data, out, 0, 5), LODE_OK);
+	assert_int_equal(lode_bitunpack(data, data, out, 1, 5), LODE_ECORRUPT);
+	free(base);
+}
+
+/* ---- VByte ----------------------------------------------------------- */
+
+static void check_golden_vbyte(uint64_t v, const uint8_t *want, size_t len)
+{
+	uint8_t buf[LODE_VBYTE_MAX + 4];
+	const uint8_t *data, *p;
+	uint64_t got = 0;
+	void *base;
+
+	memset(buf, 0xa5, sizeof(buf));
+	assert_int_equal(lode_vbyte_put(buf, v), len);
+	assert_memory_equal(buf, want, len);
+	assert_int_equal(buf[len], 0xa5);
+	data = exact_copy(want, len, &base);
+	p = data;
+	assert_int_equal(lode_vbyte_get(&p, data + len, &got), LODE_OK);
+	assert_true(got == v);
+	assert_ptr_equal(p, data + len);
+	free(base);
+}
+
+static void vbyte_golden_layout(void **state)
+{
+	static const uint8_t v0[] = { 0x00 };
+	static const uint8_t v1[] = { 0x01 };
+	static const uint8_t v127[] = { 0x7f };
+	static const uint8_t v128[] = { 0x80, 0x01 };
+	static const uint8_t v300[] = { 0xac, 0x02 };
+	static const uint8_t v16383[] = { 0xff, 0x7f };
+	static const uint8_t v16384[] = { 0x80, 0x80, 0x01 };
+	static const uint8_t v32max[] = { 0xff, 0xff, 0xff, 0xff, 0x0f };
+	static const uint8_t v63[] = { 0x80, 0x80, 0x80, 0x80, 0x80,
+	                               0x80, 0x80, 0x80, 0x80, 0x01 };
+	static const uint8_t v64max[] = { 0xff, 0xff, 0xff, 0xff, 0xff,
+	                                  0xff, 0xff, 0xff, 0xff, 0x01 };
+
+	(void)state;
+	check_golden_vbyte(0, v0, sizeof(v0));
+	check_golden_vbyte(1, v1, sizeof(v1));
+	check_golden_vbyte(127, v127, sizeof(v127));
+	check_golden_vbyte(128, v128, sizeof(v128));
+	check_golden_vbyte(300, v300, sizeof(v300));
+	check_golden_vbyte(16383, v16383, sizeof(v16383));
+	check_golden_vbyte(16384, v16384, sizeof(v16384));
+	check_golden_vbyte(UINT32_MAX, v32max, sizeof(v32max));
+	check_golden_vbyte(UINT64_C(1) << 63, v63, sizeof(v63));
+	check_golden_vbyte(UINT64_MAX, v64max, sizeof(v64max));
+}
+
+static const uint64_t vbyte_edges[] = {
+	0, 1, 127, 128, 16383, 16384, UINT32_MAX, (uint64_t)UINT32_MAX + 1,
+	UINT64_C(1) << 63, UINT64_MAX,
+};
+#define NEDGES (sizeof(vbyte_edges) / sizeof(vbyte_edges[0]))
+
+static void vbyte_round_trips_edge_values(void **state)
+{
+	uint8_t buf[LODE_VBYTE_MAX];
+	const uint8_t *data, *p;
+	uint64_t v, got;
+	uint32_t got32;
+	void *base;
+	size_t e, len;
+	unsigned b;
+	int rc;
+
+	(void)state;
+	/* The listed edges, then every 2^b - 1 and 2^b. */
+	for (e = 0; e < NEDGES + 2 * 64; e++) {
+		if (e < NEDGES) {
+			v = vbyte_edges[e];
+		} else {
+			b = (unsigned)(e - NEDGES) / 2;
+			v = UINT64_C(1) << b;
+			if ((e - NEDGES) % 2 == 0)
+				v--;
+		}
+		len = lode_vbyte_put(buf, v);
+		CHECK(len == vbyte_len(v), "value %" PRIu64 ": %zu bytes", v,
+		      len);
+		data = exact_copy(buf, len, &base);
+		p = data;
+		rc = lode_vbyte_get(&p, data + len, &got);
+		CHECK(rc == LODE_OK && got == v && p == data + len,
+		      "value %" PRIu64 ": rc %d got %" PRIu64, v, rc, got);
+		p = data;
+		rc = lode_vbyte_get32(&p, data + len, &got32);
+		if (v <= UINT32_MAX)
+			CHECK(rc == LODE_OK && got32 == v && p == data + len,
+			      "get32 %" PRIu64 ": rc %d got %" PRIu32, v, rc,
+			      got32);
+		else
+			CHECK(rc == LODE_ECORRUPT && p == data,
+			      "get32 %" PRIu64 ": rc %d", v, rc);
+		free(base);
+	}
+}
+
+/* A random value whose VByte takes 1..10 bytes, every length alike. */
+static uint64_t random_vbyte_value(test_rng *rng)
+{
+	unsigned bits = 1 + test_rng_below(rng, 64);
+
+	return test_rng_next(rng) >> (64 - bits);
+}
+
+static void vbyte_round_trips_random_stream(void **state)
+{
+	enum { N = 5000 };
+	uint64_t *values = xmalloc(N * sizeof(*values));
+	uint8_t *buf = xmalloc(N * LODE_VBYTE_MAX);
+	const uint8_t *data, *p, *end;
+	test_rng rng;
+	uint64_t got;
+	uint32_t got32;
+	size_t i, len = 0;
+	void *base;
+	int rc;
+
+	(void)state;
+	test_rng_seed(&rng, seed);
+	for (i = 0; i < N; i++) {
+		values[i] = random_vbyte_value(&rng);
+		len += lode_vbyte_put(buf + len, values[i]);
+	}
+	data = exact_copy(buf, len, &base);
+	end = data + len;
+	p = data;
+	for (i = 0; i < N; i++) {
+		rc = lode_vbyte_get(&p, end, &got);
+		CHECK(rc == LODE_OK && got == values[i],
+		      "value %zu: rc %d got %" PRIu64 " want %" PRIu64, i, rc,
+		      got, values[i]);
+	}
+	CHECK(p == end, "stream not consumed");
+	p = data;
+	for (i = 0; i < N; i++) {
+		rc = lode_vbyte_get32(&p, end, &got32);
+		if (values[i] <= UINT32_MAX) {
+			CHECK(rc == LODE_OK && got32 == values[i],
+			      "get32 value %zu: rc %d", i, rc);
+		} else {
+			CHECK(rc == LODE_ECORRUPT, "get32 value %zu: rc %d",
+			      i, rc);
+			assert_int_equal(lode_vbyte_skip(&p, end, 1), LODE_OK);
+		}
+	}
+	CHECK(p == end, "stream not consumed by get32");
+	free(base);
+	free(buf);
+	free(values);
+}
+
+static void vbyte_rejects_truncated_input(void **state)
+{
+	uint8_t buf[LODE_VBYTE_MAX];
+	const uint8_t *data, *p;
+	uint64_t got = 42;
+	uint32_t got32 = 42;
+	size_t e, len, cut;
+	void *base;
+
+	(void)state;
+	for (e = 0; e < NEDGES; e++) {
+		len = lode_vbyte_put(buf, vbyte_edges[e]);
+		for (cut = 0; cut < len; cut++) {
+			data = exact_copy(buf, cut, &base);
+			p = data;
+			CHECK(lode_vbyte_get(&p, data + cut, &got) ==
+			      LODE_ECORRUPT && p == data && got == 42,
+			      "value %" PRIu64 " cut to %zu bytes",
+			      vbyte_edges[e], cut);
+			CHECK(lode_vbyte_get32(&p, data + cut, &got32) ==
+			      LODE_ECORRUPT && p == data && got32 == 42,
+			      "get32 value %" PRIu64 " cut to %zu bytes",
+			      vbyte_edges[e], cut);
+			CHECK(lode_vbyte_skip(&p, data + cut, 1) ==
+			      LODE_ECORRUPT && p == data,
+			      "skip value %" PRIu64 " cut to %zu bytes",
+			      vbyte_edges[e], cut);
+			free(base);
+		}
+	}
+}
+
+/* Expect get (and get32) to reject bytes[0, len) without moving p. */
+static void check_vbyte_rejected(const uint8_t *bytes, size_t len)
+{
+	const uint8_t *data, *p;
+	uint64_t got;
+	uint32_t got32;
+	void *base;
+
+	data = exact_copy(bytes, len, &base);
+	p = data;
+	assert_int_equal(lode_vbyte_get(&p, data + len, &got), LODE_ECORRUPT);
+	assert_ptr_equal(p, data);
+	assert_int_equal(lode_vbyte_get32(&p, data + len, &got32),
+	                 LODE_ECORRUPT);
+	assert_ptr_equal(p, data);
+	free(base);
+}
+
+static void vbyte_rejects_values_over_64_bits(void **state)
+{
+	uint8_t bytes[16];
+	const uint8_t *p;
+	uint64_t got;
+	unsigned tenth;
+
+	(void)state;
+	/* Eleven bytes: ten with the continuation bit, then a last one. */
+	memset(bytes, 0x80, sizeof(bytes));
+	bytes[10] = 0x00;
+	check_vbyte_rejected(bytes, 11);
+	check_vbyte_rejected(bytes, 16);
+	/* A tenth byte above 1 carries bits past 63 or a continuation. */
+	memset(bytes, 0xff, 9);
+	for (tenth = 2; tenth <= 0xff; tenth++) {
+		bytes[9] = (uint8_t)tenth;
+		bytes[10] = 0x00;
+		check_vbyte_rejected(bytes, 11);
+	}
+	/* 0 and 1 are fine, and the value ends there. */
+	bytes[9] = 0x00;
+	p = bytes;
+	assert_int_equal(lode_vbyte_get(&p, bytes + 11, &got), LODE_OK);
+	assert_true(got == UINT64_MAX >> 1);
+	assert_ptr_equal(p, bytes + 10);
+	bytes[9] = 0x01;
+	p = bytes;
+	assert_int_equal(lode_vbyte_get(&p, bytes + 11, &got), LODE_OK);
+	assert_true(got == UINT64_MAX);
+	assert_ptr_equal(p, bytes + 10);
+}
+
+static void vbyte_get32_rejects_values_over_32_bits(void **state)
+{
+	static const uint8_t two32[] = { 0x80, 0x80, 0x80, 0x80, 0x10 };
+	static const uint8_t max32[] = { 0xff, 0xff, 0xff, 0xff, 0x0f };
+	uint8_t buf[LODE_VBYTE_MAX];
+	const uint8_t *p;
+	uint32_t got;
+	size_t len;
+
+	(void)state;
+	p = max32;
+	assert_int_equal(lode_vbyte_get32(&p, max32 + 5, &got), LODE_OK);
+	assert_true(got == UINT32_MAX);
+	p = two32;
+	assert_int_equal(lode_vbyte_get32(&p, two32 + 5, &got),
+	                 LODE_ECORRUPT);
+	assert_ptr_equal(p, two32);
+	len = lode_vbyte_put(buf, UINT64_MAX);
+	p = buf;
+	assert_int_equal(lode_vbyte_get32(&p, buf + len, &got), LODE_ECORRUPT);
+	assert_ptr_equal(p, buf);
+}
+
+static void vbyte_skip_lands_where_decoding_does(void **state)
+{
+	enum { N = 3000 };
+	size_t *offsets = xmalloc((N + 1) * sizeof(*offsets));
+	uint8_t *buf = xmalloc(N * LODE_VBYTE_MAX);
+	const uint8_t *data, *p, *end;
+	test_rng rng;
+	size_t i, start, k, len = 0;
+	unsigned trial;
+	void *base;
+	int rc;
+
+	(void)state;
+	test_rng_seed(&rng, seed);
+	for (i = 0; i < N; i++) {
+		offsets[i] = len;
+		/* Mostly short values, as positions are, some long. */
+		len += lode_vbyte_put(buf + len,
+		                      test_rng_below(&rng, 4) ?
+		                      test_rng_below(&rng, 300) :
+		                      random_vbyte_value(&rng));
+	}
+	offsets[N] = len;
+	data = exact_copy(buf, len, &base);
+	end = data + len;
+	for (trial = 0; trial < 20000; trial++) {
+		start = test_rng_below(&rng, N + 1);
+		k = trial % 3 ? test_rng_below(&rng, 40)
+		              : test_rng_below(&rng, (uint32_t)(N - start + 1));
+		if (k > N - start)
+			k = N - start;
+		p = data + offsets[start];
+		rc = lode_vbyte_skip(&p, end, k);
+		CHECK(rc == LODE_OK && p == data + offsets[start + k],
+		      "skip %zu from value %zu: rc %d, at byte %td want %zu",
+		      k, start, rc, p - data, offsets[start + k]);
+		/* One value more than there is. */
+		p = data + offsets[start];
+		rc = lode_vbyte_skip(&p, end, N - start + 1);
+		CHECK(rc == LODE_ECORRUPT && p == data + offsets[start],
+		      "skip past end from value %zu: rc %d", start, rc);
+	}
+	p = data;
+	assert_int_equal(lode_vbyte_skip(&p, end, 0), LODE_OK);
+	assert_ptr_equal(p, data);
+	assert_int_equal(lode_vbyte_skip(&p, end, N), LODE_OK);
+	assert_ptr_equal(p, end);
+	assert_int_equal(lode_vbyte_skip(&p, end, 0), LODE_OK);
+	assert_int_equal(lode_vbyte_skip(&p, end, 1), LODE_ECORRUPT);
+	assert_ptr_equal(p, end);
+	free(base);
+	free(buf);
+	free(offsets);
+}
+
+static void vbyte_skip_rejects_truncated_stream(void **state)
+{
+	enum { N = 200 };
+	uint8_t buf[N * LODE_VBYTE_MAX];
+	const uint8_t *data, *p;
+	test_rng rng;
+	size_t i, cut, len = 0;
+	void *base;
+
+	(void)state;
+	test_rng_seed(&rng, seed);
+	for (i = 0; i < N; i++)
+		len += lode_vbyte_put(buf + len, random_vbyte_value(&rng));
+	for (cut = 0; cut < len; cut++) {
+		data = exact_copy(buf, cut, &base);
+		p = data;
+		CHECK(lode_vbyte_skip(&p, data + cut, N) == LODE_ECORRUPT &&
+		      p == data, "skip %d values cut to %zu of %zu bytes", N,
+		      cut, len);
+		free(base);
+	}
+	/* Continuation bytes only: no value ever ends. */
+	memset(buf, 0x80, 64);
+	for (cut = 0; cut <= 64; cut++) {
+		data = exact_copy(buf, cut, &base);
+		p = data;
+		CHECK(lode_vbyte_skip(&p, data + cut, 1) == LODE_ECORRUPT &&
+		      p == data, "skip over %zu continuation bytes", cut);
+		free(base);
+	}
+}
+
+int main(void)
+{
+	const char *env = getenv("LODE_TEST_SEED");
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(bits_needed_counts_significant_bits),
+		cmocka_unit_test(bitpack_size_rounds_up_to_bytes),
+		cmocka_unit_test(bitpack_golden_layout),
+		cmocka_unit_test(bitpack_round_trips_random_values),
+		cmocka_unit_test(bitpack_round_trips_edge_values),
+		cmocka_unit_test(bitunpack_rejects_truncated_input),
+		cmocka_unit_test(bitunpack_rejects_width_over_32),
+		cmocka_unit_test(bitunpack_rejects_impossible_count),
+		cmocka_unit_test(bitunpack_width_zero_reads_nothing),
+		cmocka_unit_test(vbyte_golden_layout),
+		cmocka_unit_test(vbyte_round_trips_edge_values),
+		cmocka_unit_test(vbyte_round_trips_random_stream),
+		cmocka_unit_test(vbyte_rejects_truncated_input),
+		cmocka_unit_test(vbyte_rejects_values_over_64_bits),
+		cmocka_unit_test(vbyte_get32_rejects_values_over_32_bits),
+		cmocka_unit_test(vbyte_skip_lands_where_decoding_does),
+		cmocka_unit_test(vbyte_skip_rejects_truncated_stream),
+	};
+
+	if (env && *env)
+		seed = strtoull(env, NULL, 0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
