@@ -260,6 +260,9 @@ static int cmd_index(int argc, char **argv)
 		printf("indexed %" PRIu64 " documents in %.2f s (%.1f MB/s)\n",
 		       st.documents, st.seconds,
 		       st.seconds > 0 ? in_mb / st.seconds : 0.0);
+		if (st.runs)
+			printf("merged %" PRIu64 " sorted runs spilled to disk "
+			       "(memory budget reached)\n", st.runs);
 		if (st.skipped_binary || st.skipped_error)
 			printf("skipped %" PRIu64 " binary files, %" PRIu64
 			       " unreadable\n", st.skipped_binary, st.skipped_error);
