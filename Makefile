@@ -30,11 +30,13 @@ DEB_PKGS = zlib1g-dev libutf8proc-dev libcmocka-dev
 LIB_SRC = $(wildcard common/*.c indexer/*.c searcher/*.c bench/*.c)
 CLI_SRC = $(wildcard cli/*.c)
 TEST_SRC = $(wildcard tests/test_*.c)
-LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/buildinfo.o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 TESTS = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps demo test check-run clean install
+GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo +)
+
+.PHONY: all deps demo test check-run clean install FORCE
 all: lode
 
 lode: $(BUILD)/lode
@@ -49,6 +51,16 @@ $(BUILD)/lode: $(CLI_OBJ) $(BUILD)/liblode.a
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/support.o $(BUILD)/liblode.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/tests/support.o $(BUILD)/liblode.a $(LIBS) -lcmocka
+
+# Build facts for benchmark reports; rewritten only when they change.
+$(BUILD)/buildinfo.c: FORCE
+	@mkdir -p $(@D)
+	@printf '#include "buildinfo.h"\nconst char lode_build_compiler[] = "%s";\nconst char lode_build_flags[] = "%s";\nconst char lode_build_revision[] = "%s";\n' \
+		"$$($(CC) --version | head -n 1)" "$(strip $(OPT_FLAGS) $(SAN_FLAGS) $(CFLAGS))" "$(GIT_REV)" > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+$(BUILD)/buildinfo.o: $(BUILD)/buildinfo.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)

@@ -4,6 +4,7 @@
  *     lode index [-i INDEX] [--memory SIZE] DIR...
  *     lode search [-i INDEX] [-n N | -l | -c | --json] [--color=WHEN] QUERY...
  *     lode check [-i INDEX]
+ *     lode bench [-i INDEX] [--mode M] [--repeat R] [--threads N] FILE
  *     lode help [COMMAND] | --help | --version
  *
  * Exit status: 0 success (search: something matched), 1 search matched
@@ -19,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "lode.h"
 
 #define EXIT_MATCH 0
@@ -32,6 +34,7 @@ static const char usage_main[] =
 	"  index DIR...     build the index of the text files below DIRs\n"
 	"  search QUERY     search the index (boolean and phrase queries)\n"
 	"  check            verify every checksum of the index\n"
+	"  bench FILE       measure query latency and throughput\n"
 	"  help [COMMAND]   show help\n"
 	"\n"
 	"options for every command:\n"
@@ -71,6 +74,19 @@ static const char usage_check[] =
 	"usage: lode check [-i INDEX]\n"
 	"\n"
 	"Verify the checksum of every file of the index and report.\n";
+
+static const char usage_bench[] =
+	"usage: lode bench [-i INDEX] [OPTIONS] QUERY_FILE\n"
+	"\n"
+	"Run each query of QUERY_FILE (one per line, optionally CATEGORY<TAB>QUERY;\n"
+	"'#' lines skipped) once to warm up, then R timed times, checking that every\n"
+	"run gives the same answer; print latency percentiles and QPS per category.\n"
+	"\n"
+	"  -m, --mode MODE    count, all (every matching id) or top10 (default)\n"
+	"  -k, --k N          depth of the ranked mode (default 10)\n"
+	"  -r, --repeat R     timed runs per query (default 5)\n"
+	"  -t, --threads N    run the list on N threads at once (default 1)\n"
+	"      --json         one JSON object per query, then a summary object\n";
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
@@ -516,6 +532,77 @@ static int cmd_check(int argc, char **argv)
 	return 0;
 }
 
+/* ---- bench --------------------------------------------------------------- */
+
+static unsigned parse_count(const char *usage, const char *what,
+                            const char *s, unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || end == s || *s == '-' || v == 0 || v > max)
+		usage_error(usage, "bad %s '%s'", what, s);
+	return (unsigned)v;
+}
+
+static int cmd_bench(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"index", required_argument, NULL, 'i'},
+		{"mode", required_argument, NULL, 'm'},
+		{"k", required_argument, NULL, 'k'},
+		{"repeat", required_argument, NULL, 'r'},
+		{"threads", required_argument, NULL, 't'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *index = default_index();
+	lode_bench_options opt = {LODE_BENCH_TOP, 10, 5, 1};
+	lode_bench b;
+	lode_index *ix;
+	lode_error err;
+	int c, json = 0;
+
+	while ((c = getopt_long(argc, argv, "i:m:k:r:t:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i': index = optarg; break;
+		case 'm':
+			if (strcmp(optarg, "count") == 0)
+				opt.mode = LODE_BENCH_COUNT;
+			else if (strcmp(optarg, "all") == 0)
+				opt.mode = LODE_BENCH_ALL;
+			else if (strncmp(optarg, "top", 3) == 0) {
+				opt.mode = LODE_BENCH_TOP;
+				if (optarg[3])
+					opt.k = parse_count(usage_bench, "mode", optarg + 3,
+					                    1000000);
+			} else
+				usage_error(usage_bench, "bad mode '%s'", optarg);
+			break;
+		case 'k': opt.k = parse_count(usage_bench, "k", optarg, 1000000); break;
+		case 'r': opt.repeat = parse_count(usage_bench, "repeat", optarg, 100000); break;
+		case 't': opt.threads = parse_count(usage_bench, "threads", optarg, 256); break;
+		case 'j': json = 1; break;
+		case 'h': fputs(usage_bench, stdout); return 0;
+		default: usage_error(usage_bench, "unknown option");
+		}
+	}
+	if (optind + 1 != argc)
+		usage_error(usage_bench, "bench: give exactly one query file");
+	if (lode_bench_load(&b, argv[optind], &err))
+		die("%s", err.message);
+	ix = open_index(index);
+	if (lode_bench_run(&b, ix, &opt, &err))
+		die("%s", err.message);
+	lode_bench_report(&b, ix, stdout, json);
+	lode_bench_free(&b);
+	lode_index_close(ix);
+	return 0;
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static const char *usage_of(const char *cmd)
@@ -526,6 +613,8 @@ static const char *usage_of(const char *cmd)
 		return usage_search;
 	if (strcmp(cmd, "check") == 0)
 		return usage_check;
+	if (strcmp(cmd, "bench") == 0)
+		return usage_bench;
 	return NULL;
 }
 
@@ -560,5 +649,7 @@ int main(int argc, char **argv)
 		return cmd_search(argc - 1, argv + 1);
 	if (strcmp(cmd, "check") == 0)
 		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(cmd, "bench") == 0)
+		return cmd_bench(argc - 1, argv + 1);
 	usage_error(usage_main, "unknown command '%s'", cmd);
 }
