@@ -36,7 +36,7 @@ TESTS = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo +)
 
-.PHONY: all deps demo test check-run clean install FORCE
+.PHONY: all deps demo test check-run clean install bench bench-peers FORCE
 all: lode
 
 lode: $(BUILD)/lode
@@ -104,6 +104,20 @@ install: lode $(BUILD)/liblode.a
 	install -m 644 $(BUILD)/liblode.a $(DESTDIR)$(PREFIX)/lib/liblode.a
 	install -m 644 include/lode.h $(DESTDIR)$(PREFIX)/include/lode.h
 	install -m 644 lode.1 $(DESTDIR)$(PREFIX)/share/man/man1/lode.1
+
+# Peer engines for side-by-side benchmarks: measuring instruments only.
+bench-peers: build/peers/fts5_peer
+
+build/peers/fts5_peer: bench/peers/fts5_peer.c
+	@dpkg-query -W -f='$${Status}' libsqlite3-dev 2>/dev/null | grep -q 'ok installed' || \
+		{ [ "$$(id -u)" = 0 ] && apt-get install -y -qq libsqlite3-dev; } || \
+		{ echo "run: sudo apt-get install libsqlite3-dev"; exit 1; }
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -Wall -Wextra -o $@ $< -lsqlite3
+
+# Index the shared corpora and compare lode with the peers that are built.
+bench: lode
+	python3 bench/run.py
 
 clean:
 	rm -rf build lode .lode
