@@ -39,8 +39,9 @@ GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)$(shel
 .PHONY: all deps demo test check-run clean install bench bench-peers FORCE
 all: lode
 
+# Replaced by rename, so that a running ./lode never blocks the build.
 lode: $(BUILD)/lode
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 $(BUILD)/liblode.a: $(LIB_OBJ)
 	rm -f $@

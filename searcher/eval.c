@@ -19,6 +19,13 @@ enum mkind {
 	M_NOT,    /* every document but child[0]'s */
 };
 
+/* One term of a phrase being matched in the current document. */
+struct phrase_run {
+	const uint32_t *pos; /* the term's positions in the document */
+	uint32_t n;
+	uint32_t at;         /* next candidate index */
+};
+
 struct matcher {
 	enum mkind kind;
 	int started;
@@ -28,6 +35,8 @@ struct matcher {
 	lode_postings *posts;      /* TERM: 1, PHRASE: nposts */
 	size_t nposts;
 	uint32_t phrase_freq;      /* PHRASE: occurrences in doc */
+	size_t lead;               /* PHRASE: the rarest term, which leads */
+	struct phrase_run *runs;   /* PHRASE: nposts of them */
 	struct matcher **child;
 	size_t nchild;
 };
@@ -57,6 +66,7 @@ static void matcher_free(struct matcher *m)
 	for (size_t i = 0; i < m->nposts; i++)
 		lode_postings_release(&m->posts[i]);
 	lode_free(m->posts);
+	lode_free(m->runs);
 	for (size_t i = 0; i < m->nchild; i++)
 		matcher_free(m->child[i]);
 	lode_free(m->child);
@@ -81,25 +91,21 @@ static int m_advance(struct matcher *m, uint32_t target, lode_error *err);
  * pass over each term's positions. */
 static int count_phrase(struct matcher *m, lode_error *err)
 {
-	struct run {
-		const uint32_t *pos; /* the term's positions in the document */
-		uint32_t n;
-		uint32_t at;         /* next candidate index */
-	} *runs = lode_calloc(m->nposts, sizeof(struct run));
+	struct phrase_run *runs = m->runs;
 	uint32_t count = 0;
-	int rc = LODE_OK;
+	int rc;
 
-	if (!runs)
-		return lode_fail(err, LODE_ENOMEM, "out of memory");
-	for (size_t k = 0; k < m->nposts; k++)
+	for (size_t k = 0; k < m->nposts; k++) {
 		if ((rc = lode_postings_positions(&m->posts[k], &runs[k].pos,
 		                                  &runs[k].n, err)))
-			goto out;
+			return rc;
+		runs[k].at = 0;
+	}
 	for (uint32_t i = 0; i < runs[0].n; i++) {
 		uint64_t p = runs[0].pos[i];
 		size_t k;
 		for (k = 1; k < m->nposts; k++) {
-			struct run *r = &runs[k];
+			struct phrase_run *r = &runs[k];
 			while (r->at < r->n && r->pos[r->at] < p + k)
 				r->at++;
 			if (r->at == r->n)
@@ -112,34 +118,43 @@ static int count_phrase(struct matcher *m, lode_error *err)
 	}
 done:
 	m->phrase_freq = count;
-out:
-	lode_free(runs);
-	return rc;
+	return LODE_OK;
 }
 
+/* Move every term of the phrase to the first document >= target that
+ * contains them all, the rarest term leading; then check positions, and go
+ * on past documents where the terms are not adjacent. */
 static int advance_phrase(struct matcher *m, uint32_t target, lode_error *err)
 {
+	lode_postings *lead = &m->posts[m->lead];
 	int rc;
 
 	for (;;) {
-		uint32_t t = target;
-		size_t k = 0, agreed = 0;
-		/* Leapfrog the terms to a document they all contain. */
-		while (agreed < m->nposts) {
+		uint32_t t;
+		size_t k;
+		if ((rc = lode_postings_advance(lead, target, err)))
+			return rc;
+	again:
+		t = lead->doc;
+		if (t == LODE_DOC_END) {
+			m->doc = LODE_DOC_END;
+			return LODE_OK;
+		}
+		for (k = 0; k < m->nposts; k++) {
 			lode_postings *p = &m->posts[k];
+			if (p == lead)
+				continue;
 			if ((rc = lode_postings_advance(p, t, err)))
 				return rc;
-			if (p->doc == LODE_DOC_END) {
-				m->doc = LODE_DOC_END;
-				return LODE_OK;
+			if (p->doc != t) {
+				if (p->doc == LODE_DOC_END) {
+					m->doc = LODE_DOC_END;
+					return LODE_OK;
+				}
+				if ((rc = lode_postings_advance(lead, p->doc, err)))
+					return rc;
+				goto again;
 			}
-			if (p->doc > t) {
-				t = p->doc;
-				agreed = 1;
-			} else {
-				agreed++;
-			}
-			k = (k + 1) % m->nposts;
 		}
 		if ((rc = count_phrase(m, err)))
 			return rc;
@@ -155,29 +170,35 @@ static int advance_phrase(struct matcher *m, uint32_t target, lode_error *err)
 	}
 }
 
+/* Leapfrog: the first (rarest) child proposes, the others follow or
+ * overtake it, until all agree. */
 static int advance_and(struct matcher *m, uint32_t target, lode_error *err)
 {
-	uint32_t t = target;
-	size_t k = 0, agreed = 0;
+	struct matcher *lead = m->child[0];
 	int rc;
 
-	while (agreed < m->nchild) {
-		struct matcher *c = m->child[k];
-		if ((rc = m_advance(c, t, err)))
-			return rc;
-		if (c->doc == LODE_DOC_END) {
-			m->doc = LODE_DOC_END;
-			return LODE_OK;
-		}
-		if (c->doc > t) {
-			t = c->doc;
-			agreed = 1;
-		} else {
-			agreed++;
-		}
-		k = (k + 1) % m->nchild;
+	if ((rc = m_advance(lead, target, err)))
+		return rc;
+again:
+	if (lead->doc == LODE_DOC_END) {
+		m->doc = LODE_DOC_END;
+		return LODE_OK;
 	}
-	m->doc = t;
+	for (size_t k = 1; k < m->nchild; k++) {
+		struct matcher *c = m->child[k];
+		if ((rc = m_advance(c, lead->doc, err)))
+			return rc;
+		if (c->doc != lead->doc) {
+			if (c->doc == LODE_DOC_END) {
+				m->doc = LODE_DOC_END;
+				return LODE_OK;
+			}
+			if ((rc = m_advance(lead, c->doc, err)))
+				return rc;
+			goto again;
+		}
+	}
+	m->doc = lead->doc;
 	return LODE_OK;
 }
 
@@ -360,7 +381,8 @@ static int build_leaf(struct build *b, const struct lode_qnode *q,
 	int rc;
 
 	m = matcher_new(q->nterms == 1 ? M_TERM : M_PHRASE);
-	if (!m || !(m->posts = lode_calloc(q->nterms, sizeof(lode_postings)))) {
+	if (!m || !(m->posts = lode_calloc(q->nterms, sizeof(lode_postings))) ||
+	    !(m->runs = lode_calloc(q->nterms, sizeof(struct phrase_run)))) {
 		matcher_free(m);
 		return lode_fail(b->err, LODE_ENOMEM, "out of memory");
 	}
@@ -382,8 +404,10 @@ static int build_leaf(struct build *b, const struct lode_qnode *q,
 			return rc;
 		}
 		m->nposts = t + 1;
-		if (info.df < cost)
+		if (info.df < cost) {
 			cost = info.df;
+			m->lead = t;
+		}
 	}
 	m->cost = cost;
 	*out = m;

@@ -236,14 +236,20 @@ int lode_postings_positions(lode_postings *p, const uint32_t **out,
 	q = p->pos_p;
 	for (uint32_t k = 0; k < freq; k++) {
 		uint32_t gap;
-		if (lode_vbyte_get32(&q, p->positions_end, &gap) ||
-		    (k > 0 && gap == 0) || gap >= limit - pos)
-			return lode_fail(err, LODE_ECORRUPT, "%s: corrupt: bad "
-			                 "position", p->seg->positions.path);
+		/* Most gaps fit one byte: decode those inline. */
+		if (q < p->positions_end && *q < 0x80)
+			gap = *q++;
+		else if (lode_vbyte_get32(&q, p->positions_end, &gap))
+			goto corrupt;
+		if ((k > 0 && gap == 0) || gap >= limit - pos)
+			goto corrupt;
 		pos += gap;
 		p->pos_buf[k] = pos;
 	}
 	*out = p->pos_buf;
 	*count = freq;
 	return LODE_OK;
+corrupt:
+	return lode_fail(err, LODE_ECORRUPT, "%s: corrupt: bad position",
+	                 p->seg->positions.path);
 }
