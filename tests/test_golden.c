@@ -1,0 +1,185 @@
+/*
+ * test_golden.c -- the committed tiny index in tests/golden/ must keep
+ * reading, and building its documents again must give the same bytes.
+ *
+ * tests/golden/index was built by `lode index -i tests/golden/index
+ * tests/golden/docs` at format version 1.  A change to the bytes written
+ * fails here: update FORMAT.md and LODE_FORMAT_VERSION, then rebuild the
+ * golden index in the same commit.  Run from the repository root.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "format.h"
+#include "lode.h"
+#include "support.h"
+
+#define GOLDEN "tests/golden/index"
+#define DOCS "tests/golden/docs"
+
+static const char *const segment_files[] = {
+	LODE_FILE_DICT, LODE_FILE_POSTINGS, LODE_FILE_POSITIONS, LODE_FILE_DOCS,
+	LODE_FILE_TEXT,
+};
+
+static uint8_t *read_all(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf;
+	long n;
+
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+struct ids {
+	uint32_t id[16];
+	size_t n;
+};
+
+static int collect(void *ctx, uint32_t doc)
+{
+	struct ids *ids = ctx;
+
+	if (ids->n < 16)
+		ids->id[ids->n] = doc;
+	ids->n++;
+	return 0;
+}
+
+static void expect_matches(lode_index *ix, const char *query,
+                           const uint32_t *want, size_t nwant)
+{
+	struct ids got = {{0}, 0};
+	lode_query *q;
+	lode_error err;
+
+	assert_int_equal(lode_query_parse(query, strlen(query), &q, &err), LODE_OK);
+	assert_int_equal(lode_match(ix, q, collect, &got, &err), LODE_OK);
+	if (got.n != nwant)
+		fail_msg("%s: %zu matches, expected %zu", query, got.n, nwant);
+	for (size_t i = 0; i < nwant; i++)
+		assert_int_equal(got.id[i], want[i]);
+	lode_query_free(q);
+}
+
+static void test_golden_index_still_reads(void **state)
+{
+	static const char *const paths[] = {
+		DOCS "/a.txt", DOCS "/sub/b.txt", DOCS "/sub/empty.txt",
+	};
+	lode_index_info info;
+	lode_index *ix;
+	lode_error err;
+
+	(void)state;
+	assert_int_equal(lode_index_open(GOLDEN, &ix, &err), LODE_OK);
+	lode_index_info_get(ix, &info);
+	assert_int_equal(info.documents, 3);
+	assert_int_equal(info.segments, 1);
+	for (uint32_t d = 0; d < 3; d++) {
+		lode_doc_info di;
+		assert_int_equal(lode_doc(ix, d, &di, &err), LODE_OK);
+		assert_int_equal(di.path_len, strlen(paths[d]));
+		assert_memory_equal(di.path, paths[d], di.path_len);
+	}
+	expect_matches(ix, "council", (const uint32_t[]){0, 1}, 2);
+	expect_matches(ix, "\"national security council\"", (const uint32_t[]){0}, 1);
+	expect_matches(ix, "Iran's AND retaliation", (const uint32_t[]){0}, 1);
+	expect_matches(ix, "pezeshkian OR u.n.", (const uint32_t[]){0, 1}, 2);
+	expect_matches(ix, "NOT council", (const uint32_t[]){2}, 1);
+	expect_matches(ix, "council NOT tehran", (const uint32_t[]){1}, 1);
+	expect_matches(ix, "\"the council the council\"", (const uint32_t[]){1}, 1);
+	assert_int_equal(lode_check(ix, &err), LODE_OK);
+	lode_index_close(ix);
+}
+
+/* Everything but the modification times (and so docs.tab's CRC) must be
+ * byte for byte what the golden index holds. */
+static void test_rebuild_gives_same_bytes(void **state)
+{
+	char *dir = test_tmpdir("golden");
+	const char *dirs[] = {DOCS};
+	char golden[4096], fresh[4096];
+	lode_error err;
+
+	(void)state;
+	snprintf(fresh, sizeof(fresh), "%s/index", dir);
+	assert_int_equal(lode_build(fresh, dirs, 1, NULL, NULL, &err), LODE_OK);
+	for (size_t i = 0; i < sizeof(segment_files) / sizeof(*segment_files); i++) {
+		size_t na, nb;
+		uint8_t *a, *b;
+		snprintf(golden, sizeof(golden), GOLDEN "/seg-000001/%s",
+		         segment_files[i]);
+		snprintf(fresh, sizeof(fresh), "%s/index/seg-000001/%s", dir,
+		         segment_files[i]);
+		a = read_all(golden, &na);
+		b = read_all(fresh, &nb);
+		assert_int_equal(na, nb);
+		if (strcmp(segment_files[i], LODE_FILE_DOCS) == 0) {
+			for (size_t r = 0; r < 3; r++) {
+				size_t at = LODE_HEADER_SIZE + r * LODE_DOC_RECORD_SIZE + 16;
+				memset(a + at, 0, 8);
+				memset(b + at, 0, 8);
+			}
+			na -= 4; /* the CRC covers the times */
+		}
+		if (memcmp(a, b, na) != 0)
+			fail_msg("%s differs from the golden index", segment_files[i]);
+		free(a);
+		free(b);
+	}
+	test_rmtree(dir);
+	free(dir);
+}
+
+static void test_other_version_is_named(void **state)
+{
+	char *dir = test_tmpdir("version");
+	char cmd[8192], path[4096];
+	lode_index *ix;
+	lode_error err;
+	FILE *f;
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "cp -r " GOLDEN " '%s/index'", dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(path, sizeof(path), "%s/index/seg-000001/" LODE_FILE_POSTINGS, dir);
+	f = fopen(path, "r+b");
+	assert_non_null(f);
+	fseek(f, LODE_MAGIC_LEN, SEEK_SET);
+	fputc(99, f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/index", dir);
+	assert_int_equal(lode_index_open(path, &ix, &err), LODE_EVERSION);
+	assert_non_null(strstr(err.message, "version 99"));
+	assert_non_null(strstr(err.message, "version 1"));
+	test_rmtree(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_golden_index_still_reads),
+		cmocka_unit_test(test_rebuild_gives_same_bytes),
+		cmocka_unit_test(test_other_version_is_named),
+	};
+
+	return cmocka_run_group_tests_name("golden", tests, NULL, NULL);
+}
