@@ -106,15 +106,25 @@ install: lode $(BUILD)/liblode.a
 	install -m 644 include/lode.h $(DESTDIR)$(PREFIX)/include/lode.h
 	install -m 644 lode.1 $(DESTDIR)$(PREFIX)/share/man/man1/lode.1
 
-# Peer engines for side-by-side benchmarks: measuring instruments only.
-bench-peers: build/peers/fts5_peer
+# Peer engines for side-by-side benchmarks: measuring instruments only,
+# never linked into lode.  Their Debian packages are installed here (root).
+PEER_PKGS = libsqlite3-dev libxapian-dev g++
+PEERS = build/peers/fts5_peer build/peers/xapian_peer
 
-build/peers/fts5_peer: bench/peers/fts5_peer.c
-	@dpkg-query -W -f='$${Status}' libsqlite3-dev 2>/dev/null | grep -q 'ok installed' || \
-		{ [ "$$(id -u)" = 0 ] && apt-get install -y -qq libsqlite3-dev; } || \
-		{ echo "run: sudo apt-get install libsqlite3-dev"; exit 1; }
+bench-peers:
+	@$(MAKE) --no-print-directory DEB_PKGS="$(PEER_PKGS)" deps
+	$(MAKE) $(PEERS)
+
+build/peers/peer.o: bench/peers/peer.c bench/peers/peer.h
 	@mkdir -p $(@D)
-	$(CC) -O2 -g -Wall -Wextra -o $@ $< -lsqlite3
+	$(CC) -O2 -g -Wall -Wextra -c -o $@ $<
+
+build/peers/fts5_peer: bench/peers/fts5_peer.c build/peers/peer.o
+	$(CC) -O2 -g -Wall -Wextra -Ibench/peers -o $@ $< build/peers/peer.o -lsqlite3
+
+build/peers/xapian_peer: bench/peers/xapian_peer.cc build/peers/peer.o build/liblode.a
+	$(CXX) -O2 -g -Wall -Wextra -Ibench/peers $(INC_FLAGS) -o $@ $< \
+		build/peers/peer.o build/liblode.a $(LIBS) -lxapian
 
 # Index the shared corpora and compare lode with the peers that are built.
 bench: lode

@@ -31,7 +31,8 @@ CORPORA = {
                "bench/queries/20news.tsv"),
 }
 LODE = os.path.join(ROOT, "lode")
-PEERS = {"fts5": os.path.join(ROOT, "build", "peers", "fts5_peer")}
+PEERS = {p: os.path.join(ROOT, "build", "peers", f"{p}_peer")
+         for p in ("fts5", "xapian")}
 
 
 def run(cmd):
