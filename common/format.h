@@ -20,7 +20,7 @@
 
 #include <stdint.h>
 
-#define LODE_FORMAT_VERSION 1u
+#define LODE_FORMAT_VERSION 2u
 
 #define LODE_HEADER_SIZE 16
 #define LODE_MAGIC_LEN 8
@@ -47,8 +47,19 @@
 #define LODE_SKIP_ENTRY_SIZE 16
 /* Terms per front-coded dictionary block. */
 #define LODE_DICT_BLOCK_TERMS 32
-/* Bytes of one document table record. */
-#define LODE_DOC_RECORD_SIZE 40
+/* Document table records: size and the offset of each field. */
+#define LODE_DOC_RECORD_SIZE 48
+#define LODE_DOC_TEXT_OFFSET 0   /* u64: the text chunk in text.z */
+#define LODE_DOC_BYTES 8         /* u64: the document's length */
+#define LODE_DOC_MTIME 16        /* u64: modification time, seconds */
+#define LODE_DOC_TEXT_LENGTH 24  /* u32: compressed bytes of the chunk */
+#define LODE_DOC_CHUNK_START 28  /* u32: where the document starts in it */
+#define LODE_DOC_TOKENS 32       /* u32: tokens, BM25's document length */
+#define LODE_DOC_PATH_OFFSET 36  /* u32: path bytes in the path area */
+#define LODE_DOC_PATH_LENGTH 40  /* u32 */
+/* Stored text is compressed in chunks of consecutive documents of about
+ * this many bytes; a longer document is a chunk of its own. */
+#define LODE_TEXT_CHUNK (16u << 10)
 /* Zero bytes after the last postings block, so block decoders may load
  * whole 64-bit words without bounds tests. */
 #define LODE_POSTINGS_PAD 16

@@ -33,6 +33,8 @@
 
 /* Bytes scanned for a NUL to decide that a file is binary, as git does. */
 #define BINARY_PROBE 8192
+/* Files up to this size are read into a buffer; larger ones are mapped. */
+#define READ_LIMIT ((size_t)64 << 20)
 
 struct build {
 	const lode_build_options *opt;
@@ -41,6 +43,8 @@ struct build {
 	struct lode_inverter *inv;
 	struct lode_docs_writer *docs;
 	uint32_t ndocs;
+	char *buf;               /* the file being indexed, if read */
+	size_t buf_cap;
 };
 
 static double now_seconds(void)
@@ -80,28 +84,55 @@ static int add_document(struct build *b, const char *path, const char *text,
 	return LODE_OK;
 }
 
+/* Read up to len bytes of fd into the build's reusable buffer; *got
+ * receives how many there were (fewer if the file shrank meanwhile). */
+static int read_small(struct build *b, int fd, size_t len, size_t *got)
+{
+	size_t done = 0;
+
+	if (lode_grow(&b->buf, &b->buf_cap, len + 1, 1))
+		return LODE_ENOMEM;
+	while (done < len) {
+		ssize_t n = read(fd, b->buf + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return LODE_EIO;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	*got = done;
+	return LODE_OK;
+}
+
 static int on_file(void *ctx, const char *path, const struct stat *st)
 {
 	struct build *b = ctx;
 	size_t len = (size_t)st->st_size;
-	void *data = NULL;
+	const char *data;
+	void *map = NULL;
 	char msg[4096];
 	int fd, rc;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(msg, sizeof(msg), "%s: %s", path, strerror(errno));
-		on_warning(b, msg);
-		return 0;
-	}
-	if (len > 0) {
-		data = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (data == MAP_FAILED) {
-			snprintf(msg, sizeof(msg), "%s: %s", path, strerror(errno));
-			on_warning(b, msg);
+	if (fd < 0)
+		goto warn;
+	if (len <= READ_LIMIT) {
+		/* read() into one reused buffer beats mmap for small files. */
+		rc = read_small(b, fd, len, &len);
+		if (rc == LODE_ENOMEM) {
 			close(fd);
-			return 0;
+			return lode_fail(b->err, rc, "out of memory");
 		}
+		if (rc)
+			goto warn_close;
+		data = b->buf;
+	} else {
+		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map == MAP_FAILED)
+			goto warn_close;
+		data = map;
 	}
 	close(fd);
 	if (len > 0 && memchr(data, 0, len < BINARY_PROBE ? len : BINARY_PROBE)) {
@@ -110,11 +141,18 @@ static int on_file(void *ctx, const char *path, const struct stat *st)
 	} else {
 		rc = add_document(b, path, data, len, st);
 	}
-	if (data)
-		munmap(data, len);
+	if (map)
+		munmap(map, len);
 	if (rc == 0 && b->opt->progress && b->opt->progress(b->opt->ctx, b->stats))
 		rc = lode_fail(b->err, LODE_EINVAL, "indexing interrupted");
 	return rc;
+
+warn_close:
+	close(fd);
+warn:
+	snprintf(msg, sizeof(msg), "%s: %s", path, strerror(errno));
+	on_warning(b, msg);
+	return 0;
 }
 
 /* Parse "seg-N" or "seg-N.tmp"; returns 1 (final), 2 (tmp) or 0 (other). */
@@ -407,6 +445,7 @@ out_remove:
 	lode_docs_writer_free(b.docs);
 	remove_segment(index, tmp_name);
 out_free:
+	lode_free(b.buf);
 	lode_free(seg_tmp);
 	lode_free(seg_final);
 out_unlock:

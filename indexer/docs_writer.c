@@ -20,6 +20,9 @@ struct lode_docs_writer {
 	z_stream z;
 	int z_ready;
 	uint8_t *zbuf;           /* DEFLATE_CHUNK bytes of deflate output */
+	char *chunk;             /* texts of the documents not yet deflated */
+	size_t chunk_used, chunk_cap;
+	size_t chunk_first;      /* record offset of the chunk's first document */
 	uint8_t *records;        /* LODE_DOC_RECORD_SIZE per document */
 	size_t records_used, records_cap;
 	char *paths;             /* every path, back to back */
@@ -88,47 +91,83 @@ static int deflate_text(struct lode_docs_writer *w, const char *text,
 	return LODE_OK;
 }
 
+/* Deflate the gathered texts as one chunk and point their records at it. */
+static int flush_chunk(struct lode_docs_writer *w, lode_error *err)
+{
+	uint64_t off = w->text.offset, clen = 0;
+	int rc;
+
+	if (w->chunk_first == w->records_used)
+		return LODE_OK;
+	if ((rc = deflate_text(w, w->chunk, w->chunk_used, &clen, err)))
+		return rc;
+	for (size_t r = w->chunk_first; r < w->records_used;
+	     r += LODE_DOC_RECORD_SIZE) {
+		lode_put64(w->records + r + LODE_DOC_TEXT_OFFSET, off);
+		lode_put32(w->records + r + LODE_DOC_TEXT_LENGTH, (uint32_t)clen);
+	}
+	w->chunk_used = 0;
+	w->chunk_first = w->records_used;
+	return LODE_OK;
+}
+
 int lode_docs_writer_add(struct lode_docs_writer *w, const char *path,
                          size_t path_len, const char *text, size_t len,
                          int64_t mtime, uint32_t tokens, lode_error *err)
 {
-	uint64_t text_off = w->text.offset, clen = 0;
 	uint8_t *r;
 	int rc;
 
-	if ((rc = deflate_text(w, text, len, &clen, err)))
-		return rc;
-	if (clen > UINT32_MAX)
-		return lode_fail(err, LODE_ELIMIT,
-		                 "%.*s: compressed text exceeds 4 GB", (int)path_len,
-		                 path);
 	if (w->paths_used + path_len > UINT32_MAX)
 		return lode_fail(err, LODE_ELIMIT, "paths exceed 4 GB in total");
+	if ((len > LODE_TEXT_CHUNK || w->chunk_used + len > LODE_TEXT_CHUNK) &&
+	    (rc = flush_chunk(w, err)))
+		return rc;
 	if (lode_grow(&w->records, &w->records_cap,
 	              w->records_used + LODE_DOC_RECORD_SIZE, 1) ||
-	    lode_grow(&w->paths, &w->paths_cap, w->paths_used + path_len, 1))
+	    lode_grow(&w->paths, &w->paths_cap, w->paths_used + path_len, 1) ||
+	    (len <= LODE_TEXT_CHUNK &&
+	     lode_grow(&w->chunk, &w->chunk_cap, w->chunk_used + len, 1)))
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
 	r = w->records + w->records_used;
-	lode_put64(r, text_off);
-	lode_put64(r + 8, len);
-	lode_put64(r + 16, (uint64_t)mtime);
-	lode_put32(r + 24, (uint32_t)clen);
-	lode_put32(r + 28, tokens);
-	lode_put32(r + 32, (uint32_t)w->paths_used);
-	lode_put32(r + 36, (uint32_t)path_len);
+	memset(r, 0, LODE_DOC_RECORD_SIZE);
+	lode_put64(r + LODE_DOC_BYTES, len);
+	lode_put64(r + LODE_DOC_MTIME, (uint64_t)mtime);
+	lode_put32(r + LODE_DOC_CHUNK_START, (uint32_t)w->chunk_used);
+	lode_put32(r + LODE_DOC_TOKENS, tokens);
+	lode_put32(r + LODE_DOC_PATH_OFFSET, (uint32_t)w->paths_used);
+	lode_put32(r + LODE_DOC_PATH_LENGTH, (uint32_t)path_len);
 	w->records_used += LODE_DOC_RECORD_SIZE;
 	memcpy(w->paths + w->paths_used, path, path_len);
 	w->paths_used += path_len;
 	w->ndocs++;
 	w->tokens += tokens;
+	if (len > LODE_TEXT_CHUNK) {
+		/* A chunk of its own, deflated straight from the input. */
+		uint64_t off = w->text.offset, clen = 0;
+		if ((rc = deflate_text(w, text, len, &clen, err)))
+			return rc;
+		if (clen > UINT32_MAX)
+			return lode_fail(err, LODE_ELIMIT,
+			                 "%.*s: compressed text exceeds 4 GB",
+			                 (int)path_len, path);
+		lode_put64(r + LODE_DOC_TEXT_OFFSET, off);
+		lode_put32(r + LODE_DOC_TEXT_LENGTH, (uint32_t)clen);
+		w->chunk_first = w->records_used;
+		return LODE_OK;
+	}
+	memcpy(w->chunk + w->chunk_used, text, len);
+	w->chunk_used += len;
 	return LODE_OK;
 }
 
 int lode_docs_writer_finish(struct lode_docs_writer *w, lode_error *err)
 {
 	lode_out table;
-	int rc = lode_out_finish(&w->text, err);
+	int rc = flush_chunk(w, err);
 
+	if (rc == LODE_OK)
+		rc = lode_out_finish(&w->text, err);
 	if (rc == LODE_OK)
 		rc = lode_out_open(&table, w->table_path, LODE_MAGIC_DOCS, err);
 	if (rc == LODE_OK) {
@@ -155,6 +194,7 @@ void lode_docs_writer_free(struct lode_docs_writer *w)
 	if (w->z_ready)
 		deflateEnd(&w->z);
 	lode_free(w->zbuf);
+	lode_free(w->chunk);
 	lode_free(w->records);
 	lode_free(w->paths);
 	lode_free(w->table_path);

@@ -232,15 +232,15 @@ int lode_segment_doc(const struct lode_segment *seg, uint32_t doc,
 	if (doc >= seg->ndocs)
 		return lode_fail(err, LODE_EINVAL, "no document %u", doc);
 	r = seg->records + (size_t)doc * LODE_DOC_RECORD_SIZE;
-	path_off = lode_get32(r + 32);
-	path_len = lode_get32(r + 36);
+	path_off = lode_get32(r + LODE_DOC_PATH_OFFSET);
+	path_len = lode_get32(r + LODE_DOC_PATH_LENGTH);
 	if (path_off > seg->paths_len || path_len > seg->paths_len - path_off)
 		return corrupt(&seg->docs, "path out of range", err);
 	info->path = (const char *)seg->paths + path_off;
 	info->path_len = path_len;
-	info->byte_length = lode_get64(r + 8);
-	info->mtime = (int64_t)lode_get64(r + 16);
-	info->tokens = lode_get32(r + 28);
+	info->byte_length = lode_get64(r + LODE_DOC_BYTES);
+	info->mtime = (int64_t)lode_get64(r + LODE_DOC_MTIME);
+	info->tokens = lode_get32(r + LODE_DOC_TOKENS);
 	return LODE_OK;
 }
 
@@ -248,7 +248,7 @@ int lode_segment_doc_text(const struct lode_segment *seg, uint32_t doc,
                           char **text, size_t *len, lode_error *err)
 {
 	const uint8_t *r;
-	uint64_t off, size;
+	uint64_t off, size, start, need;
 	uint32_t clen;
 	z_stream z;
 	char *buf;
@@ -259,18 +259,22 @@ int lode_segment_doc_text(const struct lode_segment *seg, uint32_t doc,
 	if (doc >= seg->ndocs)
 		return lode_fail(err, LODE_EINVAL, "no document %u", doc);
 	r = seg->records + (size_t)doc * LODE_DOC_RECORD_SIZE;
-	off = lode_get64(r);
-	size = lode_get64(r + 8);
-	clen = lode_get32(r + 24);
+	off = lode_get64(r + LODE_DOC_TEXT_OFFSET);
+	size = lode_get64(r + LODE_DOC_BYTES);
+	clen = lode_get32(r + LODE_DOC_TEXT_LENGTH);
+	start = lode_get32(r + LODE_DOC_CHUNK_START);
 	if (off < LODE_HEADER_SIZE ||
 	    off > seg->text.size - LODE_PLAIN_FOOTER_SIZE ||
 	    clen > seg->text.size - LODE_PLAIN_FOOTER_SIZE - off)
 		return corrupt(&seg->text, "stored text out of range", err);
-	/* Deflate expands at most ~1032:1; a larger claim is corrupt and must
-	 * not become a huge allocation. */
-	if (size > (uint64_t)clen * 1032 + 64 || size > SIZE_MAX - 1)
+	/* The chunk is inflated up to the document's end.  Deflate expands at
+	 * most ~1032:1; a larger claim is corrupt and must not become a huge
+	 * allocation. */
+	need = start + size;
+	if (size > UINT64_MAX - start || need > (uint64_t)clen * 1032 + 64 ||
+	    need > SIZE_MAX - 1)
 		return corrupt(&seg->docs, "stored text length is implausible", err);
-	buf = lode_malloc((size_t)size + 1);
+	buf = lode_malloc((size_t)need + 1);
 	if (!buf)
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
 	memset(&z, 0, sizeof(z));
@@ -281,22 +285,19 @@ int lode_segment_doc_text(const struct lode_segment *seg, uint32_t doc,
 	z.next_in = (Bytef *)(uintptr_t)(seg->text.data + off);
 	z.avail_in = clen;
 	z.next_out = (Bytef *)buf;
-	z.avail_out = (uInt)(size > (1u << 30) ? (1u << 30) : size);
+	/* avail_out is a uInt: give room in pieces for huge documents. */
 	do {
-		zrc = inflate(&z, Z_FINISH);
-		if (zrc == Z_BUF_ERROR && z.avail_out == 0 &&
-		    z.total_out < size) {
-			uint64_t left = size - z.total_out;
-			z.avail_out = (uInt)(left > (1u << 30) ? (1u << 30) : left);
-			continue;
-		}
-		break;
-	} while (1);
+		uint64_t left = need - z.total_out;
+		z.avail_out = (uInt)(left > (1u << 30) ? (1u << 30) : left);
+		zrc = inflate(&z, Z_SYNC_FLUSH);
+	} while (zrc == Z_OK && z.total_out < need);
 	inflateEnd(&z);
-	if (zrc != Z_STREAM_END || z.total_out != size) {
+	if (z.total_out != need || (zrc != Z_OK && zrc != Z_STREAM_END &&
+	                            zrc != Z_BUF_ERROR)) {
 		lode_free(buf);
 		return corrupt(&seg->text, "stored text does not inflate", err);
 	}
+	memmove(buf, buf + start, (size_t)size);
 	buf[size] = '\0';
 	*text = buf;
 	*len = (size_t)size;

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "file.h"
+#include "format.h"
 #include "lode.h"
 
 /* Where a term's postings and positions are, from the dictionary. */
@@ -55,7 +56,8 @@ int lode_segment_lookup(const struct lode_segment *seg, const char *term,
 static inline uint32_t lode_segment_doc_tokens(const struct lode_segment *seg,
                                                uint32_t doc)
 {
-	const uint8_t *r = seg->records + (size_t)doc * 40 + 28;
+	const uint8_t *r = seg->records + (size_t)doc * LODE_DOC_RECORD_SIZE +
+	                   LODE_DOC_TOKENS;
 
 	return (uint32_t)r[0] | (uint32_t)r[1] << 8 | (uint32_t)r[2] << 16 |
 	       (uint32_t)r[3] << 24;
