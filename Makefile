@@ -36,7 +36,7 @@ TESTS = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo +)
 
-.PHONY: all deps demo test check-run clean install bench bench-peers FORCE
+.PHONY: all deps demo test check-run clean install bench bench-peers check-fts5 FORCE
 all: lode
 
 # Replaced by rename, so that a running ./lode never blocks the build.
@@ -125,6 +125,10 @@ build/peers/fts5_peer: bench/peers/fts5_peer.c build/peers/peer.o
 build/peers/xapian_peer: bench/peers/xapian_peer.cc build/peers/peer.o build/liblode.a
 	$(CXX) -O2 -g -Wall -Wextra -Ibench/peers $(INC_FLAGS) -o $@ $< \
 		build/peers/peer.o build/liblode.a $(LIBS) -lxapian
+
+# lode's result sets against SQLite FTS5's on Reuters-21578 (711 queries).
+check-fts5: lode
+	python3 bench/peers/fts5_compare.py
 
 # Index the shared corpora and compare lode with the peers that are built.
 bench: lode
