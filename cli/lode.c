@@ -44,7 +44,7 @@ static const char usage_main[] =
 	"See lode(1) for the query language and the exit codes.\n";
 
 static const char usage_index[] =
-	"usage: lode index [-i INDEX] [--memory SIZE] DIR...\n"
+	"usage: lode index [-i INDEX] [--memory SIZE] [-j N] DIR...\n"
 	"\n"
 	"Index every text file below each DIR (hidden entries and binary files\n"
 	"are skipped) into INDEX, replacing the index there atomically.\n"
@@ -52,6 +52,8 @@ static const char usage_index[] =
 	"  -i, --index PATH   index directory (default $LODE_INDEX or .lode)\n"
 	"  -m, --memory SIZE  postings buffered before spilling a sorted run to\n"
 	"                     disk, e.g. 64M or 1G (default 256M)\n"
+	"  -j, --jobs N       threads to use (default: one per CPU; 1 = no\n"
+	"                     thread but the caller's)\n"
 	"  -q, --quiet        no progress line and no summary\n";
 
 static const char usage_search[] =
@@ -118,6 +120,20 @@ static void usage_error(const char *usage, const char *fmt, ...)
 	fprintf(stderr, "%.*s(try 'lode help' for more)\n",
 	        (int)(strchr(usage, '\n') - usage + 1), usage);
 	exit(EXIT_TROUBLE);
+}
+
+/* getopt's complaint, as one "lode:" line naming the option. */
+static void bad_option(const char *usage, char **argv)
+	__attribute__((noreturn));
+
+static void bad_option(const char *usage, char **argv)
+{
+	if (optopt && strchr("imnjkrtC", optopt) && argv[optind - 1][0] == '-' &&
+	    argv[optind - 1][1] == optopt)
+		usage_error(usage, "option '-%c' needs a value", optopt);
+	if (optopt)
+		usage_error(usage, "unknown option '-%c'", optopt);
+	usage_error(usage, "unknown option '%s'", argv[optind - 1]);
 }
 
 static double now_seconds(void)
@@ -201,6 +217,19 @@ static void print_json_string(FILE *f, const char *p, size_t n)
 	fputc('"', f);
 }
 
+static unsigned parse_count(const char *usage, const char *what,
+                            const char *s, unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || end == s || *s == '-' || v == 0 || v > max)
+		usage_error(usage, "bad %s '%s'", what, s);
+	return (unsigned)v;
+}
+
 /* ---- index ------------------------------------------------------------- */
 
 struct progress {
@@ -237,6 +266,7 @@ static int cmd_index(int argc, char **argv)
 		{"index", required_argument, NULL, 'i'},
 		{"memory", required_argument, NULL, 'm'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"jobs", required_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -247,7 +277,7 @@ static int cmd_index(int argc, char **argv)
 	lode_error err;
 	int c, quiet = 0;
 
-	while ((c = getopt_long(argc, argv, "i:m:qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:m:qj:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i': index = optarg; break;
 		case 'm':
@@ -255,8 +285,9 @@ static int cmd_index(int argc, char **argv)
 				usage_error(usage_index, "bad --memory size '%s'", optarg);
 			break;
 		case 'q': quiet = 1; break;
+		case 'j': bo.threads = parse_count(usage_index, "--jobs", optarg, 256); break;
 		case 'h': fputs(usage_index, stdout); return 0;
-		default: usage_error(usage_index, "unknown option");
+		default: bad_option(usage_index, argv);
 		}
 	}
 	if (optind >= argc)
@@ -434,7 +465,7 @@ static int cmd_search(int argc, char **argv)
 		case 'j': mode = MODE_JSON; break;
 		case 'C': color_when = optarg; break;
 		case 'h': fputs(usage_search, stdout); return 0;
-		default: usage_error(usage_search, "unknown option");
+		default: bad_option(usage_search, argv);
 		}
 	}
 	if (strcmp(color_when, "always") == 0)
@@ -490,8 +521,6 @@ static int cmd_search(int argc, char **argv)
 	free(text);
 	lode_query_free(q);
 	lode_index_close(ix);
-	if (fflush(stdout) != 0)
-		die("writing output: %s", strerror(errno));
 	return total ? EXIT_MATCH : EXIT_NO_MATCH;
 }
 
@@ -514,7 +543,7 @@ static int cmd_check(int argc, char **argv)
 		switch (c) {
 		case 'i': index = optarg; break;
 		case 'h': fputs(usage_check, stdout); return 0;
-		default: usage_error(usage_check, "unknown option");
+		default: bad_option(usage_check, argv);
 		}
 	}
 	if (optind < argc)
@@ -533,19 +562,6 @@ static int cmd_check(int argc, char **argv)
 }
 
 /* ---- bench --------------------------------------------------------------- */
-
-static unsigned parse_count(const char *usage, const char *what,
-                            const char *s, unsigned long max)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || end == s || *s == '-' || v == 0 || v > max)
-		usage_error(usage, "bad %s '%s'", what, s);
-	return (unsigned)v;
-}
 
 static int cmd_bench(int argc, char **argv)
 {
@@ -587,7 +603,7 @@ static int cmd_bench(int argc, char **argv)
 		case 't': opt.threads = parse_count(usage_bench, "threads", optarg, 256); break;
 		case 'j': json = 1; break;
 		case 'h': fputs(usage_bench, stdout); return 0;
-		default: usage_error(usage_bench, "unknown option");
+		default: bad_option(usage_bench, argv);
 		}
 	}
 	if (optind + 1 != argc)
@@ -618,15 +634,10 @@ static const char *usage_of(const char *cmd)
 	return NULL;
 }
 
-int main(int argc, char **argv)
+static int run_command(int argc, char **argv)
 {
-	const char *cmd;
+	const char *cmd = argv[1];
 
-	if (argc < 2) {
-		fputs(usage_main, stderr);
-		return EXIT_TROUBLE;
-	}
-	cmd = argv[1];
 	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		fputs(usage_main, stdout);
 		return 0;
@@ -652,4 +663,20 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "bench") == 0)
 		return cmd_bench(argc - 1, argv + 1);
 	usage_error(usage_main, "unknown command '%s'", cmd);
+}
+
+int main(int argc, char **argv)
+{
+	int rc;
+
+	if (argc < 2) {
+		fputs(usage_main, stderr);
+		return EXIT_TROUBLE;
+	}
+	opterr = 0; /* option errors are reported as one "lode:" line */
+	rc = run_command(argc, argv);
+	/* Output that could not be written is an error, whatever the command. */
+	if (fflush(stdout) != 0 || ferror(stdout))
+		die("writing output: %s", strerror(errno ? errno : EIO));
+	return rc;
 }

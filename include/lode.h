@@ -93,6 +93,9 @@ typedef struct lode_build_options {
 	                              spilled; 0 = LODE_DEFAULT_MEMORY */
 	lode_progress_fn progress; /* may be NULL */
 	lode_warning_fn warning;   /* may be NULL */
+	unsigned threads;          /* 1: all work on the caller's thread; more:
+	                              stored text is compressed on another
+	                              thread; 0: one per online CPU */
 	void *ctx;                 /* passed to progress and warning */
 } lode_build_options;
 

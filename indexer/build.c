@@ -55,6 +55,16 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static unsigned threads(const lode_build_options *opt)
+{
+	long cpus;
+
+	if (opt->threads)
+		return opt->threads;
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	return cpus > 1 ? (unsigned)cpus : 1;
+}
+
 static void on_warning(void *ctx, const char *message)
 {
 	struct build *b = ctx;
@@ -382,6 +392,12 @@ int lode_build(const char *index, const char *const *dirs, size_t ndirs,
 	b.err = err;
 	memset(b.stats, 0, sizeof(*b.stats));
 
+	/* Nothing is created for inputs that are not there. */
+	for (size_t i = 0; i < ndirs; i++) {
+		struct stat st;
+		if (stat(dirs[i], &st) != 0)
+			return lode_fail_errno(err, "%s", dirs[i]);
+	}
 	if (mkdir(index, 0755) != 0 && errno != EEXIST)
 		return lode_fail_errno(err, "%s: cannot create index directory", index);
 	if (stat(index, &index_st) != 0 || !S_ISDIR(index_st.st_mode))
@@ -407,7 +423,8 @@ int lode_build(const char *index, const char *const *dirs, size_t ndirs,
 	if ((rc = lode_inverter_new(b.opt->memory_budget ? b.opt->memory_budget
 	                                                 : LODE_DEFAULT_MEMORY,
 	                            seg_tmp, &b.inv, err)) ||
-	    (rc = lode_docs_writer_open(seg_tmp, &b.docs, err)))
+	    (rc = lode_docs_writer_open(seg_tmp, threads(b.opt) > 1, &b.docs,
+	                                err)))
 		goto out_remove;
 
 	for (size_t i = 0; i < ndirs; i++) {

@@ -1,6 +1,7 @@
 /* docs_writer.c -- document table and zlib-compressed stored text. */
 #include "docs_writer.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -14,8 +15,14 @@
  * on Reuters-21578 and is read only for snippets. */
 #define LODE_TEXT_ZLIB_LEVEL 1
 
+/* Where a chunk went in text.z. */
+struct chunk_place {
+	uint64_t offset;
+	uint64_t length;
+};
+
 struct lode_docs_writer {
-	lode_out text;
+	lode_out text;           /* written by the deflater alone */
 	char *table_path;
 	z_stream z;
 	int z_ready;
@@ -23,6 +30,22 @@ struct lode_docs_writer {
 	char *chunk;             /* texts of the documents not yet deflated */
 	size_t chunk_used, chunk_cap;
 	size_t chunk_first;      /* record offset of the chunk's first document */
+	uint64_t nchunks;        /* chunks handed to the deflater */
+	/* Records name their chunk by number until finish() knows its place. */
+	struct chunk_place *places;
+	size_t nplaces, places_cap;
+
+	/* With a deflater thread: one chunk in flight while the next fills. */
+	int threaded;
+	pthread_t thread;
+	pthread_mutex_t mutex;
+	pthread_cond_t cond;
+	char *flight;            /* the chunk being deflated */
+	size_t flight_used, flight_cap;
+	int busy;                /* flight holds a chunk not yet deflated */
+	int stop;                /* finish or free: the thread should end */
+	int worker_rc;           /* first failure of the deflater */
+	lode_error worker_err;
 	uint8_t *records;        /* LODE_DOC_RECORD_SIZE per document */
 	size_t records_used, records_cap;
 	char *paths;             /* every path, back to back */
@@ -30,8 +53,10 @@ struct lode_docs_writer {
 	uint64_t ndocs, tokens;
 };
 
-int lode_docs_writer_open(const char *dir, struct lode_docs_writer **out,
-                          lode_error *err)
+static void *deflater(void *arg);
+
+int lode_docs_writer_open(const char *dir, int threaded,
+                          struct lode_docs_writer **out, lode_error *err)
 {
 	struct lode_docs_writer *w = lode_calloc(1, sizeof(*w));
 	char *text_path = lode_path_join(dir, LODE_FILE_TEXT);
@@ -52,6 +77,15 @@ int lode_docs_writer_open(const char *dir, struct lode_docs_writer **out,
 	w->z_ready = 1;
 	if ((rc = lode_out_open(&w->text, text_path, LODE_MAGIC_TEXT, err)))
 		goto out_free;
+	if (threaded) {
+		pthread_mutex_init(&w->mutex, NULL);
+		pthread_cond_init(&w->cond, NULL);
+		w->threaded = pthread_create(&w->thread, NULL, deflater, w) == 0;
+		if (!w->threaded) {
+			pthread_mutex_destroy(&w->mutex);
+			pthread_cond_destroy(&w->cond);
+		}
+	}
 	*out = w;
 	w = NULL;
 out_free:
@@ -60,13 +94,17 @@ out_free:
 	return rc;
 }
 
-/* Deflate text into text.z as one complete zlib stream; *clen its size. */
-static int deflate_text(struct lode_docs_writer *w, const char *text,
-                        size_t len, uint64_t *clen, lode_error *err)
+/* Deflate text into text.z as one complete zlib stream and note where it
+ * went as the next chunk.  Only one thread at a time calls this. */
+static int deflate_chunk(struct lode_docs_writer *w, const char *text,
+                         size_t len, lode_error *err)
 {
 	uint64_t start = w->text.offset;
 	int zrc, rc;
 
+	if (lode_grow(&w->places, &w->places_cap, w->nplaces + 1,
+	              sizeof(struct chunk_place)))
+		return lode_fail(err, LODE_ENOMEM, "out of memory");
 	if (deflateReset(&w->z) != Z_OK)
 		return lode_fail(err, LODE_ENOMEM, "zlib: deflateReset failed");
 	w->z.next_in = (Bytef *)(uintptr_t)text;
@@ -87,27 +125,78 @@ static int deflate_text(struct lode_docs_writer *w, const char *text,
 				return rc;
 		} while (w->z.avail_out == 0);
 	} while (zrc != Z_STREAM_END);
-	*clen = w->text.offset - start;
+	w->places[w->nplaces].offset = start;
+	w->places[w->nplaces].length = w->text.offset - start;
+	w->nplaces++;
 	return LODE_OK;
 }
 
-/* Deflate the gathered texts as one chunk and point their records at it. */
+/* The deflater thread: deflate each chunk put in flight, in order. */
+static void *deflater(void *arg)
+{
+	struct lode_docs_writer *w = arg;
+
+	pthread_mutex_lock(&w->mutex);
+	for (;;) {
+		while (!w->busy && !w->stop)
+			pthread_cond_wait(&w->cond, &w->mutex);
+		if (!w->busy)
+			break;
+		pthread_mutex_unlock(&w->mutex);
+		if (w->worker_rc == LODE_OK)
+			w->worker_rc = deflate_chunk(w, w->flight, w->flight_used,
+			                             &w->worker_err);
+		pthread_mutex_lock(&w->mutex);
+		w->busy = 0;
+		pthread_cond_broadcast(&w->cond);
+	}
+	pthread_mutex_unlock(&w->mutex);
+	return NULL;
+}
+
+/* Wait until no chunk is in flight; returns the deflater's first error. */
+static int wait_idle(struct lode_docs_writer *w, lode_error *err)
+{
+	if (!w->threaded)
+		return LODE_OK;
+	pthread_mutex_lock(&w->mutex);
+	while (w->busy)
+		pthread_cond_wait(&w->cond, &w->mutex);
+	pthread_mutex_unlock(&w->mutex);
+	if (w->worker_rc && err)
+		*err = w->worker_err;
+	return w->worker_rc;
+}
+
+/* Hand the gathered texts over as the next chunk. */
 static int flush_chunk(struct lode_docs_writer *w, lode_error *err)
 {
-	uint64_t off = w->text.offset, clen = 0;
+	char *full = w->chunk;
+	size_t cap = w->chunk_cap;
 	int rc;
 
 	if (w->chunk_first == w->records_used)
 		return LODE_OK;
-	if ((rc = deflate_text(w, w->chunk, w->chunk_used, &clen, err)))
-		return rc;
-	for (size_t r = w->chunk_first; r < w->records_used;
-	     r += LODE_DOC_RECORD_SIZE) {
-		lode_put64(w->records + r + LODE_DOC_TEXT_OFFSET, off);
-		lode_put32(w->records + r + LODE_DOC_TEXT_LENGTH, (uint32_t)clen);
-	}
-	w->chunk_used = 0;
 	w->chunk_first = w->records_used;
+	w->nchunks++;
+	if (!w->threaded) {
+		rc = deflate_chunk(w, w->chunk, w->chunk_used, err);
+		w->chunk_used = 0;
+		return rc;
+	}
+	if ((rc = wait_idle(w, err)))
+		return rc;
+	/* Swap buffers: the full one flies, the idle one fills. */
+	pthread_mutex_lock(&w->mutex);
+	w->chunk = w->flight;
+	w->chunk_cap = w->flight_cap;
+	w->flight = full;
+	w->flight_cap = cap;
+	w->flight_used = w->chunk_used;
+	w->busy = 1;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->mutex);
+	w->chunk_used = 0;
 	return LODE_OK;
 }
 
@@ -131,6 +220,8 @@ int lode_docs_writer_add(struct lode_docs_writer *w, const char *path,
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
 	r = w->records + w->records_used;
 	memset(r, 0, LODE_DOC_RECORD_SIZE);
+	/* The chunk's number for now; finish() writes its offset. */
+	lode_put64(r + LODE_DOC_TEXT_OFFSET, w->nchunks);
 	lode_put64(r + LODE_DOC_BYTES, len);
 	lode_put64(r + LODE_DOC_MTIME, (uint64_t)mtime);
 	lode_put32(r + LODE_DOC_CHUNK_START, (uint32_t)w->chunk_used);
@@ -143,22 +234,32 @@ int lode_docs_writer_add(struct lode_docs_writer *w, const char *path,
 	w->ndocs++;
 	w->tokens += tokens;
 	if (len > LODE_TEXT_CHUNK) {
-		/* A chunk of its own, deflated straight from the input. */
-		uint64_t off = w->text.offset, clen = 0;
-		if ((rc = deflate_text(w, text, len, &clen, err)))
-			return rc;
-		if (clen > UINT32_MAX)
-			return lode_fail(err, LODE_ELIMIT,
-			                 "%.*s: compressed text exceeds 4 GB",
-			                 (int)path_len, path);
-		lode_put64(r + LODE_DOC_TEXT_OFFSET, off);
-		lode_put32(r + LODE_DOC_TEXT_LENGTH, (uint32_t)clen);
+		/* A chunk of its own, deflated here straight from the input
+		 * (which is not ours to keep) once the deflater is idle. */
 		w->chunk_first = w->records_used;
-		return LODE_OK;
+		w->nchunks++;
+		if ((rc = wait_idle(w, err)))
+			return rc;
+		return deflate_chunk(w, text, len, err);
 	}
 	memcpy(w->chunk + w->chunk_used, text, len);
 	w->chunk_used += len;
 	return LODE_OK;
+}
+
+/* Stop the deflater thread, if any, after its last chunk. */
+static void stop_thread(struct lode_docs_writer *w)
+{
+	if (!w->threaded)
+		return;
+	pthread_mutex_lock(&w->mutex);
+	w->stop = 1;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->mutex);
+	pthread_join(w->thread, NULL);
+	pthread_mutex_destroy(&w->mutex);
+	pthread_cond_destroy(&w->cond);
+	w->threaded = 0;
 }
 
 int lode_docs_writer_finish(struct lode_docs_writer *w, lode_error *err)
@@ -166,6 +267,25 @@ int lode_docs_writer_finish(struct lode_docs_writer *w, lode_error *err)
 	lode_out table;
 	int rc = flush_chunk(w, err);
 
+	if (rc == LODE_OK)
+		rc = wait_idle(w, err);
+	stop_thread(w);
+	if (rc == LODE_OK && w->nplaces != w->nchunks)
+		rc = lode_fail(err, LODE_EIO, "stored text: %zu of %llu chunks "
+		               "written", w->nplaces, (unsigned long long)w->nchunks);
+	for (size_t r = 0; rc == LODE_OK && r < w->records_used;
+	     r += LODE_DOC_RECORD_SIZE) {
+		uint8_t *rec = w->records + r;
+		const struct chunk_place *c =
+			&w->places[lode_get64(rec + LODE_DOC_TEXT_OFFSET)];
+		if (c->length > UINT32_MAX) {
+			rc = lode_fail(err, LODE_ELIMIT, "a compressed document "
+			               "exceeds 4 GB");
+			break;
+		}
+		lode_put64(rec + LODE_DOC_TEXT_OFFSET, c->offset);
+		lode_put32(rec + LODE_DOC_TEXT_LENGTH, (uint32_t)c->length);
+	}
 	if (rc == LODE_OK)
 		rc = lode_out_finish(&w->text, err);
 	if (rc == LODE_OK)
@@ -190,11 +310,14 @@ void lode_docs_writer_free(struct lode_docs_writer *w)
 {
 	if (!w)
 		return;
+	stop_thread(w);
 	lode_out_abort(&w->text);
 	if (w->z_ready)
 		deflateEnd(&w->z);
 	lode_free(w->zbuf);
 	lode_free(w->chunk);
+	lode_free(w->flight);
+	lode_free(w->places);
 	lode_free(w->records);
 	lode_free(w->paths);
 	lode_free(w->table_path);

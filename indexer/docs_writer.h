@@ -4,9 +4,12 @@
  * Calls:  lode_docs_writer_open  lode_docs_writer_add*
  *         lode_docs_writer_finish | lode_docs_writer_free
  *
- * Each document's text is deflated (zlib) into text.z as it arrives; its
- * record (FORMAT.md, docs.tab) and path are kept in memory, 40 bytes plus the
- * path per document, and written at finish.
+ * Documents' texts are gathered into chunks of about LODE_TEXT_CHUNK bytes,
+ * each deflated (zlib) into text.z as one stream, optionally on a thread of
+ * its own; a longer document is deflated straight from its input as a chunk
+ * of its own.  Records (FORMAT.md, docs.tab) and paths are kept in memory,
+ * 48 bytes plus the path per document, and written at finish, when every
+ * chunk's place in text.z is known.
  */
 #ifndef LODE_INDEXER_DOCS_WRITER_H
 #define LODE_INDEXER_DOCS_WRITER_H
@@ -18,8 +21,10 @@
 
 struct lode_docs_writer;
 
-int lode_docs_writer_open(const char *dir, struct lode_docs_writer **out,
-                          lode_error *err);
+/* With threaded set, a second thread deflates one chunk while the next
+ * fills; otherwise the caller's thread deflates. */
+int lode_docs_writer_open(const char *dir, int threaded,
+                          struct lode_docs_writer **out, lode_error *err);
 
 /* Append the next document: its path, text and metadata. */
 int lode_docs_writer_add(struct lode_docs_writer *w, const char *path,

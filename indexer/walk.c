@@ -87,7 +87,8 @@ static int walk_dir(const lode_walk *w, char **path, size_t *cap, size_t len,
 		}
 		memcpy(names[n++], e->d_name, nl + 1);
 	}
-	qsort(names, n, sizeof(char *), compare_names);
+	if (n > 1)
+		qsort(names, n, sizeof(char *), compare_names);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		size_t nl = strlen(names[i]);
 		size_t sep = len > 0 && (*path)[len - 1] != '/';
