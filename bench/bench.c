@@ -197,8 +197,12 @@ int lode_bench_run(lode_bench *b, const lode_index *ix,
 		struct lode_bench_query *q = &b->queries[i];
 		struct answer a;
 		if ((rc = run_once(ix, &b->opt, q->text, hits, &a, err))) {
-			lode_fail(err, rc, "query %zu (%s): %s", i + 1, q->text,
-			          err ? err->message : "");
+			if (err) {
+				char why[sizeof(err->message)];
+				memcpy(why, err->message, sizeof(why));
+				lode_fail(err, rc, "query %zu (%s): %s", i + 1, q->text,
+				          why);
+			}
 			goto out_free;
 		}
 		q->count = a.count;

@@ -192,8 +192,10 @@ typedef struct lode_hit {
 
 /*
  * The k best documents by BM25 (ties broken by lower document id), best
- * first, into hits (room for k); *nhits receives how many there are and
- * *total (may be NULL) the number of matching documents.
+ * first, into hits (room for k); *nhits receives how many there are.  With
+ * total non-NULL, *total receives the number of matching documents, which
+ * takes scoring every match; with total NULL, documents that cannot enter
+ * the top k may be skipped (MaxScore), with the same hits.
  */
 int lode_search(const lode_index *index, const lode_query *query, size_t k,
                 lode_hit *hits, size_t *nhits, uint64_t *total,

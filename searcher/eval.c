@@ -8,6 +8,7 @@
 #include "alloc.h"
 #include "error.h"
 #include "postings.h"
+#include "topk.h"
 
 enum mkind {
 	M_EMPTY,  /* matches nothing */
@@ -32,6 +33,7 @@ struct matcher {
 	uint32_t doc;              /* current document, LODE_DOC_END when done */
 	uint64_t cost;             /* estimated documents, to order AND */
 	double weight;             /* idf, 0 when not scored (under a NOT) */
+	uint64_t max_tf;           /* TERM, PHRASE: no document has more */
 	lode_postings *posts;      /* TERM: 1, PHRASE: nposts */
 	size_t nposts;
 	uint32_t phrase_freq;      /* PHRASE: occurrences in doc */
@@ -291,6 +293,29 @@ static int m_advance(struct matcher *m, uint32_t target, lode_error *err)
 
 /* ---- scoring ------------------------------------------------------------ */
 
+/* BM25 of one leaf: the one expression every path uses, so that pruned and
+ * exhaustive searches compute bit-identical scores. */
+static inline double bm25(double weight, uint32_t tf, double norm)
+{
+	return weight * tf * (LODE_BM25_K1 + 1) / (tf + norm);
+}
+
+/* k1 * (1 - b + b * dl / avgdl) for a document of dl tokens. */
+static inline double bm25_norm(const lode_index *ix, uint32_t dl)
+{
+	return LODE_BM25_K1 * (1 - LODE_BM25_B + LODE_BM25_B * dl / ix->avgdl);
+}
+
+/* Term frequency of a leaf on its current document. */
+static int leaf_tf(struct matcher *m, uint32_t *tf, lode_error *err)
+{
+	if (m->kind == M_PHRASE) {
+		*tf = m->phrase_freq;
+		return LODE_OK;
+	}
+	return lode_postings_freq(&m->posts[0], tf, err);
+}
+
 /* Add m's BM25 contribution for doc (m->doc == doc); norm is
  * k1 * (1 - b + b * dl / avgdl). */
 static int m_score(struct matcher *m, uint32_t doc, double norm, double *acc,
@@ -301,15 +326,12 @@ static int m_score(struct matcher *m, uint32_t doc, double norm, double *acc,
 
 	switch (m->kind) {
 	case M_TERM:
+	case M_PHRASE:
 		if (m->weight == 0)
 			return LODE_OK;
-		if ((rc = lode_postings_freq(&m->posts[0], &tf, err)))
+		if ((rc = leaf_tf(m, &tf, err)))
 			return rc;
-		*acc += m->weight * tf * (LODE_BM25_K1 + 1) / (tf + norm);
-		return LODE_OK;
-	case M_PHRASE:
-		tf = m->phrase_freq;
-		*acc += m->weight * tf * (LODE_BM25_K1 + 1) / (tf + norm);
+		*acc += bm25(m->weight, tf, norm);
 		return LODE_OK;
 	case M_AND:
 	case M_OR:
@@ -408,6 +430,10 @@ static int build_leaf(struct build *b, const struct lode_qnode *q,
 			cost = info.df;
 			m->lead = t;
 		}
+		/* One document holds at most all occurrences but one per
+		 * other document. */
+		if (t == 0 || info.cf - info.df + 1 < m->max_tf)
+			m->max_tf = info.cf - info.df + 1;
 	}
 	m->cost = cost;
 	*out = m;
@@ -580,12 +606,179 @@ int lode_eval_next(struct lode_eval *ev, uint32_t *doc, lode_error *err)
 int lode_eval_score(struct lode_eval *ev, double *score, lode_error *err)
 {
 	const struct lode_segment *seg = &ev->ix->segs[ev->seg];
-	double dl = lode_segment_doc_tokens(seg, ev->doc);
-	double norm = LODE_BM25_K1 *
-	              (1 - LODE_BM25_B + LODE_BM25_B * dl / ev->ix->avgdl);
+	double norm = bm25_norm(ev->ix, lode_segment_doc_tokens(seg, ev->doc));
 
 	*score = 0;
 	return m_score(ev->roots[ev->seg], ev->doc, norm, score, err);
+}
+
+/* ---- top k --------------------------------------------------------------- */
+
+/* Sums of bounds are compared with the threshold with this margin, so that
+ * rounding can only make pruning more cautious, never drop a document. */
+#define BOUND_MARGIN (1 + 1e-9)
+
+/* Every match of segment s scored and offered; *matched counts them. */
+static int top_exhaustive(struct lode_eval *ev, uint32_t s, lode_topk *top,
+                          uint64_t *matched, lode_error *err)
+{
+	const struct lode_segment *seg = &ev->ix->segs[s];
+	struct matcher *m = ev->roots[s];
+	int rc;
+
+	for (uint32_t target = 0;; target = m->doc + 1) {
+		lode_hit hit;
+		if ((rc = m_advance(m, target, err)))
+			return rc;
+		if (m->doc == LODE_DOC_END)
+			return LODE_OK;
+		(*matched)++;
+		if (top->k == 0)
+			continue;
+		hit.doc = seg->doc_base + m->doc;
+		hit.score = 0;
+		rc = m_score(m, m->doc, bm25_norm(ev->ix, lode_segment_doc_tokens(
+		                                         seg, m->doc)),
+		             &hit.score, err);
+		if (rc)
+			return rc;
+		lode_topk_offer(top, hit);
+	}
+}
+
+/* MaxScore applies to an OR whose children are all scored leaves. */
+static int maxscore_applies(const struct matcher *m)
+{
+	if (m->kind != M_OR)
+		return 0;
+	for (size_t i = 0; i < m->nchild; i++) {
+		const struct matcher *c = m->child[i];
+		if ((c->kind != M_TERM && c->kind != M_PHRASE) || c->weight <= 0)
+			return 0;
+	}
+	return 1;
+}
+
+struct ms_leaf {
+	struct matcher *m;
+	double bound; /* no document scores more on this leaf */
+	size_t index; /* position among the OR's children */
+};
+
+static int compare_bound(const void *a, const void *b)
+{
+	const struct ms_leaf *x = a, *y = b;
+
+	return x->bound < y->bound ? -1 : x->bound > y->bound;
+}
+
+/*
+ * MaxScore (H. Turtle and J. Flood, "Query evaluation: strategies and
+ * optimizations", IP&M 31(6), 1995): leaves sorted by score bound; the
+ * longest prefix whose bounds add up to no more than the k-th best score so
+ * far cannot lift a document into the top k on its own, so only the other,
+ * "essential", leaves propose candidates, and the prefix is consulted,
+ * highest bound first, only while a candidate can still make it.  The
+ * bound of a leaf is its BM25 with the highest tf it can have in one
+ * document (cf - df + 1) and the shortest document length.  Scores are
+ * summed in the OR's child order, as the exhaustive path does, so the hits
+ * are identical to exhaustive evaluation.
+ */
+static int top_maxscore(struct lode_eval *ev, uint32_t s, lode_topk *top,
+                        lode_error *err)
+{
+	const struct lode_segment *seg = &ev->ix->segs[s];
+	struct matcher *root = ev->roots[s];
+	size_t n = root->nchild, e = 0;
+	struct ms_leaf *leaf = lode_calloc(n, sizeof(*leaf));
+	double *prefix = lode_calloc(n + 1, sizeof(double));
+	double *contrib = lode_calloc(n, sizeof(double));
+	double min_norm = LODE_BM25_K1 * (1 - LODE_BM25_B);
+	int rc = LODE_OK;
+
+	if (!leaf || !prefix || !contrib) {
+		rc = lode_fail(err, LODE_ENOMEM, "out of memory");
+		goto out_free;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct matcher *c = root->child[i];
+		double tf = (double)c->max_tf;
+		leaf[i].m = c;
+		leaf[i].index = i;
+		leaf[i].bound = c->weight * tf * (LODE_BM25_K1 + 1) / (tf + min_norm);
+		if ((rc = m_advance(c, 0, err)))
+			goto out_free;
+	}
+	qsort(leaf, n, sizeof(*leaf), compare_bound);
+	for (size_t j = 0; j < n; j++)
+		prefix[j + 1] = prefix[j] + leaf[j].bound;
+	for (;;) {
+		double theta = lode_topk_threshold(top), sum = 0, score = 0;
+		uint32_t d = LODE_DOC_END, tf;
+		size_t j;
+		while (e < n && prefix[e + 1] * BOUND_MARGIN < theta)
+			e++;
+		for (j = e; j < n; j++)
+			if (leaf[j].m->doc < d)
+				d = leaf[j].m->doc;
+		if (d == LODE_DOC_END)
+			break;
+		double norm = bm25_norm(ev->ix, lode_segment_doc_tokens(seg, d));
+		memset(contrib, 0, n * sizeof(double));
+		for (j = e; j < n; j++) {
+			if (leaf[j].m->doc != d)
+				continue;
+			if ((rc = leaf_tf(leaf[j].m, &tf, err)))
+				goto out_free;
+			contrib[leaf[j].index] = bm25(leaf[j].m->weight, tf, norm);
+			sum += contrib[leaf[j].index];
+		}
+		for (j = e; j-- > 0;) {
+			if ((sum + prefix[j + 1]) * BOUND_MARGIN < theta)
+				break; /* cannot reach the top k */
+			if ((rc = m_advance(leaf[j].m, d, err)))
+				goto out_free;
+			if (leaf[j].m->doc != d)
+				continue;
+			if ((rc = leaf_tf(leaf[j].m, &tf, err)))
+				goto out_free;
+			contrib[leaf[j].index] = bm25(leaf[j].m->weight, tf, norm);
+			sum += contrib[leaf[j].index];
+		}
+		if (j == (size_t)-1) {
+			for (size_t i = 0; i < n; i++)
+				score += contrib[i];
+			lode_topk_offer(top, (lode_hit){seg->doc_base + d, score});
+		}
+		for (j = e; j < n; j++)
+			if (leaf[j].m->doc == d &&
+			    (rc = m_advance(leaf[j].m, d + 1, err)))
+				goto out_free;
+	}
+out_free:
+	lode_free(leaf);
+	lode_free(prefix);
+	lode_free(contrib);
+	return rc;
+}
+
+int lode_eval_top(struct lode_eval *ev, lode_topk *top, uint64_t *total,
+                  lode_error *err)
+{
+	uint64_t matched = 0;
+	int rc;
+
+	for (uint32_t s = 0; s < ev->ix->nsegs; s++) {
+		if (!total && top->k > 0 && maxscore_applies(ev->roots[s]))
+			rc = top_maxscore(ev, s, top, err);
+		else
+			rc = top_exhaustive(ev, s, top, &matched, err);
+		if (rc)
+			return rc;
+	}
+	if (total)
+		*total = matched;
+	return LODE_OK;
 }
 
 void lode_eval_close(struct lode_eval *ev)

@@ -1,7 +1,8 @@
 /*
  * eval.h -- evaluating a query tree over an index, document at a time.
  *
- * Calls:  lode_eval_open  (lode_eval_next  lode_eval_score?)*  lode_eval_close
+ * Calls:  lode_eval_open  ((lode_eval_next  lode_eval_score?)* | lode_eval_top)
+ *         lode_eval_close
  *
  * open() looks the query's terms up in every segment and builds, per
  * segment, a tree of matchers over posting iterators: AND leapfrogs its
@@ -26,6 +27,7 @@
 #include "index.h"
 #include "lode.h"
 #include "query.h"
+#include "topk.h"
 
 struct lode_eval;
 
@@ -37,6 +39,15 @@ int lode_eval_next(struct lode_eval *ev, uint32_t *doc, lode_error *err);
 
 /* BM25 score of the document next() returned last. */
 int lode_eval_score(struct lode_eval *ev, double *score, lode_error *err);
+
+/*
+ * Offer the best matches to top.  With total NULL, an OR of terms and
+ * phrases is evaluated with MaxScore, which skips documents that cannot
+ * enter the top k; otherwise every match is scored and *total counts them.
+ * Call on a freshly opened evaluation, instead of next().
+ */
+int lode_eval_top(struct lode_eval *ev, lode_topk *top, uint64_t *total,
+                  lode_error *err);
 
 void lode_eval_close(struct lode_eval *ev);
 
