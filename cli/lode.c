@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "quality.h"
 #include "lode.h"
 
 #define EXIT_MATCH 0
@@ -35,6 +36,7 @@ static const char usage_main[] =
 	"  search QUERY     search the index (boolean and phrase queries)\n"
 	"  check            verify every checksum of the index\n"
 	"  bench FILE       measure query latency and throughput\n"
+	"  eval Q QRELS     rank free-text queries, score against judgments\n"
 	"  help [COMMAND]   show help\n"
 	"\n"
 	"options for every command:\n"
@@ -68,6 +70,7 @@ static const char usage_search[] =
 	"  -l, --files        print the paths of all matches in index order\n"
 	"  -c, --count        print only the number of matching documents\n"
 	"      --json         one JSON object per result\n"
+	"      --text         treat QUERY as plain text: its words ORed, ranked\n"
 	"      --color WHEN   highlight matches: auto, always or never\n"
 	"\n"
 	"Exit status: 0 if something matched, 1 if nothing did, 2 on error.\n";
@@ -89,6 +92,17 @@ static const char usage_bench[] =
 	"  -r, --repeat R     timed runs per query (default 5)\n"
 	"  -t, --threads N    run the list on N threads at once (default 1)\n"
 	"      --json         one JSON object per query, then a summary object\n";
+
+static const char usage_eval[] =
+	"usage: lode eval [-i INDEX] [--run FILE] QUERIES.tsv QRELS\n"
+	"\n"
+	"Run each 'qid<TAB>text' line of QUERIES.tsv as free text (its words\n"
+	"ORed, ranked by BM25), take the top 100, and score the rankings against\n"
+	"the TREC qrels ('qid iter docname relevance'; docname = file name without\n"
+	"directory or extension): MAP@100, nDCG@10, P@10 and Recall@100,\n"
+	"averaged over the queries with at least one relevant document.\n"
+	"\n"
+	"  -r, --run FILE     also write the TREC run ('qid Q0 doc rank score lode')\n";
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
@@ -123,17 +137,22 @@ static void usage_error(const char *usage, const char *fmt, ...)
 }
 
 /* getopt's complaint, as one "lode:" line naming the option. */
-static void bad_option(const char *usage, char **argv)
+static void bad_option(const char *usage, int argc, char **argv)
 	__attribute__((noreturn));
 
-static void bad_option(const char *usage, char **argv)
+static void bad_option(const char *usage, int argc, char **argv)
 {
-	if (optopt && strchr("imnjkrtC", optopt) && argv[optind - 1][0] == '-' &&
-	    argv[optind - 1][1] == optopt)
+	/* Inside a cluster like "-xy" getopt has not moved past it yet. */
+	const char *arg = optopt && optind < argc && argv[optind][0] == '-' &&
+	                  strchr(argv[optind] + 1, optopt)
+	                  ? argv[optind] : argv[optind - 1];
+
+	if (optopt && strchr("imnjkrt", optopt) && arg[0] == '-' &&
+	    arg[1] == optopt && arg[2] == '\0')
 		usage_error(usage, "option '-%c' needs a value", optopt);
-	if (optopt)
-		usage_error(usage, "unknown option '-%c'", optopt);
-	usage_error(usage, "unknown option '%s'", argv[optind - 1]);
+	usage_error(usage, "unknown option '%s'%s", arg,
+	            strchr(arg, ' ') ? " (put -- before a query that starts "
+	                               "with '-')" : "");
 }
 
 static double now_seconds(void)
@@ -287,7 +306,7 @@ static int cmd_index(int argc, char **argv)
 		case 'q': quiet = 1; break;
 		case 'j': bo.threads = parse_count(usage_index, "--jobs", optarg, 256); break;
 		case 'h': fputs(usage_index, stdout); return 0;
-		default: bad_option(usage_index, argv);
+		default: bad_option(usage_index, argc, argv);
 		}
 	}
 	if (optind >= argc)
@@ -433,6 +452,7 @@ static int cmd_search(int argc, char **argv)
 		{"files", no_argument, NULL, 'l'},
 		{"count", no_argument, NULL, 'c'},
 		{"json", no_argument, NULL, 'j'},
+		{"text", no_argument, NULL, 'T'},
 		{"color", required_argument, NULL, 'C'},
 		{"colour", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
@@ -448,7 +468,7 @@ static int cmd_search(int argc, char **argv)
 	lode_error err;
 	double start;
 	char *text, *end;
-	int c, color;
+	int c, color, free_text = 0;
 
 	while ((c = getopt_long(argc, argv, "i:n:lch", opts, NULL)) != -1) {
 		switch (c) {
@@ -463,9 +483,10 @@ static int cmd_search(int argc, char **argv)
 		case 'l': mode = MODE_FILES; break;
 		case 'c': mode = MODE_COUNT; break;
 		case 'j': mode = MODE_JSON; break;
+		case 'T': free_text = 1; break;
 		case 'C': color_when = optarg; break;
 		case 'h': fputs(usage_search, stdout); return 0;
-		default: bad_option(usage_search, argv);
+		default: bad_option(usage_search, argc, argv);
 		}
 	}
 	if (strcmp(color_when, "always") == 0)
@@ -481,7 +502,8 @@ static int cmd_search(int argc, char **argv)
 
 	start = now_seconds();
 	text = join_args(argc - optind, argv + optind);
-	if (lode_query_parse(text, strlen(text), &q, &err))
+	if ((free_text ? lode_query_parse_text : lode_query_parse)(
+	            text, strlen(text), &q, &err))
 		die("%s", err.message);
 	ix = open_index(index);
 	switch (mode) {
@@ -543,7 +565,7 @@ static int cmd_check(int argc, char **argv)
 		switch (c) {
 		case 'i': index = optarg; break;
 		case 'h': fputs(usage_check, stdout); return 0;
-		default: bad_option(usage_check, argv);
+		default: bad_option(usage_check, argc, argv);
 		}
 	}
 	if (optind < argc)
@@ -603,7 +625,7 @@ static int cmd_bench(int argc, char **argv)
 		case 't': opt.threads = parse_count(usage_bench, "threads", optarg, 256); break;
 		case 'j': json = 1; break;
 		case 'h': fputs(usage_bench, stdout); return 0;
-		default: bad_option(usage_bench, argv);
+		default: bad_option(usage_bench, argc, argv);
 		}
 	}
 	if (optind + 1 != argc)
@@ -615,6 +637,52 @@ static int cmd_bench(int argc, char **argv)
 		die("%s", err.message);
 	lode_bench_report(&b, ix, stdout, json);
 	lode_bench_free(&b);
+	lode_index_close(ix);
+	return 0;
+}
+
+/* ---- eval ---------------------------------------------------------------- */
+
+static int cmd_eval(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"index", required_argument, NULL, 'i'},
+		{"run", required_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *index = default_index(), *run_path = NULL;
+	lode_eval_summary sum;
+	lode_qrels qrels;
+	lode_index *ix;
+	lode_error err;
+	FILE *run = NULL;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "i:r:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i': index = optarg; break;
+		case 'r': run_path = optarg; break;
+		case 'h': fputs(usage_eval, stdout); return 0;
+		default: bad_option(usage_eval, argc, argv);
+		}
+	}
+	if (optind + 2 != argc)
+		usage_error(usage_eval, "eval: give a query file and a qrels file");
+	if (lode_qrels_load(&qrels, argv[optind + 1], &err))
+		die("%s", err.message);
+	ix = open_index(index);
+	if (run_path && !(run = fopen(run_path, "w")))
+		die("%s: %s", run_path, strerror(errno));
+	if (lode_evaluate(ix, argv[optind], &qrels, run, &sum, &err))
+		die("%s", err.message);
+	if (run && fclose(run) != 0)
+		die("%s: %s", run_path, strerror(errno));
+	printf("queries   %zu (%zu with relevant documents)\n", sum.queries,
+	       sum.judged);
+	printf("MAP@100   %.4f\nnDCG@10   %.4f\nP@10      %.4f\nR@100     %.4f\n",
+	       sum.mean.ap100, sum.mean.ndcg10, sum.mean.p10, sum.mean.recall100);
+	lode_qrels_free(&qrels);
 	lode_index_close(ix);
 	return 0;
 }
@@ -631,6 +699,8 @@ static const char *usage_of(const char *cmd)
 		return usage_check;
 	if (strcmp(cmd, "bench") == 0)
 		return usage_bench;
+	if (strcmp(cmd, "eval") == 0)
+		return usage_eval;
 	return NULL;
 }
 
@@ -662,6 +732,8 @@ static int run_command(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (strcmp(cmd, "bench") == 0)
 		return cmd_bench(argc - 1, argv + 1);
+	if (strcmp(cmd, "eval") == 0)
+		return cmd_eval(argc - 1, argv + 1);
 	usage_error(usage_main, "unknown command '%s'", cmd);
 }
 

@@ -167,6 +167,13 @@ int lode_doc_text(const lode_index *index, uint32_t doc, char **text,
  */
 int lode_query_parse(const char *text, size_t len, lode_query **out,
                      lode_error *err);
+/*
+ * Free text: every distinct word of text, ORed and ranked by BM25 (no
+ * operators; punctuation separates words like any other non-letter).
+ */
+int lode_query_parse_text(const char *text, size_t len, lode_query **out,
+                          lode_error *err);
+
 void lode_query_free(lode_query *query);
 
 /* Called with each matching document id, in increasing order. */

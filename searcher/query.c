@@ -709,6 +709,83 @@ int lode_qnode_parse(const char *text, size_t len, struct lode_qnode **root,
 	return LODE_OK;
 }
 
+/* ---- free text --------------------------------------------------------- */
+
+/* Move term i of phrase into a one-term PHRASE node of its own. */
+static struct lode_qnode *take_term(struct lode_qnode *phrase, size_t i)
+{
+	struct lode_qnode *node = node_new(LODE_Q_PHRASE, 1);
+
+	if (!node)
+		return NULL;
+	node->terms = lode_malloc(sizeof(*node->terms));
+	node->term_len = lode_malloc(sizeof(*node->term_len));
+	if (!node->terms || !node->term_len) {
+		lode_qnode_free(node);
+		return NULL;
+	}
+	node->terms[0] = phrase->terms[i];
+	node->term_len[0] = phrase->term_len[i];
+	node->nterms = 1;
+	phrase->terms[i] = NULL;
+	return node;
+}
+
+int lode_qnode_from_text(const char *text, size_t len,
+                         struct lode_qnode **root, lode_error *err)
+{
+	size_t nterms = 0, cap = 0;
+	struct phrase_build b = { .nterms = &nterms };
+	struct lode_qnode *tree = NULL;
+	int rc;
+
+	*root = NULL;
+	b.node = node_new(LODE_Q_PHRASE, 1);
+	if (!b.node)
+		return lode_fail(err, LODE_ENOMEM, "out of memory parsing the query");
+	rc = lode_tokenize(text ? text : "", len, add_term, &b);
+	if (rc == LODE_ELIMIT) {
+		rc = lode_fail(err, rc, "query error at column 1: more than %d terms",
+		               LODE_QUERY_MAX_TERMS);
+		goto out_free;
+	}
+	if (rc == LODE_OK && b.node->nterms == 0) {
+		rc = lode_fail(err, LODE_EQUERY, "query error at column 1: the "
+		               "text has no searchable words");
+		goto out_free;
+	}
+	for (size_t i = 0; rc == LODE_OK && i < b.node->nterms; i++) {
+		struct lode_qnode *leaf;
+		size_t j;
+		/* Each distinct word once. */
+		for (j = 0; j < i; j++)
+			if (b.node->terms[j] &&
+			    b.node->term_len[j] == b.node->term_len[i] &&
+			    !memcmp(b.node->terms[j], b.node->terms[i],
+			            b.node->term_len[i]))
+				break;
+		if (j < i)
+			continue;
+		leaf = take_term(b.node, i);
+		if (!leaf)
+			rc = LODE_ENOMEM;
+		else if (!tree)
+			tree = leaf;
+		else
+			rc = join(LODE_Q_OR, &tree, &cap, leaf);
+	}
+	if (rc == LODE_ENOMEM)
+		lode_fail(err, rc, "out of memory parsing the query");
+out_free:
+	lode_qnode_free(b.node);
+	if (rc) {
+		lode_qnode_free(tree);
+		return rc;
+	}
+	*root = tree;
+	return LODE_OK;
+}
+
 /* ---- formatting -------------------------------------------------------- */
 
 /* Output of lode_qnode_format: buf of cap bytes, len bytes wanted so far. */
@@ -791,6 +868,26 @@ int lode_query_parse(const char *text, size_t len, lode_query **out,
 		return lode_fail(err, LODE_ENOMEM,
 		                 "out of memory parsing the query");
 	rc = lode_qnode_parse(text, len, &query->root, err);
+	if (rc) {
+		lode_free(query);
+		return rc;
+	}
+	*out = query;
+	return LODE_OK;
+}
+
+int lode_query_parse_text(const char *text, size_t len, lode_query **out,
+                          lode_error *err)
+{
+	struct lode_query *query;
+	int rc;
+
+	*out = NULL;
+	query = lode_malloc(sizeof(*query));
+	if (!query)
+		return lode_fail(err, LODE_ENOMEM,
+		                 "out of memory parsing the query");
+	rc = lode_qnode_from_text(text, len, &query->root, err);
 	if (rc) {
 		lode_free(query);
 		return rc;

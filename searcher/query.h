@@ -63,6 +63,12 @@ struct lode_query {
 int lode_qnode_parse(const char *text, size_t len, struct lode_qnode **root,
                      lode_error *err);
 
+/* Free text: every distinct token of text[0, len) as a term, all ORed, in
+ * order of first appearance (one term alone is just that term).  No
+ * operators, no phrases; LODE_EQUERY if the text has no token. */
+int lode_qnode_from_text(const char *text, size_t len, struct lode_qnode **root,
+                         lode_error *err);
+
 /* Free a tree; NULL is allowed. */
 void lode_qnode_free(struct lode_qnode *node);
 
