@@ -36,7 +36,7 @@ TESTS = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo +)
 
-.PHONY: all deps demo test check-run clean install bench bench-peers check-fts5 FORCE
+.PHONY: all deps demo test check-run clean install bench bench-peers check-fts5 eval FORCE
 all: lode
 
 # Replaced by rename, so that a running ./lode never blocks the build.
@@ -108,7 +108,7 @@ install: lode $(BUILD)/liblode.a
 
 # Peer engines for side-by-side benchmarks: measuring instruments only,
 # never linked into lode.  Their Debian packages are installed here (root).
-PEER_PKGS = libsqlite3-dev libxapian-dev g++
+PEER_PKGS = libsqlite3-dev libxapian-dev g++ python3-xapian
 PEERS = build/peers/fts5_peer build/peers/xapian_peer
 
 bench-peers:
@@ -129,6 +129,10 @@ build/peers/xapian_peer: bench/peers/xapian_peer.cc build/peers/peer.o build/lib
 # lode's result sets against SQLite FTS5's on Reuters-21578 (711 queries).
 check-fts5: lode
 	python3 bench/peers/fts5_compare.py
+
+# Ranking quality on the judged TIME collection, beside FTS5 and Xapian.
+eval: lode
+	/usr/bin/python3 bench/eval_peers.py
 
 # Index the shared corpora and compare lode with the peers that are built.
 bench: lode
