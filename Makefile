@@ -22,10 +22,10 @@ BUILD ?= build
 endif
 ALL_CFLAGS = $(STD_FLAGS) $(WARN_FLAGS) $(OPT_FLAGS) $(SAN_FLAGS) $(INC_FLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
-LIBS = -lutf8proc -lz -lm -lpthread
+LIBS = -lutf8proc -lstemmer -lz -lm -lpthread
 
 # Debian packages needed to build and test.
-DEB_PKGS = zlib1g-dev libutf8proc-dev libcmocka-dev
+DEB_PKGS = zlib1g-dev libutf8proc-dev libstemmer-dev libcmocka-dev
 
 LIB_SRC = $(wildcard common/*.c indexer/*.c searcher/*.c bench/*.c)
 CLI_SRC = $(wildcard cli/*.c)
@@ -91,7 +91,7 @@ demo: deps
 	./lode search -i .lode '"Supreme National Security Council" AND retaliation'
 
 check-run: $(BUILD)/lode $(TESTS)
-	LODE_BIN=$(BUILD)/lode sh tests/run.sh $(TESTS)
+	LODE_BIN=$(BUILD)/lode sh tests/run.sh $(TESTS) $(FUZZ_REPLAY)
 
 test: deps
 	$(MAKE) lode
@@ -137,6 +137,48 @@ eval: lode
 # Index the shared corpora and compare lode with the peers that are built.
 bench: lode
 	python3 bench/run.py
+
+# ---- fuzzing (see fuzz/fuzz.h) ----------------------------------------
+# `make fuzz` builds each fuzz/fuzz_<name>.c with libFuzzer, ASan and UBSan
+# (clang; the library compiled likewise into build/fuzz/lf/) and runs it for
+# FUZZ_SECONDS, crashers into build/fuzz/crashes/<name>/.  The same targets
+# linked with fuzz/replay.c are tests: check-run replays fuzz/corpus/ and
+# fuzz/regressions/ through them, as built and under SANITIZE.
+FUZZ_NAMES = query tokenizer index
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_PKGS = clang libclang-rt-dev
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+FUZZ_CFLAGS = $(STD_FLAGS) $(WARN_FLAGS) -O1 -g $(FUZZ_SAN) $(INC_FLAGS) -Itests
+FUZZ_LIB_OBJ = $(patsubst %.c,build/fuzz/lf/%.o,$(wildcard common/*.c \
+	indexer/*.c searcher/*.c) tests/support.c)
+FUZZ_BINS = $(FUZZ_NAMES:%=build/fuzz/lf/fuzz_%)
+FUZZ_REPLAY = $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
+
+.PHONY: fuzz
+check-run: $(FUZZ_REPLAY)
+
+$(BUILD)/fuzz/%.o: INC_FLAGS += -Itests
+
+$(FUZZ_REPLAY): $(BUILD)/fuzz/replay_%: $(BUILD)/fuzz/fuzz_%.o \
+		$(BUILD)/fuzz/replay.o $(BUILD)/tests/support.o $(BUILD)/liblode.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+build/fuzz/lf/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FUZZ_BINS): build/fuzz/lf/fuzz_%: build/fuzz/lf/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+
+-include $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%.d) $(BUILD)/fuzz/replay.d \
+	$(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_NAMES:%=build/fuzz/lf/fuzz/fuzz_%.d)
+
+fuzz:
+	@$(MAKE) --no-print-directory DEB_PKGS="$(DEB_PKGS) $(FUZZ_PKGS)" deps
+	$(MAKE) $(FUZZ_BINS)
+	sh fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 clean:
 	rm -rf build lode .lode

@@ -46,7 +46,7 @@ static const char usage_main[] =
 	"See lode(1) for the query language and the exit codes.\n";
 
 static const char usage_index[] =
-	"usage: lode index [-i INDEX] [--memory SIZE] [-j N] DIR...\n"
+	"usage: lode index [-i INDEX] [--memory SIZE] [-j N] [--stem LANG] DIR...\n"
 	"\n"
 	"Index every text file below each DIR (hidden entries and binary files\n"
 	"are skipped) into INDEX, replacing the index there atomically.\n"
@@ -56,6 +56,8 @@ static const char usage_index[] =
 	"                     disk, e.g. 64M or 1G (default 256M)\n"
 	"  -j, --jobs N       threads to use (default: one per CPU; 1 = no\n"
 	"                     thread but the caller's)\n"
+	"  -s, --stem LANG    also index each word's Snowball stem (english,\n"
+	"                     french, ...): bare words then match their stems\n"
 	"  -q, --quiet        no progress line and no summary\n";
 
 static const char usage_search[] =
@@ -71,6 +73,7 @@ static const char usage_search[] =
 	"  -c, --count        print only the number of matching documents\n"
 	"      --json         one JSON object per result\n"
 	"      --text         treat QUERY as plain text: its words ORed, ranked\n"
+	"      --no-stem      match exact words only, in a stemmed index too\n"
 	"      --color WHEN   highlight matches: auto, always or never\n"
 	"\n"
 	"Exit status: 0 if something matched, 1 if nothing did, 2 on error.\n";
@@ -286,6 +289,7 @@ static int cmd_index(int argc, char **argv)
 		{"memory", required_argument, NULL, 'm'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"jobs", required_argument, NULL, 'j'},
+		{"stem", required_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -305,6 +309,7 @@ static int cmd_index(int argc, char **argv)
 			break;
 		case 'q': quiet = 1; break;
 		case 'j': bo.threads = parse_count(usage_index, "--jobs", optarg, 256); break;
+		case 's': bo.stemmer = optarg; break;
 		case 'h': fputs(usage_index, stdout); return 0;
 		default: bad_option(usage_index, argc, argv);
 		}
@@ -453,6 +458,7 @@ static int cmd_search(int argc, char **argv)
 		{"count", no_argument, NULL, 'c'},
 		{"json", no_argument, NULL, 'j'},
 		{"text", no_argument, NULL, 'T'},
+		{"no-stem", no_argument, NULL, 'S'},
 		{"color", required_argument, NULL, 'C'},
 		{"colour", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
@@ -468,7 +474,7 @@ static int cmd_search(int argc, char **argv)
 	lode_error err;
 	double start;
 	char *text, *end;
-	int c, color, free_text = 0;
+	int c, color, free_text = 0, exact = 0;
 
 	while ((c = getopt_long(argc, argv, "i:n:lch", opts, NULL)) != -1) {
 		switch (c) {
@@ -484,6 +490,7 @@ static int cmd_search(int argc, char **argv)
 		case 'c': mode = MODE_COUNT; break;
 		case 'j': mode = MODE_JSON; break;
 		case 'T': free_text = 1; break;
+		case 'S': exact = 1; break;
 		case 'C': color_when = optarg; break;
 		case 'h': fputs(usage_search, stdout); return 0;
 		default: bad_option(usage_search, argc, argv);
@@ -505,6 +512,7 @@ static int cmd_search(int argc, char **argv)
 	if ((free_text ? lode_query_parse_text : lode_query_parse)(
 	            text, strlen(text), &q, &err))
 		die("%s", err.message);
+	lode_query_set_exact(q, exact);
 	ix = open_index(index);
 	switch (mode) {
 	case MODE_FILES:

@@ -20,7 +20,7 @@
 
 #include <stdint.h>
 
-#define LODE_FORMAT_VERSION 2u
+#define LODE_FORMAT_VERSION 3u
 
 #define LODE_HEADER_SIZE 16
 #define LODE_MAGIC_LEN 8
@@ -39,6 +39,9 @@
 #define LODE_FILE_POSITIONS "positions.pos"
 #define LODE_FILE_DOCS "docs.tab"
 #define LODE_FILE_TEXT "text.z"
+
+/* Longest stemmer name a manifest may hold. */
+#define LODE_STEMMER_NAME_MAX 64
 
 /* Documents per postings block; the last block of a term may be shorter. */
 #define LODE_BLOCK_DOCS 128

@@ -93,6 +93,8 @@ typedef struct lode_build_options {
 	                              spilled; 0 = LODE_DEFAULT_MEMORY */
 	lode_progress_fn progress; /* may be NULL */
 	lode_warning_fn warning;   /* may be NULL */
+	const char *stemmer;       /* NULL, or a Snowball stemmer ("english"):
+	                              each word's stem is indexed beside it */
 	unsigned threads;          /* 1: all work on the caller's thread; more:
 	                              stored text is compressed on another
 	                              thread; 0: one per online CPU */
@@ -133,6 +135,7 @@ typedef struct lode_index_info {
 	uint64_t tokens;      /* token occurrences in all documents */
 	uint64_t index_bytes; /* bytes of all index files */
 	uint32_t segments;    /* segments listed in the manifest */
+	const char *stemmer;  /* the index's stemmer, or NULL */
 } lode_index_info;
 
 void lode_index_info_get(const lode_index *index, lode_index_info *info);
@@ -173,6 +176,14 @@ int lode_query_parse(const char *text, size_t len, lode_query **out,
  */
 int lode_query_parse_text(const char *text, size_t len, lode_query **out,
                           lode_error *err);
+
+/*
+ * In an index built with a stemmer, a bare word or free-text word matches
+ * every word with the same stem; quoted phrases (and words that are
+ * phrases, like "Iran's") always match exact words.  exact = 1 makes every
+ * word of query match exactly (lode search --no-stem).
+ */
+void lode_query_set_exact(lode_query *query, int exact);
 
 void lode_query_free(lode_query *query);
 

@@ -29,6 +29,7 @@
 #include "inverter.h"
 #include "lode.h"
 #include "postings_writer.h"
+#include "stem.h"
 #include "walk.h"
 
 /* Bytes scanned for a NUL to decide that a file is binary, as git does. */
@@ -264,9 +265,10 @@ static int scan_index(const char *index, uint64_t keep, enum cleanup cleanup,
 	return LODE_OK;
 }
 
-static int write_manifest(const char *index, uint64_t gen, uint32_t ndocs,
-                          lode_error *err)
+static int write_manifest(const char *index, const char *stemmer,
+                          uint64_t gen, uint32_t ndocs, lode_error *err)
 {
+	size_t stemmer_len = stemmer ? strlen(stemmer) : 0;
 	char *tmp = lode_path_join(index, LODE_MANIFEST_NAME ".tmp");
 	char *final = lode_path_join(index, LODE_MANIFEST_NAME);
 	lode_out out;
@@ -279,7 +281,8 @@ static int write_manifest(const char *index, uint64_t gen, uint32_t ndocs,
 	if ((rc = lode_out_open(&out, tmp, LODE_MAGIC_MANIFEST, err)))
 		goto out_free;
 	if ((rc = lode_out_put32(&out, 1, err)) ||
-	    (rc = lode_out_put32(&out, 0, err)) ||
+	    (rc = lode_out_put32(&out, (uint32_t)stemmer_len, err)) ||
+	    (rc = lode_out_write(&out, stemmer, stemmer_len, err)) ||
 	    (rc = lode_out_put64(&out, gen, err)) ||
 	    (rc = lode_out_put32(&out, ndocs, err)) ||
 	    (rc = lode_out_put32(&out, 0, err))) {
@@ -381,6 +384,7 @@ int lode_build(const char *index, const char *const *dirs, size_t ndirs,
 	lode_build_stats local_stats;
 	struct build b = {0};
 	char name[64], tmp_name[80], *seg_tmp = NULL, *seg_final = NULL;
+	struct lode_stemmer *stemmer = NULL;
 	struct stat index_st;
 	uint64_t gen;
 	double start = now_seconds();
@@ -392,22 +396,34 @@ int lode_build(const char *index, const char *const *dirs, size_t ndirs,
 	b.err = err;
 	memset(b.stats, 0, sizeof(*b.stats));
 
+	if (b.opt->stemmer && (strlen(b.opt->stemmer) == 0 ||
+	                       strlen(b.opt->stemmer) > LODE_STEMMER_NAME_MAX))
+		return lode_fail(err, LODE_EINVAL, "bad stemmer name");
+	if (b.opt->stemmer &&
+	    (rc = lode_stemmer_new(b.opt->stemmer, &stemmer, err)))
+		return rc;
 	/* Nothing is created for inputs that are not there. */
 	for (size_t i = 0; i < ndirs; i++) {
 		struct stat st;
-		if (stat(dirs[i], &st) != 0)
-			return lode_fail_errno(err, "%s", dirs[i]);
+		if (stat(dirs[i], &st) != 0) {
+			rc = lode_fail_errno(err, "%s", dirs[i]);
+			goto out_free;
+		}
 	}
-	if (mkdir(index, 0755) != 0 && errno != EEXIST)
-		return lode_fail_errno(err, "%s: cannot create index directory", index);
-	if (stat(index, &index_st) != 0 || !S_ISDIR(index_st.st_mode))
-		return lode_fail(err, LODE_EINVAL, "%s: not a directory", index);
+	if (mkdir(index, 0755) != 0 && errno != EEXIST) {
+		rc = lode_fail_errno(err, "%s: cannot create index directory", index);
+		goto out_free;
+	}
+	if (stat(index, &index_st) != 0 || !S_ISDIR(index_st.st_mode)) {
+		rc = lode_fail(err, LODE_EINVAL, "%s: not a directory", index);
+		goto out_free;
+	}
 	if ((rc = scan_index(index, 0, KEEP_ALL, NULL, err)) ||
 	    (rc = open_lock(index, &lock_fd, err)))
-		return rc;
+		goto out_free;
 	/* Under the lock: clear leftovers of interrupted builds. */
 	if ((rc = scan_index(index, 0, REMOVE_TMP, &gen, err)))
-		goto out_unlock;
+		goto out_free;
 	snprintf(name, sizeof(name), LODE_SEGMENT_PREFIX "%06" PRIu64, gen);
 	snprintf(tmp_name, sizeof(tmp_name), "%s.tmp", name);
 	seg_final = lode_path_join(index, name);
@@ -422,7 +438,7 @@ int lode_build(const char *index, const char *const *dirs, size_t ndirs,
 	}
 	if ((rc = lode_inverter_new(b.opt->memory_budget ? b.opt->memory_budget
 	                                                 : LODE_DEFAULT_MEMORY,
-	                            seg_tmp, &b.inv, err)) ||
+	                            seg_tmp, stemmer, &b.inv, err)) ||
 	    (rc = lode_docs_writer_open(seg_tmp, threads(b.opt) > 1, &b.docs,
 	                                err)))
 		goto out_remove;
@@ -447,7 +463,7 @@ int lode_build(const char *index, const char *const *dirs, size_t ndirs,
 		goto out_remove;
 	}
 	if ((rc = lode_sync_dir(index, err)) ||
-	    (rc = write_manifest(index, gen, b.ndocs, err))) {
+	    (rc = write_manifest(index, b.opt->stemmer, gen, b.ndocs, err))) {
 		remove_segment(index, name);
 		goto out_free;
 	}
@@ -462,10 +478,11 @@ out_remove:
 	lode_docs_writer_free(b.docs);
 	remove_segment(index, tmp_name);
 out_free:
+	lode_stemmer_free(stemmer);
 	lode_free(b.buf);
 	lode_free(seg_tmp);
 	lode_free(seg_final);
-out_unlock:
-	close(lock_fd);
+	if (lock_fd >= 0)
+		close(lock_fd);
 	return rc;
 }

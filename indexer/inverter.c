@@ -17,6 +17,7 @@
 #include "codec.h"
 #include "error.h"
 #include "file.h"
+#include "stem.h"
 #include "tokenizer.h"
 
 #define RUN_MAGIC "LODE\0RUN"
@@ -36,6 +37,9 @@ struct term {
 	uint32_t last_tok;  /* ... and tail, valid while last_seen == doc */
 	uint32_t last_seen; /* document whose chain first_tok starts */
 	uint32_t freq;      /* tokens in the current document */
+	uint32_t stem;      /* exact term: its stem term's index + 1, 0 if not
+	                       known yet */
+	int is_stem;        /* a stem term: postings without positions */
 };
 
 struct tok {
@@ -62,6 +66,7 @@ struct sort_key {
 struct lode_inverter {
 	size_t budget;
 	char *run_dir;
+	struct lode_stemmer *stemmer; /* NULL: no stem terms */
 
 	struct term *terms;
 	size_t nterms, terms_cap;
@@ -105,7 +110,8 @@ static size_t memory_used(const struct lode_inverter *inv)
 }
 
 int lode_inverter_new(size_t budget, const char *run_dir,
-                      struct lode_inverter **out, lode_error *err)
+                      struct lode_stemmer *stemmer, struct lode_inverter **out,
+                      lode_error *err)
 {
 	struct lode_inverter *inv = lode_calloc(1, sizeof(*inv));
 	size_t n = strlen(run_dir) + 1;
@@ -114,6 +120,7 @@ int lode_inverter_new(size_t budget, const char *run_dir,
 	if (!inv)
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
 	inv->budget = budget;
+	inv->stemmer = stemmer;
 	inv->run_dir = lode_malloc(n);
 	inv->table_cap = 1u << 12;
 	inv->table = lode_calloc(inv->table_cap, sizeof(uint32_t));
@@ -177,6 +184,42 @@ static int64_t term_lookup(struct lode_inverter *inv, const char *p, size_t n)
 	return (int64_t)inv->nterms - 1;
 }
 
+/* Note an occurrence of term ti in the current document's touched list. */
+static int touch(struct lode_inverter *inv, uint32_t ti)
+{
+	struct term *t = &inv->terms[ti];
+
+	if (t->last_seen == inv->doc)
+		return LODE_OK;
+	if (lode_grow(&inv->touched, &inv->touched_cap, inv->ntouched + 1,
+	              sizeof(uint32_t)))
+		return LODE_ENOMEM;
+	inv->touched[inv->ntouched++] = ti;
+	t->last_seen = inv->doc;
+	t->freq = 0;
+	return LODE_OK;
+}
+
+/* Count an occurrence of the stem of exact term ti. */
+static int add_stem(struct lode_inverter *inv, uint32_t ti)
+{
+	if (inv->terms[ti].stem == 0) {
+		char stem[LODE_STEM_TERM_MAX];
+		size_t n = lode_stem_term(inv->stemmer, inv->arena + inv->terms[ti].text,
+		                          inv->terms[ti].len, stem);
+		int64_t si = term_lookup(inv, stem, n);
+		if (si < 0)
+			return LODE_ENOMEM;
+		inv->terms[si].is_stem = 1;
+		inv->terms[ti].stem = (uint32_t)si + 1;
+	}
+	ti = inv->terms[ti].stem - 1;
+	if (touch(inv, ti))
+		return LODE_ENOMEM;
+	inv->terms[ti].freq++;
+	return LODE_OK;
+}
+
 static int on_token(void *ctx, const char *term, size_t len, uint32_t position,
                     size_t start, size_t end)
 {
@@ -193,7 +236,9 @@ static int on_token(void *ctx, const char *term, size_t len, uint32_t position,
 	}
 	ti = term_lookup(inv, term, len);
 	if (ti < 0 || lode_grow(&inv->toks, &inv->toks_cap, inv->ntoks + 1,
-	                        sizeof(struct tok))) {
+	                        sizeof(struct tok)) ||
+	    touch(inv, (uint32_t)ti) ||
+	    (inv->stemmer && add_stem(inv, (uint32_t)ti))) {
 		inv->rc = LODE_ENOMEM;
 		return 1;
 	}
@@ -201,19 +246,10 @@ static int on_token(void *ctx, const char *term, size_t len, uint32_t position,
 	inv->toks[tok].pos = position;
 	inv->toks[tok].next = NO_TOKEN;
 	inv->ntoks++;
-	if (t->last_seen != inv->doc) {
-		if (lode_grow(&inv->touched, &inv->touched_cap, inv->ntouched + 1,
-		              sizeof(uint32_t))) {
-			inv->rc = LODE_ENOMEM;
-			return 1;
-		}
-		inv->touched[inv->ntouched++] = (uint32_t)ti;
-		t->last_seen = inv->doc;
+	if (t->freq == 0)
 		t->first_tok = tok;
-		t->freq = 0;
-	} else {
+	else
 		inv->toks[t->last_tok].next = tok;
-	}
 	t->last_tok = tok;
 	t->freq++;
 	return 0;
@@ -260,7 +296,9 @@ static int flush_document(struct lode_inverter *inv)
 		p = t->buf + t->used;
 		p += lode_vbyte_put(p, gap);
 		p += lode_vbyte_put(p, t->freq);
-		for (uint32_t k = t->first_tok; k != NO_TOKEN; k = inv->toks[k].next) {
+		/* Stem terms keep no positions: phrases match exact words. */
+		for (uint32_t k = t->is_stem ? NO_TOKEN : t->first_tok; k != NO_TOKEN;
+		     k = inv->toks[k].next) {
 			p += lode_vbyte_put(p, inv->toks[k].pos - prev);
 			prev = inv->toks[k].pos;
 		}

@@ -13,8 +13,8 @@
  *
  * A chunk is a sequence of documents in increasing id order, each encoded as
  * VByte doc, VByte freq, then freq VByte positions (first absolute, then
- * gaps), where doc is the document id itself for the chunk's first document
- * and the gap from the previous one after it.  A term's chunks come in doc
+ * gaps; none for a stem term), where doc is the document id itself for the
+ * chunk's first document and the gap from the previous one after it.  A term's chunks come in doc
  * order, so their concatenation is its posting list.
  */
 #ifndef LODE_INDEXER_INVERTER_H
@@ -42,8 +42,14 @@ typedef struct lode_term_postings {
 	size_t nchunks;
 } lode_term_postings;
 
+struct lode_stemmer;
+
+/* With stemmer non-NULL (owned by the caller, used by this inverter alone),
+ * every token also counts for its stem term (stem.h), whose postings carry
+ * frequencies but no positions. */
 int lode_inverter_new(size_t budget, const char *run_dir,
-                      struct lode_inverter **out, lode_error *err);
+                      struct lode_stemmer *stemmer, struct lode_inverter **out,
+                      lode_error *err);
 
 /* Tokenize text as document doc (greater than any before); *tokens receives
  * the number of tokens. */

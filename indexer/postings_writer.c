@@ -8,6 +8,7 @@
 #include "error.h"
 #include "file.h"
 #include "format.h"
+#include "stem.h"
 #include "tokenizer.h"
 
 struct lode_postings_writer {
@@ -148,6 +149,7 @@ int lode_postings_writer_add(struct lode_postings_writer *w,
 	uint64_t pst_off = w->postings.offset, pos_off = w->positions.offset;
 	uint64_t seen = 0;
 	int64_t last = -1;
+	int stem = t->term[0] == LODE_STEM_MARK; /* no positions */
 	int rc;
 
 	if (t->term_len == 0 || t->term_len > LODE_MAX_TOKEN_BYTES || t->df == 0)
@@ -168,7 +170,7 @@ int lode_postings_writer_add(struct lode_postings_writer *w,
 			    lode_vbyte_get32(&p, end, &freq) || freq == 0)
 				goto corrupt;
 			positions = p;
-			if (lode_vbyte_skip(&p, end, freq))
+			if (!stem && lode_vbyte_skip(&p, end, freq))
 				goto corrupt;
 			doc = first ? (int64_t)gap : last + gap;
 			first = 0;

@@ -8,6 +8,7 @@
 #include "alloc.h"
 #include "error.h"
 #include "postings.h"
+#include "stem.h"
 #include "topk.h"
 
 enum mkind {
@@ -49,6 +50,8 @@ struct lode_eval {
 	double *weights;           /* per leaf (phrase node) in DFS order */
 	size_t nleaves, weights_cap;
 	struct matcher **roots;    /* per segment */
+	struct lode_stemmer *stemmer; /* words match stems; NULL: exact */
+	struct lode_qnode *owned;  /* a tree made for this evaluation */
 	uint32_t seg;              /* segment being evaluated */
 	uint32_t doc;              /* last document returned (local) */
 };
@@ -58,8 +61,23 @@ struct build {
 	const struct lode_segment *seg;
 	const double *weights;
 	size_t leaf;               /* next leaf number */
+	struct lode_stemmer *stemmer;
 	lode_error *err;
 };
+
+/* The dictionary term for term t of leaf q: with stemming, a bare word
+ * (one term, not quoted) looks up its stem term; phrases never do. */
+static const char *leaf_term(struct lode_stemmer *stemmer,
+                             const struct lode_qnode *q, size_t t,
+                             char buf[LODE_STEM_TERM_MAX], size_t *len)
+{
+	if (stemmer && q->nterms == 1 && !q->quoted) {
+		*len = lode_stem_term(stemmer, q->terms[0], q->term_len[0], buf);
+		return buf;
+	}
+	*len = q->term_len[t];
+	return q->terms[t];
+}
 
 static void matcher_free(struct matcher *m)
 {
@@ -378,11 +396,13 @@ static int compute_weights(struct lode_eval *ev, const struct lode_qnode *q,
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
 	ev->weights[ev->nleaves] = 0;
 	for (size_t t = 0; !negated && t < q->nterms; t++) {
+		char buf[LODE_STEM_TERM_MAX];
+		size_t len;
+		const char *term = leaf_term(ev->stemmer, q, t, buf, &len);
 		uint64_t df = 0;
 		for (uint32_t s = 0; s < ev->ix->nsegs; s++) {
 			lode_term_info info;
-			rc = lode_segment_lookup(&ev->ix->segs[s], q->terms[t],
-			                         q->term_len[t], &info, err);
+			rc = lode_segment_lookup(&ev->ix->segs[s], term, len, &info, err);
 			if (rc < 0)
 				return rc;
 			if (rc == 1)
@@ -410,9 +430,11 @@ static int build_leaf(struct build *b, const struct lode_qnode *q,
 	}
 	m->weight = weight;
 	for (size_t t = 0; t < q->nterms; t++) {
+		char buf[LODE_STEM_TERM_MAX];
+		size_t len;
+		const char *term = leaf_term(b->stemmer, q, t, buf, &len);
 		lode_term_info info;
-		rc = lode_segment_lookup(b->seg, q->terms[t], q->term_len[t], &info,
-		                         b->err);
+		rc = lode_segment_lookup(b->seg, term, len, &info, b->err);
 		if (rc == 0) {
 			/* A missing term: the leaf matches nothing here. */
 			matcher_free(m);
@@ -553,9 +575,10 @@ static int build(struct build *b, const struct lode_qnode *q,
 	return LODE_OK;
 }
 
-int lode_eval_open(const lode_index *ix, const struct lode_qnode *root,
+int lode_eval_open(const lode_index *ix, const struct lode_query *query,
                    struct lode_eval **out, lode_error *err)
 {
+	const struct lode_qnode *root = query->root;
 	struct lode_eval *ev = lode_calloc(1, sizeof(*ev));
 	int rc;
 
@@ -567,10 +590,22 @@ int lode_eval_open(const lode_index *ix, const struct lode_qnode *root,
 	}
 	ev->ix = ix;
 	ev->root = root;
+	if (ix->stemmer[0] && !query->exact) {
+		if ((rc = lode_stemmer_new(ix->stemmer, &ev->stemmer, err)))
+			goto out_close;
+		if (query->free_text) {
+			if (lode_qnode_exact_and_stem(root, &ev->owned)) {
+				rc = lode_fail(err, LODE_ENOMEM, "out of memory");
+				goto out_close;
+			}
+			ev->root = root = ev->owned;
+		}
+	}
 	if ((rc = compute_weights(ev, root, 0, err)))
 		goto out_close;
 	for (uint32_t s = 0; s < ix->nsegs; s++) {
-		struct build b = {ix, &ix->segs[s], ev->weights, 0, err};
+		struct build b = {ix, &ix->segs[s], ev->weights, 0, ev->stemmer,
+		                  err};
 		if ((rc = build(&b, root, &ev->roots[s])))
 			goto out_close;
 	}
@@ -789,5 +824,7 @@ void lode_eval_close(struct lode_eval *ev)
 		matcher_free(ev->roots[s]);
 	lode_free(ev->roots);
 	lode_free(ev->weights);
+	lode_stemmer_free(ev->stemmer);
+	lode_qnode_free(ev->owned);
 	lode_free(ev);
 }

@@ -31,7 +31,9 @@
 
 struct lode_eval;
 
-int lode_eval_open(const lode_index *index, const struct lode_qnode *root,
+/* In an index with a stemmer, the query's bare words match their stem
+ * terms unless query->exact. */
+int lode_eval_open(const lode_index *index, const struct lode_query *query,
                    struct lode_eval **out, lode_error *err);
 
 /* Next matching document into *doc, or LODE_DOC_END after the last. */

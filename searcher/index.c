@@ -10,8 +10,8 @@
 #include "file.h"
 #include "format.h"
 
-/* Manifest: header, u32 segments, u32 zero, per segment u64 generation,
- * u32 documents, u32 zero; then the CRC. */
+/* Manifest: header, u32 segments, u32 stemmer length, the stemmer's name,
+ * per segment u64 generation, u32 documents, u32 zero; then the CRC. */
 #define MANIFEST_ENTRY_SIZE 16
 
 uint32_t lode_format_version(void)
@@ -22,11 +22,22 @@ uint32_t lode_format_version(void)
 static int open_segments(lode_index *ix, const lode_map *m, lode_error *err)
 {
 	uint32_t n = lode_get32(m->data + LODE_HEADER_SIZE);
-	const uint8_t *e = m->data + LODE_HEADER_SIZE + 8;
+	uint32_t stemmer_len = lode_get32(m->data + LODE_HEADER_SIZE + 4);
+	const uint8_t *e = m->data + LODE_HEADER_SIZE + 8 + stemmer_len;
+	size_t entries;
 	int rc;
 
-	if ((m->size - LODE_HEADER_SIZE - 8 - 4) / MANIFEST_ENTRY_SIZE != n ||
-	    (m->size - LODE_HEADER_SIZE - 8 - 4) % MANIFEST_ENTRY_SIZE != 0)
+	if (stemmer_len > LODE_STEMMER_NAME_MAX ||
+	    stemmer_len > m->size - LODE_HEADER_SIZE - 8 - 4)
+		return lode_fail(err, LODE_ECORRUPT,
+		                 "%s: corrupt: bad stemmer name", m->path);
+	memcpy(ix->stemmer, m->data + LODE_HEADER_SIZE + 8, stemmer_len);
+	ix->stemmer[stemmer_len] = '\0';
+	if (memchr(ix->stemmer, '\0', stemmer_len))
+		return lode_fail(err, LODE_ECORRUPT,
+		                 "%s: corrupt: bad stemmer name", m->path);
+	entries = m->size - LODE_HEADER_SIZE - 8 - 4 - stemmer_len;
+	if (entries / MANIFEST_ENTRY_SIZE != n || entries % MANIFEST_ENTRY_SIZE != 0)
 		return lode_fail(err, LODE_ECORRUPT,
 		                 "%s: corrupt: segment count does not match its size",
 		                 m->path);
@@ -131,6 +142,7 @@ void lode_index_info_get(const lode_index *ix, lode_index_info *info)
 	info->tokens = ix->tokens;
 	info->index_bytes = ix->bytes;
 	info->segments = ix->nsegs;
+	info->stemmer = ix->stemmer[0] ? ix->stemmer : NULL;
 }
 
 const struct lode_segment *lode_index_segment_of(const lode_index *ix,

@@ -8,6 +8,7 @@
 #ifndef LODE_SEARCHER_INDEX_H
 #define LODE_SEARCHER_INDEX_H
 
+#include "format.h"
 #include "lode.h"
 #include "segment.h"
 
@@ -19,6 +20,7 @@ struct lode_index {
 	uint64_t tokens;     /* tokens in all segments */
 	double avgdl;        /* tokens per document, for BM25 */
 	uint64_t bytes;      /* size of all index files */
+	char stemmer[LODE_STEMMER_NAME_MAX + 1]; /* "" if none */
 };
 
 /* The segment holding global document doc, and doc's local id in it. */

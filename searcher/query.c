@@ -450,6 +450,7 @@ static int parse_text(struct parser *p, const struct token *tok,
 	b.node = node_new(LODE_Q_PHRASE, tok->column);
 	if (!b.node)
 		return LODE_ENOMEM;
+	b.node->quoted = tok->kind == T_PHRASE;
 	rc = lode_tokenize(text, len, add_term, &b);
 	if (rc == LODE_ELIMIT) {
 		rc = query_error(p, rc, tok->column, "more than %d terms",
@@ -786,6 +787,61 @@ out_free:
 	return LODE_OK;
 }
 
+/* A one-term PHRASE node holding a copy of term t of src. */
+static struct lode_qnode *copy_term(const struct lode_qnode *src, size_t t,
+                                    int quoted)
+{
+	struct lode_qnode *node = node_new(LODE_Q_PHRASE, src->column);
+
+	if (!node)
+		return NULL;
+	node->terms = lode_malloc(sizeof(*node->terms));
+	node->term_len = lode_malloc(sizeof(*node->term_len));
+	if (node->terms)
+		node->terms[0] = lode_malloc(src->term_len[t] + 1);
+	if (!node->terms || !node->term_len || !node->terms[0]) {
+		if (node->terms && !node->terms[0]) {
+			lode_free(node->terms);
+			node->terms = NULL;
+		}
+		lode_qnode_free(node);
+		return NULL;
+	}
+	memcpy(node->terms[0], src->terms[t], src->term_len[t] + 1);
+	node->term_len[0] = src->term_len[t];
+	node->nterms = 1;
+	node->quoted = quoted;
+	return node;
+}
+
+int lode_qnode_exact_and_stem(const struct lode_qnode *root,
+                              struct lode_qnode **out)
+{
+	const struct lode_qnode *const *words =
+		root->kind == LODE_Q_OR ? (const struct lode_qnode *const *)root->child
+		                        : &root;
+	size_t n = root->kind == LODE_Q_OR ? root->nchild : 1;
+	struct lode_qnode *tree = node_new(LODE_Q_OR, root->column);
+
+	*out = NULL;
+	if (!tree || !(tree->child = lode_calloc(2 * n, sizeof(*tree->child)))) {
+		lode_qnode_free(tree);
+		return LODE_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		for (int quoted = 1; quoted >= 0; quoted--) {
+			struct lode_qnode *leaf = copy_term(words[i], 0, quoted);
+			if (!leaf) {
+				lode_qnode_free(tree);
+				return LODE_ENOMEM;
+			}
+			tree->child[tree->nchild++] = leaf;
+		}
+	}
+	*out = tree;
+	return LODE_OK;
+}
+
 /* ---- formatting -------------------------------------------------------- */
 
 /* Output of lode_qnode_format: buf of cap bytes, len bytes wanted so far. */
@@ -863,7 +919,7 @@ int lode_query_parse(const char *text, size_t len, lode_query **out,
 
 	assert(out);
 	*out = NULL;
-	query = lode_malloc(sizeof(*query));
+	query = lode_calloc(1, sizeof(*query));
 	if (!query)
 		return lode_fail(err, LODE_ENOMEM,
 		                 "out of memory parsing the query");
@@ -883,10 +939,11 @@ int lode_query_parse_text(const char *text, size_t len, lode_query **out,
 	int rc;
 
 	*out = NULL;
-	query = lode_malloc(sizeof(*query));
+	query = lode_calloc(1, sizeof(*query));
 	if (!query)
 		return lode_fail(err, LODE_ENOMEM,
 		                 "out of memory parsing the query");
+	query->free_text = 1;
 	rc = lode_qnode_from_text(text, len, &query->root, err);
 	if (rc) {
 		lode_free(query);
@@ -894,6 +951,11 @@ int lode_query_parse_text(const char *text, size_t len, lode_query **out,
 	}
 	*out = query;
 	return LODE_OK;
+}
+
+void lode_query_set_exact(lode_query *query, int exact)
+{
+	query->exact = exact != 0;
 }
 
 void lode_query_free(lode_query *query)

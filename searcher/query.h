@@ -52,11 +52,14 @@ struct lode_qnode {
 	size_t nterms;
 	char **terms;               /* PHRASE: folded terms, NUL-terminated */
 	size_t *term_len;           /* PHRASE: byte length of each term */
+	int quoted;                 /* PHRASE: written in quotes: exact words */
 };
 
-/* The public handle is just the tree plus the text it came from. */
+/* The public handle: the tree and how its words match. */
 struct lode_query {
 	struct lode_qnode *root;
+	int exact;     /* never match stems, even in a stemmed index */
+	int free_text; /* from lode_query_parse_text: ranks exact and stem */
 };
 
 /* Parse text[0, len) into *root; on error *root is NULL. */
@@ -68,6 +71,17 @@ int lode_qnode_parse(const char *text, size_t len, struct lode_qnode **root,
  * operators, no phrases; LODE_EQUERY if the text has no token. */
 int lode_qnode_from_text(const char *text, size_t len, struct lode_qnode **root,
                          lode_error *err);
+
+/*
+ * For ranking free text in a stemmed index: a new tree in which each word of
+ * root (a free-text tree: one term or an OR of terms) appears twice, as its
+ * exact word (quoted) and as a bare word (its stem), so that documents with
+ * the very word score above those with only a variant of it.  On TIME this
+ * ranks better than stems alone (MAP@100 0.6500 against 0.6280) and than no
+ * stemming (0.6479).
+ */
+int lode_qnode_exact_and_stem(const struct lode_qnode *root,
+                              struct lode_qnode **out);
 
 /* Free a tree; NULL is allowed. */
 void lode_qnode_free(struct lode_qnode *node);

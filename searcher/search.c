@@ -16,7 +16,7 @@ int lode_match(const lode_index *ix, const lode_query *query, lode_match_fn fn,
 	int rc;
 
 	lode_error_clear(err);
-	if ((rc = lode_eval_open(ix, query->root, &ev, err)))
+	if ((rc = lode_eval_open(ix, query, &ev, err)))
 		return rc;
 	while ((rc = lode_eval_next(ev, &doc, err)) == LODE_OK &&
 	       doc != LODE_DOC_END) {
@@ -36,7 +36,7 @@ int lode_count(const lode_index *ix, const lode_query *query, uint64_t *count,
 
 	lode_error_clear(err);
 	*count = 0;
-	if ((rc = lode_eval_open(ix, query->root, &ev, err)))
+	if ((rc = lode_eval_open(ix, query, &ev, err)))
 		return rc;
 	while ((rc = lode_eval_next(ev, &doc, err)) == LODE_OK &&
 	       doc != LODE_DOC_END)
@@ -54,7 +54,7 @@ int lode_search(const lode_index *ix, const lode_query *query, size_t k,
 
 	lode_error_clear(err);
 	*nhits = 0;
-	if ((rc = lode_eval_open(ix, query->root, &ev, err)))
+	if ((rc = lode_eval_open(ix, query, &ev, err)))
 		return rc;
 	rc = lode_eval_top(ev, &top, total, err);
 	lode_eval_close(ev);

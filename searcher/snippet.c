@@ -15,6 +15,7 @@
 #include "error.h"
 #include "index.h"
 #include "query.h"
+#include "stem.h"
 #include "tokenizer.h"
 
 #define MAX_WORDS 64 /* distinct query words told apart; more share slots */
@@ -24,6 +25,8 @@ static const char ellipsis[] = "\xe2\x80\xa6";
 struct word {
 	const char *term;
 	size_t len;
+	char stem[LODE_STEM_TERM_MAX]; /* its stem term, if stem_len */
+	size_t stem_len;               /* 0: matches the exact word only */
 };
 
 struct match {
@@ -32,6 +35,7 @@ struct match {
 };
 
 struct collect {
+	struct lode_stemmer *stemmer; /* bare words match stems; NULL: exact */
 	struct word *words;
 	size_t nwords, words_cap;
 	struct match *matches;
@@ -49,18 +53,26 @@ static int add_words(struct collect *c, const struct lode_qnode *q)
 		if (add_words(c, q->child[i]))
 			return LODE_ENOMEM;
 	for (size_t t = 0; t < q->nterms; t++) {
+		int stemmed = c->stemmer && q->nterms == 1 && !q->quoted;
+		struct word *w;
 		size_t i;
 		for (i = 0; i < c->nwords; i++)
 			if (c->words[i].len == q->term_len[t] &&
 			    memcmp(c->words[i].term, q->terms[t], q->term_len[t]) == 0)
 				break;
-		if (i < c->nwords)
+		if (i < c->nwords && (c->words[i].stem_len || !stemmed))
 			continue;
-		if (lode_grow(&c->words, &c->words_cap, c->nwords + 1,
-		              sizeof(struct word)))
-			return LODE_ENOMEM;
-		c->words[c->nwords].term = q->terms[t];
-		c->words[c->nwords++].len = q->term_len[t];
+		if (i == c->nwords) {
+			if (lode_grow(&c->words, &c->words_cap, c->nwords + 1,
+			              sizeof(struct word)))
+				return LODE_ENOMEM;
+			c->nwords++;
+		}
+		w = &c->words[i];
+		w->term = q->terms[t];
+		w->len = q->term_len[t];
+		w->stem_len = stemmed ? lode_stem_term(c->stemmer, w->term, w->len,
+		                                       w->stem) : 0;
 	}
 	return LODE_OK;
 }
@@ -69,11 +81,20 @@ static int on_token(void *ctx, const char *term, size_t len, uint32_t position,
                     size_t start, size_t end)
 {
 	struct collect *c = ctx;
+	char stem[LODE_STEM_TERM_MAX];
+	size_t stem_len = 0;
 
 	(void)position;
 	for (size_t i = 0; i < c->nwords; i++) {
-		if (c->words[i].len != len || memcmp(c->words[i].term, term, len))
-			continue;
+		const struct word *w = &c->words[i];
+		if (w->len != len || memcmp(w->term, term, len)) {
+			if (!w->stem_len)
+				continue;
+			if (!stem_len)
+				stem_len = lode_stem_term(c->stemmer, term, len, stem);
+			if (w->stem_len != stem_len || memcmp(w->stem, stem, stem_len))
+				continue;
+		}
 		if (lode_grow(&c->matches, &c->matches_cap, c->nmatches + 1,
 		              sizeof(struct match))) {
 			c->rc = LODE_ENOMEM;
@@ -203,6 +224,11 @@ int lode_snippet_make(const lode_index *ix, const lode_query *query,
 		return rc;
 	if (width < 16)
 		width = 16;
+	if (ix->stemmer[0] && !query->exact &&
+	    (rc = lode_stemmer_new(ix->stemmer, &c.stemmer, err))) {
+		lode_free(text);
+		return rc;
+	}
 	rc = add_words(&c, query->root);
 	if (rc == LODE_OK) {
 		lode_tokenize(text, len, on_token, &c);
@@ -251,6 +277,7 @@ out_nomem:
 	lode_free(o.spans);
 	rc = lode_fail(err, LODE_ENOMEM, "out of memory");
 out_free:
+	lode_stemmer_free(c.stemmer);
 	lode_free(c.words);
 	lode_free(c.matches);
 	lode_free(text);

@@ -3,7 +3,7 @@
  * reading, and building its documents again must give the same bytes.
  *
  * tests/golden/index was built by `lode index -i tests/golden/index
- * tests/golden/docs` at format version 2.  A change to the bytes written
+ * tests/golden/docs` at format version 3.  A change to the bytes written
  * fails here: update FORMAT.md and LODE_FORMAT_VERSION, then rebuild the
  * golden index in the same commit.  Run from the repository root.
  */
@@ -149,6 +149,52 @@ static void test_rebuild_gives_same_bytes(void **state)
 	free(dir);
 }
 
+/* A stemmed index: bare words match their stems, quoted phrases and exact
+ * queries match words as written. */
+static void test_stemmed_index(void **state)
+{
+	char *dir = test_tmpdir("stem");
+	const char *dirs[] = {DOCS};
+	lode_build_options opt = {0};
+	lode_index_info info;
+	char path[4096];
+	lode_index *ix;
+	lode_query *q;
+	lode_error err;
+	uint64_t n;
+
+	(void)state;
+	opt.stemmer = "english";
+	snprintf(path, sizeof(path), "%s/index", dir);
+	assert_int_equal(lode_build(path, dirs, 1, &opt, NULL, &err), LODE_OK);
+	assert_int_equal(lode_index_open(path, &ix, &err), LODE_OK);
+	lode_index_info_get(ix, &info);
+	assert_string_equal(info.stemmer, "english");
+	expect_matches(ix, "leader", (const uint32_t[]){0}, 1);
+	expect_matches(ix, "promise AND urge", (const uint32_t[]){0}, 1);
+	expect_matches(ix, "\"leaders promised\"", (const uint32_t[]){0}, 1);
+	expect_matches(ix, "\"leader promised\"", NULL, 0);
+	expect_matches(ix, "councils", (const uint32_t[]){0, 1}, 2);
+	assert_int_equal(lode_query_parse("leader", 6, &q, &err), LODE_OK);
+	lode_query_set_exact(q, 1);
+	assert_int_equal(lode_count(ix, q, &n, &err), LODE_OK);
+	assert_int_equal(n, 0);
+	lode_query_free(q);
+	assert_int_equal(lode_query_parse_text("Leaders spoke", 13, &q, &err),
+	                 LODE_OK);
+	assert_int_equal(lode_count(ix, q, &n, &err), LODE_OK);
+	assert_int_equal(n, 2);
+	lode_query_free(q);
+	assert_int_equal(lode_check(ix, &err), LODE_OK);
+	lode_index_close(ix);
+	opt.stemmer = "klingon";
+	snprintf(path, sizeof(path), "%s/other", dir);
+	assert_int_equal(lode_build(path, dirs, 1, &opt, NULL, &err), LODE_EINVAL);
+	assert_non_null(strstr(err.message, "klingon"));
+	test_rmtree(dir);
+	free(dir);
+}
+
 static void test_other_version_is_named(void **state)
 {
 	char *dir = test_tmpdir("version");
@@ -169,7 +215,7 @@ static void test_other_version_is_named(void **state)
 	snprintf(path, sizeof(path), "%s/index", dir);
 	assert_int_equal(lode_index_open(path, &ix, &err), LODE_EVERSION);
 	assert_non_null(strstr(err.message, "version 99"));
-	assert_non_null(strstr(err.message, "version 2"));
+	assert_non_null(strstr(err.message, "version 3"));
 	test_rmtree(dir);
 	free(dir);
 }
@@ -179,6 +225,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden_index_still_reads),
 		cmocka_unit_test(test_rebuild_gives_same_bytes),
+		cmocka_unit_test(test_stemmed_index),
 		cmocka_unit_test(test_other_version_is_named),
 	};
 
