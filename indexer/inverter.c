@@ -349,7 +349,8 @@ static void reset_memory(struct lode_inverter *inv)
 	inv->nterms = 0;
 	inv->arena_used = 0;
 	inv->buffered = 0;
-	memset(inv->table, 0, inv->table_cap * sizeof(uint32_t));
+	if (inv->table)
+		memset(inv->table, 0, inv->table_cap * sizeof(uint32_t));
 }
 
 static char *run_path(const struct lode_inverter *inv, size_t n)
