@@ -176,8 +176,8 @@ static void doc_name(const lode_doc_info *info, char *buf, size_t cap)
 }
 
 int lode_evaluate(const lode_index *ix, const char *queries_path,
-                  const lode_qrels *qrels, FILE *run, lode_eval_summary *sum,
-                  lode_error *err)
+                  const lode_qrels *qrels, const lode_eval_options *opt,
+                  FILE *run, lode_eval_summary *sum, lode_error *err)
 {
 	FILE *f = fopen(queries_path, "r");
 	lode_hit hits[LODE_EVAL_DEPTH];
@@ -211,6 +211,7 @@ int lode_evaluate(const lode_index *ix, const char *queries_path,
 		sum->queries++;
 		if ((rc = lode_query_parse_text(tab + 1, strlen(tab + 1), &q, err)))
 			break;
+		lode_query_set_exact(q, opt->exact);
 		rc = lode_search(ix, q, LODE_EVAL_DEPTH, hits, &nhits, NULL, err);
 		lode_query_free(q);
 		for (size_t i = 0; rc == LODE_OK && i < nhits; i++) {

@@ -73,8 +73,12 @@ typedef struct lode_eval_summary {
  * lode"; docname = the file name without directory or extension) to run if
  * not NULL, and average the metrics over the judged queries.
  */
+typedef struct lode_eval_options {
+	int exact;  /* words match exactly even in a stemmed index */
+} lode_eval_options;
+
 int lode_evaluate(const lode_index *index, const char *queries_path,
-                  const lode_qrels *qrels, FILE *run, lode_eval_summary *sum,
-                  lode_error *err);
+                  const lode_qrels *qrels, const lode_eval_options *opt,
+                  FILE *run, lode_eval_summary *sum, lode_error *err);
 
 #endif

@@ -105,7 +105,8 @@ static const char usage_eval[] =
 	"directory or extension): MAP@100, nDCG@10, P@10 and Recall@100,\n"
 	"averaged over the queries with at least one relevant document.\n"
 	"\n"
-	"  -r, --run FILE     also write the TREC run ('qid Q0 doc rank score lode')\n";
+	"  -r, --run FILE     also write the TREC run ('qid Q0 doc rank score lode')\n"
+	"      --no-stem      match exact words only, in a stemmed index too\n";
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
@@ -656,10 +657,12 @@ static int cmd_eval(int argc, char **argv)
 	static const struct option opts[] = {
 		{"index", required_argument, NULL, 'i'},
 		{"run", required_argument, NULL, 'r'},
+		{"no-stem", no_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *index = default_index(), *run_path = NULL;
+	lode_eval_options eo = {0};
 	lode_eval_summary sum;
 	lode_qrels qrels;
 	lode_index *ix;
@@ -671,6 +674,7 @@ static int cmd_eval(int argc, char **argv)
 		switch (c) {
 		case 'i': index = optarg; break;
 		case 'r': run_path = optarg; break;
+		case 'S': eo.exact = 1; break;
 		case 'h': fputs(usage_eval, stdout); return 0;
 		default: bad_option(usage_eval, argc, argv);
 		}
@@ -682,7 +686,7 @@ static int cmd_eval(int argc, char **argv)
 	ix = open_index(index);
 	if (run_path && !(run = fopen(run_path, "w")))
 		die("%s: %s", run_path, strerror(errno));
-	if (lode_evaluate(ix, argv[optind], &qrels, run, &sum, &err))
+	if (lode_evaluate(ix, argv[optind], &qrels, &eo, run, &sum, &err))
 		die("%s", err.message);
 	if (run && fclose(run) != 0)
 		die("%s: %s", run_path, strerror(errno));

@@ -410,6 +410,7 @@ static int compute_weights(struct lode_eval *ev, const struct lode_qnode *q,
 		}
 		ev->weights[ev->nleaves] += idf(ev->ix->ndocs, df);
 	}
+	ev->weights[ev->nleaves] *= q->boost;
 	ev->nleaves++;
 	return LODE_OK;
 }

@@ -308,6 +308,7 @@ static struct lode_qnode *node_new(enum lode_qkind kind, size_t column)
 	if (node) {
 		node->kind = kind;
 		node->column = column > UINT32_MAX ? UINT32_MAX : (uint32_t)column;
+		node->boost = 1.0;
 	}
 	return node;
 }
@@ -738,6 +739,7 @@ int lode_qnode_from_text(const char *text, size_t len,
 	size_t nterms = 0, cap = 0;
 	struct phrase_build b = { .nterms = &nterms };
 	struct lode_qnode *tree = NULL;
+	double *qtf = NULL;
 	int rc;
 
 	*root = NULL;
@@ -755,26 +757,42 @@ int lode_qnode_from_text(const char *text, size_t len,
 		               "text has no searchable words");
 		goto out_free;
 	}
+	/* Each distinct word once, weighted by its count in the text (BM25's
+	 * query term frequency, as if k3 were infinite): count and drop the
+	 * repeats before taking any term. */
+	qtf = lode_calloc(b.node->nterms, sizeof(double));
+	if (!qtf)
+		rc = LODE_ENOMEM;
 	for (size_t i = 0; rc == LODE_OK && i < b.node->nterms; i++) {
-		struct lode_qnode *leaf;
 		size_t j;
-		/* Each distinct word once. */
 		for (j = 0; j < i; j++)
 			if (b.node->terms[j] &&
 			    b.node->term_len[j] == b.node->term_len[i] &&
 			    !memcmp(b.node->terms[j], b.node->terms[i],
 			            b.node->term_len[i]))
 				break;
-		if (j < i)
+		qtf[j] += 1;
+		if (j < i) {
+			lode_free(b.node->terms[i]);
+			b.node->terms[i] = NULL;
+		}
+	}
+	for (size_t i = 0; rc == LODE_OK && i < b.node->nterms; i++) {
+		struct lode_qnode *leaf;
+		if (!b.node->terms[i])
 			continue;
 		leaf = take_term(b.node, i);
-		if (!leaf)
+		if (!leaf) {
 			rc = LODE_ENOMEM;
-		else if (!tree)
+			break;
+		}
+		leaf->boost = qtf[i];
+		if (!tree)
 			tree = leaf;
 		else
 			rc = join(LODE_Q_OR, &tree, &cap, leaf);
 	}
+	lode_free(qtf);
 	if (rc == LODE_ENOMEM)
 		lode_fail(err, rc, "out of memory parsing the query");
 out_free:
@@ -811,6 +829,7 @@ static struct lode_qnode *copy_term(const struct lode_qnode *src, size_t t,
 	node->term_len[0] = src->term_len[t];
 	node->nterms = 1;
 	node->quoted = quoted;
+	node->boost = src->boost;
 	return node;
 }
 

@@ -53,6 +53,8 @@ struct lode_qnode {
 	char **terms;               /* PHRASE: folded terms, NUL-terminated */
 	size_t *term_len;           /* PHRASE: byte length of each term */
 	int quoted;                 /* PHRASE: written in quotes: exact words */
+	double boost;               /* PHRASE: its BM25 weight is multiplied by
+	                               this (1 unless the query was expanded) */
 };
 
 /* The public handle: the tree and how its words match. */
