@@ -528,9 +528,9 @@ static struct matcher *simplify(struct matcher *m)
 		if (m->child[0]->kind == M_EMPTY)
 			break;
 		if (m->child[1]->kind == M_EMPTY) {
+			/* a NOT (nothing) is a: keep a, free the rest. */
 			c = m->child[0];
 			m->child[0] = NULL;
-			m->nchild = 1;
 			matcher_free(m);
 			return c;
 		}

@@ -56,5 +56,6 @@ static int compare_rank(const void *a, const void *b)
 
 void lode_topk_sort(lode_topk *t)
 {
-	qsort(t->hits, t->n, sizeof(lode_hit), compare_rank);
+	if (t->n > 1)
+		qsort(t->hits, t->n, sizeof(lode_hit), compare_rank);
 }
