@@ -159,7 +159,7 @@ FUZZ_REPLAY = $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
 .PHONY: fuzz
 check-run: $(FUZZ_REPLAY)
 
-$(BUILD)/fuzz/%.o: INC_FLAGS += -Itests
+$(BUILD)/fuzz/fuzz_%.o: INC_FLAGS += -Itests
 
 $(FUZZ_REPLAY): $(BUILD)/fuzz/replay_%: $(BUILD)/fuzz/fuzz_%.o \
 		$(BUILD)/fuzz/replay.o $(BUILD)/tests/support.o $(BUILD)/liblode.a

@@ -225,6 +225,11 @@ int lode_postings_positions(lode_postings *p, const uint32_t **out,
 		                 "early", p->seg->positions.path);
 	p->pos_i = p->i;
 	freq = p->freqs[p->i];
+	limit = lode_segment_doc_tokens(p->seg, p->doc);
+	/* A document has no more occurrences than tokens: a larger count is
+	 * corrupt, and must not become a huge allocation. */
+	if (freq > limit)
+		goto corrupt;
 	if (freq > p->pos_cap) {
 		uint32_t *buf = lode_realloc(p->pos_buf, (size_t)freq * sizeof(uint32_t));
 		if (!buf)
@@ -232,7 +237,6 @@ int lode_postings_positions(lode_postings *p, const uint32_t **out,
 		p->pos_buf = buf;
 		p->pos_cap = freq;
 	}
-	limit = lode_segment_doc_tokens(p->seg, p->doc);
 	q = p->pos_p;
 	for (uint32_t k = 0; k < freq; k++) {
 		uint32_t gap;
