@@ -36,7 +36,7 @@ TESTS = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo +)
 
-.PHONY: all deps demo test check-run clean install bench bench-peers check-fts5 eval FORCE
+.PHONY: all deps demo test check-run clean install bench bench-peers check-fts5 eval bench-scale FORCE
 all: lode
 
 # Replaced by rename, so that a running ./lode never blocks the build.
@@ -134,6 +134,15 @@ check-fts5: lode
 eval: lode
 	/usr/bin/python3 bench/eval_peers.py
 
+# Cost growth with corpus size, on seeded synthetic corpora (SIZES in MB).
+SIZES ?= 100 1000
+build/tools/gen_corpus: bench/tools/gen_corpus.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Wextra -o $@ $< -lm
+
+bench-scale: lode build/tools/gen_corpus
+	python3 bench/scale.py --sizes $(SIZES)
+
 # Index the shared corpora and compare lode with the peers that are built.
 bench: lode
 	python3 bench/run.py
@@ -155,6 +164,8 @@ FUZZ_LIB_OBJ = $(patsubst %.c,build/fuzz/lf/%.o,$(wildcard common/*.c \
 	indexer/*.c searcher/*.c) tests/support.c)
 FUZZ_BINS = $(FUZZ_NAMES:%=build/fuzz/lf/fuzz_%)
 FUZZ_REPLAY = $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
+# Index files are read from exact-size heap copies (fuzz/mapcopy.c).
+FUZZ_WRAP = -Wl,--wrap=mmap64 -Wl,--wrap=munmap
 
 .PHONY: fuzz
 check-run: $(FUZZ_REPLAY)
@@ -162,18 +173,21 @@ check-run: $(FUZZ_REPLAY)
 $(BUILD)/fuzz/fuzz_%.o: INC_FLAGS += -Itests
 
 $(FUZZ_REPLAY): $(BUILD)/fuzz/replay_%: $(BUILD)/fuzz/fuzz_%.o \
-		$(BUILD)/fuzz/replay.o $(BUILD)/tests/support.o $(BUILD)/liblode.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+		$(BUILD)/fuzz/replay.o $(BUILD)/fuzz/mapcopy.o \
+		$(BUILD)/tests/support.o $(BUILD)/liblode.a
+	$(CC) $(ALL_LDFLAGS) $(FUZZ_WRAP) -o $@ $^ $(LIBS)
 
 build/fuzz/lf/%.o: %.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 
-$(FUZZ_BINS): build/fuzz/lf/fuzz_%: build/fuzz/lf/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
-	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+$(FUZZ_BINS): build/fuzz/lf/fuzz_%: build/fuzz/lf/fuzz/fuzz_%.o \
+		build/fuzz/lf/fuzz/mapcopy.o $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $(FUZZ_WRAP) -o $@ $^ $(LIBS)
 
 -include $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%.d) $(BUILD)/fuzz/replay.d \
-	$(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_NAMES:%=build/fuzz/lf/fuzz/fuzz_%.d)
+	$(BUILD)/fuzz/mapcopy.d $(FUZZ_LIB_OBJ:.o=.d) \
+	$(FUZZ_NAMES:%=build/fuzz/lf/fuzz/fuzz_%.d) build/fuzz/lf/fuzz/mapcopy.d
 
 fuzz:
 	@$(MAKE) --no-print-directory DEB_PKGS="$(DEB_PKGS) $(FUZZ_PKGS)" deps

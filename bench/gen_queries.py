@@ -16,7 +16,8 @@ a run is comparable with any later one:
 Tokenization follows lode's (NFKD, marks removed, case folded, runs of
 letters and digits), so every sampled word is a single lode token.
 
-usage: gen_queries.py CORPUS_DIR [--seed N] [--per-category N] > queries.tsv
+usage: gen_queries.py CORPUS_DIR [--seed N] [--per-category N] [--sample N]
+       > queries.tsv
 """
 import argparse
 import os
@@ -47,11 +48,15 @@ def main():
     ap.add_argument("corpus")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--per-category", type=int, default=50)
+    ap.add_argument("--sample", type=int, default=1,
+                    help="read every Nth document only (large corpora)")
     args = ap.parse_args()
     rng = random.Random(args.seed)
 
     docs = []
-    for path in walk(args.corpus):
+    for i, path in enumerate(walk(args.corpus)):
+        if i % args.sample:
+            continue
         with open(path, "rb") as f:
             data = f.read()
         if b"\0" in data[:8192]:
