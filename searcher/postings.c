@@ -230,6 +230,10 @@ int lode_postings_positions(lode_postings *p, const uint32_t **out,
 	 * corrupt, and must not become a huge allocation. */
 	if (freq > limit)
 		goto corrupt;
+	/* Nor more than the bytes left (each position takes one at least):
+	 * the token count is data too. */
+	if (freq > (size_t)(p->positions_end - p->pos_p))
+		goto corrupt;
 	if (freq > p->pos_cap) {
 		uint32_t *buf = lode_realloc(p->pos_buf, (size_t)freq * sizeof(uint32_t));
 		if (!buf)
