@@ -36,7 +36,7 @@ TESTS = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo +)
 
-.PHONY: all deps demo test check-run clean install bench bench-peers check-fts5 eval bench-scale FORCE
+.PHONY: all deps demo test test-valgrind check-run clean install bench bench-peers check-fts5 eval bench-scale FORCE
 all: lode
 
 # Replaced by rename, so that a running ./lode never blocks the build.
@@ -97,6 +97,15 @@ test: deps
 	$(MAKE) lode
 	$(MAKE) check-run
 	$(MAKE) SANITIZE=address,undefined check-run
+
+# The suite once under valgrind: slow, so not part of make test.  The
+# reliability test (thousands of builds) and fuzz replays are left out.
+VALGRIND_TESTS = $(filter-out %/test_reliability,$(TESTS))
+test-valgrind: deps
+	@command -v valgrind >/dev/null || { [ "$$(id -u)" = 0 ] && \
+		apt-get install -y -qq valgrind; }
+	$(MAKE) lode $(VALGRIND_TESTS)
+	LODE_BIN=tests/valgrind-lode.sh VALGRIND=1 sh tests/run.sh $(VALGRIND_TESTS)
 
 install: lode $(BUILD)/liblode.a
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \

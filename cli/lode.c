@@ -34,7 +34,7 @@ static const char usage_main[] =
 	"commands:\n"
 	"  index DIR...     build the index of the text files below DIRs\n"
 	"  search QUERY     search the index (boolean and phrase queries)\n"
-	"  check            verify every checksum of the index\n"
+	"  check            verify every checksum and structure of the index\n"
 	"  bench FILE       measure query latency and throughput\n"
 	"  eval Q QRELS     rank free-text queries, score against judgments\n"
 	"  help [COMMAND]   show help\n"
@@ -81,7 +81,8 @@ static const char usage_search[] =
 static const char usage_check[] =
 	"usage: lode check [-i INDEX]\n"
 	"\n"
-	"Verify the checksum of every file of the index and report.\n";
+	"Verify the checksum of every file of the index and every structural\n"
+	"invariant (term order, postings, positions, documents) and report.\n";
 
 static const char usage_bench[] =
 	"usage: lode bench [-i INDEX] [OPTIONS] QUERY_FILE\n"
@@ -585,7 +586,7 @@ static int cmd_check(int argc, char **argv)
 		die("%s", err.message);
 	lode_index_info_get(ix, &info);
 	printf("%s: ok: %" PRIu32 " segment%s, %" PRIu64 " documents, %.2f MB, "
-	       "every checksum verified\n", index, info.segments,
+	       "every checksum and structure verified\n", index, info.segments,
 	       info.segments == 1 ? "" : "s", info.documents,
 	       (double)info.index_bytes / 1e6);
 	lode_index_close(ix);

@@ -185,13 +185,3 @@ int lode_doc_text(const lode_index *ix, uint32_t doc, char **text, size_t *len,
 		return lode_fail(err, LODE_EINVAL, "no document %u", doc);
 	return lode_segment_doc_text(seg, local, text, len, err);
 }
-
-int lode_check(const lode_index *ix, lode_error *err)
-{
-	int rc;
-
-	for (uint32_t i = 0; i < ix->nsegs; i++)
-		if ((rc = lode_segment_verify(&ix->segs[i], err)))
-			return rc;
-	return LODE_OK;
-}

@@ -151,13 +151,95 @@ static int compare_block(const struct lode_segment *seg, uint64_t b,
 	return LODE_OK;
 }
 
-int lode_segment_lookup(const struct lode_segment *seg, const char *term,
-                        size_t len, lode_term_info *info, lode_error *err)
+/* Called with each entry of a block, in order; return 0 to go on, 1 to stop
+ * (found), or an error. */
+typedef int (*entry_fn)(void *ctx, const char *term, size_t len,
+                        const lode_term_info *info);
+
+/*
+ * Decode the entries of dictionary block b, checking each one's bounds, and
+ * hand them to fn.  Returns fn's first nonzero value, or 0.
+ */
+static int scan_block(const struct lode_segment *seg, uint64_t b, entry_fn fn,
+                      void *ctx, lode_error *err)
 {
 	char cur[LODE_MAX_TOKEN_BYTES];
 	size_t cur_len = 0;
-	uint64_t lo = 0, hi = seg->nblocks, pst_off, pos_off;
+	size_t pst_max = seg->postings.size - LODE_POSTINGS_PAD -
+	                 LODE_PLAIN_FOOTER_SIZE;
+	size_t pos_max = seg->positions.size - LODE_PLAIN_FOOTER_SIZE;
+	uint64_t pst_off, pos_off;
 	const uint8_t *p, *end;
+	int rc;
+
+	if ((rc = block_bounds(seg, b, &p, &end, err)))
+		return rc;
+	pst_off = lode_get64(p);
+	pos_off = lode_get64(p + 8);
+	p += 16;
+	for (unsigned i = 0; i < LODE_DICT_BLOCK_TERMS && p < end; i++) {
+		uint64_t prefix, suffix, df, cf, pst_len, pos_len;
+		lode_term_info info;
+		if (lode_vbyte_get(&p, end, &prefix) || prefix > cur_len ||
+		    (i == 0) != (prefix == 0 && cur_len == 0) ||
+		    lode_vbyte_get(&p, end, &suffix) ||
+		    prefix + suffix > LODE_MAX_TOKEN_BYTES || prefix + suffix == 0 ||
+		    suffix > (uint64_t)(end - p))
+			goto bad;
+		memcpy(cur + prefix, p, (size_t)suffix);
+		cur_len = (size_t)(prefix + suffix);
+		p += suffix;
+		if (lode_vbyte_get(&p, end, &df) || lode_vbyte_get(&p, end, &cf) ||
+		    lode_vbyte_get(&p, end, &pst_len) ||
+		    lode_vbyte_get(&p, end, &pos_len))
+			goto bad;
+		if (df == 0 || df > seg->ndocs || cf < df ||
+		    pst_off < LODE_HEADER_SIZE || pst_off > pst_max ||
+		    pst_len > pst_max - pst_off ||
+		    pos_off < LODE_HEADER_SIZE || pos_off > pos_max ||
+		    pos_len > pos_max - pos_off)
+			goto bad;
+		info.df = (uint32_t)df;
+		info.cf = cf;
+		info.postings = seg->postings.data + pst_off;
+		info.postings_len = (size_t)pst_len;
+		info.positions = seg->positions.data + pos_off;
+		info.positions_len = (size_t)pos_len;
+		if ((rc = fn(ctx, cur, cur_len, &info)) != 0)
+			return rc;
+		pst_off += pst_len;
+		pos_off += pos_len;
+	}
+	return 0;
+bad:
+	return corrupt(&seg->dict, "bad dictionary entry", err);
+}
+
+struct lookup {
+	const char *term;
+	size_t len;
+	lode_term_info *info;
+};
+
+static int lookup_entry(void *ctx, const char *term, size_t len,
+                        const lode_term_info *info)
+{
+	struct lookup *l = ctx;
+	int cmp = compare_bytes(l->term, l->len, term, len);
+
+	if (cmp < 0)
+		return 2; /* passed it: absent */
+	if (cmp > 0)
+		return 0;
+	*l->info = *info;
+	return 1;
+}
+
+int lode_segment_lookup(const struct lode_segment *seg, const char *term,
+                        size_t len, lode_term_info *info, lode_error *err)
+{
+	struct lookup l = {term, len, info};
+	uint64_t lo = 0, hi = seg->nblocks;
 	int cmp = 0, rc;
 
 	if (seg->nblocks == 0 || len == 0 || len > LODE_MAX_TOKEN_BYTES)
@@ -172,55 +254,19 @@ int lode_segment_lookup(const struct lode_segment *seg, const char *term,
 		else
 			lo = mid;
 	}
-	if ((rc = block_bounds(seg, lo, &p, &end, err)))
-		return rc;
-	pst_off = lode_get64(p);
-	pos_off = lode_get64(p + 8);
-	p += 16;
-	for (unsigned i = 0; i < LODE_DICT_BLOCK_TERMS && p < end; i++) {
-		uint64_t prefix, suffix, df, cf, pst_len, pos_len;
-		if (lode_vbyte_get(&p, end, &prefix) || prefix > cur_len ||
-		    (i == 0) != (prefix == 0 && cur_len == 0) ||
-		    lode_vbyte_get(&p, end, &suffix) ||
-		    prefix + suffix > LODE_MAX_TOKEN_BYTES || prefix + suffix == 0 ||
-		    suffix > (uint64_t)(end - p))
-			goto bad;
-		memcpy(cur + prefix, p, (size_t)suffix);
-		cur_len = (size_t)(prefix + suffix);
-		p += suffix;
-		if (lode_vbyte_get(&p, end, &df) || lode_vbyte_get(&p, end, &cf) ||
-		    lode_vbyte_get(&p, end, &pst_len) ||
-		    lode_vbyte_get(&p, end, &pos_len))
-			goto bad;
-		cmp = compare_bytes(term, len, cur, cur_len);
-		if (cmp < 0)
-			return 0;
-		if (cmp == 0) {
-			size_t pst_max = seg->postings.size - LODE_POSTINGS_PAD -
-			                 LODE_PLAIN_FOOTER_SIZE;
-			size_t pos_max = seg->positions.size - LODE_PLAIN_FOOTER_SIZE;
-			if (df == 0 || df > seg->ndocs || cf < df ||
-			    pst_off < LODE_HEADER_SIZE || pst_off > pst_max ||
-			    pst_len > pst_max - pst_off ||
-			    pos_off < LODE_HEADER_SIZE || pos_off > pos_max ||
-			    pos_len > pos_max - pos_off)
-				goto bad;
-			info->df = (uint32_t)df;
-			info->cf = cf;
-			info->postings = seg->postings.data + pst_off;
-			info->postings_len = (size_t)pst_len;
-			info->positions = seg->positions.data + pos_off;
-			info->positions_len = (size_t)pos_len;
-			return 1;
-		}
-		if (pst_len > UINT64_MAX - pst_off || pos_len > UINT64_MAX - pos_off)
-			goto bad;
-		pst_off += pst_len;
-		pos_off += pos_len;
-	}
-	return 0;
-bad:
-	return corrupt(&seg->dict, "bad dictionary entry", err);
+	rc = scan_block(seg, lo, lookup_entry, &l, err);
+	return rc == 2 ? 0 : rc;
+}
+
+int lode_segment_terms(const struct lode_segment *seg, lode_term_fn fn,
+                       void *ctx, lode_error *err)
+{
+	int rc;
+
+	for (uint64_t b = 0; b < seg->nblocks; b++)
+		if ((rc = scan_block(seg, b, fn, ctx, err)) != 0)
+			return rc;
+	return LODE_OK;
 }
 
 int lode_segment_doc(const struct lode_segment *seg, uint32_t doc,

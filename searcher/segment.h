@@ -63,6 +63,14 @@ static inline uint32_t lode_segment_doc_tokens(const struct lode_segment *seg,
 	       (uint32_t)r[3] << 24;
 }
 
+/* Every term in dictionary order, with where its data is (each entry's
+ * bounds checked); fn returns 0 to go on, anything else stops the walk and
+ * is returned. */
+typedef int (*lode_term_fn)(void *ctx, const char *term, size_t len,
+                            const lode_term_info *info);
+int lode_segment_terms(const struct lode_segment *seg, lode_term_fn fn,
+                       void *ctx, lode_error *err);
+
 int lode_segment_doc(const struct lode_segment *seg, uint32_t doc,
                      lode_doc_info *info, lode_error *err);
 int lode_segment_doc_text(const struct lode_segment *seg, uint32_t doc,

@@ -1536,7 +1536,7 @@ static void check_verifies_every_checksum(void **state)
 	LODE(&r, "check", "-i", index);
 	EXPECT(&r, exited(&r, 0) && r.err.len == 0);
 	EXPECT(&r, strstr(r.out.p, ": ok: 1 segment, 5 documents") != NULL);
-	EXPECT(&r, strstr(r.out.p, "every checksum verified") != NULL);
+	EXPECT(&r, strstr(r.out.p, "every checksum and structure verified") != NULL);
 	run_release(&r);
 	for (size_t i = 0; i < 5; i++) {
 		char *path = xasprintf("%s/%s", seg, files[i]);

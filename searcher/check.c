@@ -1,0 +1,148 @@
+/*
+ * check.c -- lode check: every checksum and every structural invariant.
+ *
+ * After the CRC of every file, each segment is walked as FORMAT.md
+ * describes it: terms strictly increasing, each term's postings decoded to
+ * the end (DocFreq documents, increasing, below the document count,
+ * frequencies adding up to CollectionFreq), its positions decoded for every
+ * document (increasing, below the document's token count) and ending
+ * exactly where the next term's begin; stem terms without positions; every
+ * document's path in bounds and its text inflating to its length; token
+ * counts adding up to the footer's.  The first violation is returned as
+ * LODE_ECORRUPT naming the file and the term or document.
+ */
+#include <string.h>
+
+#include "alloc.h"
+#include "codec.h"
+#include "error.h"
+#include "index.h"
+#include "postings.h"
+#include "stem.h"
+
+struct walk {
+	const struct lode_segment *seg;
+	char prev[LODE_MAX_TOKEN_BYTES];
+	size_t prev_len;
+	uint64_t terms;
+	lode_error *err;
+};
+
+static int bad_term(struct walk *w, const char *term, size_t len,
+                    const char *what)
+{
+	return lode_fail(w->err, LODE_ECORRUPT, "%s: corrupt: term '%.*s': %s",
+	                 w->seg->postings.path, (int)(len > 40 ? 40 : len),
+	                 term[0] == LODE_STEM_MARK ? term + 1 : term, what);
+}
+
+static int check_term(void *ctx, const char *term, size_t len,
+                      const lode_term_info *info)
+{
+	struct walk *w = ctx;
+	int stem = term[0] == LODE_STEM_MARK;
+	lode_postings p;
+	const uint8_t *pos_end = info->positions; /* after the last document's */
+	uint64_t docs = 0, occurrences = 0;
+	int64_t last = -1;
+	int rc;
+
+	if (w->terms > 0) {
+		size_t n = len < w->prev_len ? len : w->prev_len;
+		int c = memcmp(w->prev, term, n);
+		if (c > 0 || (c == 0 && w->prev_len >= len))
+			return bad_term(w, term, len, "terms out of order");
+	}
+	memcpy(w->prev, term, len);
+	w->prev_len = len;
+	w->terms++;
+	if (stem && info->positions_len != 0)
+		return bad_term(w, term, len, "a stem term with positions");
+	if ((rc = lode_postings_init(&p, w->seg, info, w->err)))
+		return rc;
+	for (;;) {
+		uint32_t freq, n;
+		const uint32_t *pos;
+		if ((rc = lode_postings_next(&p, w->err)))
+			goto out;
+		if (p.doc == LODE_DOC_END)
+			break;
+		if ((int64_t)p.doc <= last) {
+			rc = bad_term(w, term, len, "documents out of order");
+			goto out;
+		}
+		last = p.doc;
+		docs++;
+		if ((rc = lode_postings_freq(&p, &freq, w->err)))
+			goto out;
+		occurrences += freq;
+		if (!stem) {
+			if ((rc = lode_postings_positions(&p, &pos, &n, w->err)))
+				goto out;
+			pos_end = p.pos_p;
+			if (lode_vbyte_skip(&pos_end, p.positions_end, n)) {
+				rc = bad_term(w, term, len, "positions end early");
+				goto out;
+			}
+		}
+	}
+	if (docs != info->df) {
+		rc = bad_term(w, term, len, "document count differs from DocFreq");
+		goto out;
+	}
+	if (occurrences != info->cf) {
+		rc = bad_term(w, term, len, "frequencies differ from CollectionFreq");
+		goto out;
+	}
+	/* The last document's positions must end where the term's do. */
+	if (!stem && pos_end != info->positions + info->positions_len)
+		rc = bad_term(w, term, len, "positions longer than their documents");
+out:
+	lode_postings_release(&p);
+	return rc;
+}
+
+static int check_docs(const struct lode_segment *seg, lode_error *err)
+{
+	uint64_t tokens = 0;
+	int rc;
+
+	for (uint32_t d = 0; d < seg->ndocs; d++) {
+		lode_doc_info info;
+		char *text;
+		size_t len;
+		if ((rc = lode_segment_doc(seg, d, &info, err)) ||
+		    (rc = lode_segment_doc_text(seg, d, &text, &len, err)))
+			return rc;
+		lode_free(text);
+		if (len != info.byte_length)
+			return lode_fail(err, LODE_ECORRUPT, "%s: corrupt: document %u: "
+			                 "text length differs", seg->docs.path, d);
+		tokens += info.tokens;
+	}
+	if (tokens != seg->tokens)
+		return lode_fail(err, LODE_ECORRUPT, "%s: corrupt: token counts do "
+		                 "not add up to the footer's", seg->docs.path);
+	return LODE_OK;
+}
+
+int lode_check(const lode_index *ix, lode_error *err)
+{
+	int rc;
+
+	lode_error_clear(err);
+	for (uint32_t s = 0; s < ix->nsegs; s++) {
+		const struct lode_segment *seg = &ix->segs[s];
+		struct walk w = {.seg = seg, .err = err};
+		if ((rc = lode_segment_verify(seg, err)) ||
+		    (rc = lode_segment_terms(seg, check_term, &w, err)) ||
+		    (rc = check_docs(seg, err)))
+			return rc;
+		if (w.terms != seg->nterms)
+			return lode_fail(err, LODE_ECORRUPT, "%s: corrupt: %llu terms, "
+			                 "the footer says %llu", seg->dict.path,
+			                 (unsigned long long)w.terms,
+			                 (unsigned long long)seg->nterms);
+	}
+	return LODE_OK;
+}
