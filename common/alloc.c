@@ -45,7 +45,7 @@ void lode_free(void *ptr)
 	free(ptr);
 }
 
-int lode_grow(void *ptr, size_t *cap, size_t need, size_t elem)
+int lode_grow_to(void *ptr, size_t *cap, size_t need, size_t elem)
 {
 	void **p = ptr;
 	size_t n = *cap ? *cap : 16;
