@@ -28,7 +28,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,51 +37,16 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lode.h"
 #include "support.h"
 
-/* A run that takes longer than this is killed and fails its test. */
-#define RUN_TIMEOUT_MS 120000
-/* Most arguments any test passes, program name and terminator included. */
+/* Most arguments a test puts in an argument array of its own, terminator
+ * included. */
 #define MAX_ARGS 32
 
-/* ---- growing buffers, paths, files ---------------------------------------- */
-
-struct buf {
-	char *p;    /* NUL-terminated contents (NULL while empty) */
-	size_t len; /* bytes, excluding the NUL */
-	size_t cap; /* bytes allocated */
-};
-
-static void buf_add(struct buf *b, const void *data, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		b->p = realloc(b->p, cap);
-		if (!b->p)
-			abort();
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void buf_adds(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-static void buf_release(struct buf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
+/* ---- paths, files ---------------------------------------------------------- */
 
 static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -106,7 +70,7 @@ static char *xasprintf(const char *fmt, ...)
 /* The whole file at path (malloc'd, NUL-terminated), or NULL. */
 static char *read_file(const char *path, size_t *len)
 {
-	struct buf b = {0};
+	test_buf b = {0};
 	char chunk[8192];
 	size_t n;
 	FILE *f = fopen(path, "rb");
@@ -114,10 +78,10 @@ static char *read_file(const char *path, size_t *len)
 	if (!f)
 		return NULL;
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&b, chunk, n);
+		test_buf_add(&b, chunk, n);
 	fclose(f);
 	if (!b.p)
-		buf_add(&b, "", 0);
+		test_buf_add(&b, "", 0);
 	*len = b.len;
 	return b.p;
 }
@@ -177,7 +141,7 @@ static char *list_dir(const char *dir)
 {
 	char *names[256], *out;
 	size_t n = 0;
-	struct buf b = {0};
+	test_buf b = {0};
 	struct dirent *e;
 	DIR *d = opendir(dir);
 
@@ -195,11 +159,11 @@ static char *list_dir(const char *dir)
 			names[k - 1] = t;
 		}
 	}
-	buf_add(&b, "", 0);
+	test_buf_add(&b, "", 0);
 	for (size_t i = 0; i < n; i++) {
 		if (i)
-			buf_adds(&b, "\n");
-		buf_adds(&b, names[i]);
+			test_buf_adds(&b, "\n");
+		test_buf_adds(&b, names[i]);
 		free(names[i]);
 	}
 	out = b.p;
@@ -231,210 +195,21 @@ static char *lode_bin;      /* absolute path of the binary under test */
 static char *tmp_root;      /* everything the tests write is below this */
 static char *corpus_index;  /* index of corpus/, built by the group setup */
 
-struct run {
-	char cmd[2048];  /* the command line, quoted, for failure messages */
-	int status;      /* wait status */
-	int timed_out;   /* killed after RUN_TIMEOUT_MS */
-	struct buf out;  /* captured stdout */
-	struct buf err;  /* captured stderr */
-};
+/* Run the binary under test with the arguments after its name; opts is a
+ * const test_run_opts * or NULL. */
+#define LODE(r, ...) LODE_ENV((r), NULL, __VA_ARGS__)
+#define LODE_ENV(r, opts, ...)               \
+	test_run_argv((r), lode_bin, "lode", \
+	              (const char *const[]){__VA_ARGS__, NULL}, (opts))
 
-struct run_env {
-	const char *cwd;        /* directory to run in; NULL: ours */
-	const char *lode_index; /* value of LODE_INDEX; NULL: unset */
-	const char *stdout_to;  /* file to open as stdout; NULL: captured */
-};
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void describe(struct run *r, const char *const *argv)
-{
-	size_t at = 0;
-
-	r->cmd[0] = '\0';
-	for (size_t i = 0; argv[i] && at < sizeof(r->cmd); i++) {
-		int n = snprintf(r->cmd + at, sizeof(r->cmd) - at, "%s'%s'",
-		                 i ? " " : "", argv[i]);
-		if (n < 0)
-			break;
-		at += (size_t)n;
-	}
-}
-
-static void set_cloexec(int fd)
-{
-	if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)
-		abort();
-}
-
-/* Run lode with args (NULL-terminated, without the program name). */
-static void run_argv(struct run *r, const struct run_env *env,
-                     const char *const *args)
-{
-	const char *argv[MAX_ARGS];
-	int out_pipe[2], err_pipe[2], open_fds = 2;
-	struct pollfd pf[2];
-	double deadline = now_ms() + RUN_TIMEOUT_MS;
-	size_t n;
-	pid_t pid;
-
-	memset(r, 0, sizeof(*r));
-	argv[0] = "lode";
-	for (n = 0; args[n]; n++) {
-		assert_true(n + 2 < MAX_ARGS);
-		argv[n + 1] = args[n];
-	}
-	argv[n + 1] = NULL;
-	describe(r, argv);
-	if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0)
-		abort();
-	set_cloexec(out_pipe[0]);
-	set_cloexec(err_pipe[0]);
-	pid = fork();
-	if (pid < 0)
-		abort();
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-
-		if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 ||
-		    dup2(out_pipe[1], STDOUT_FILENO) < 0 ||
-		    dup2(err_pipe[1], STDERR_FILENO) < 0)
-			_exit(126);
-		close(devnull);
-		close(out_pipe[1]);
-		close(err_pipe[1]);
-		if (env && env->stdout_to) {
-			int fd = open(env->stdout_to, O_WRONLY);
-
-			if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0)
-				_exit(126);
-			close(fd);
-		}
-		if (env && env->cwd && chdir(env->cwd) != 0)
-			_exit(126);
-		if (env && env->lode_index)
-			setenv("LODE_INDEX", env->lode_index, 1);
-		else
-			unsetenv("LODE_INDEX");
-		execv(lode_bin, (char *const *)argv);
-		_exit(127);
-	}
-	close(out_pipe[1]);
-	close(err_pipe[1]);
-	pf[0].fd = out_pipe[0];
-	pf[1].fd = err_pipe[0];
-	pf[0].events = pf[1].events = POLLIN;
-	while (open_fds > 0) {
-		int ready = poll(pf, 2, 1000);
-
-		if (ready < 0 && errno != EINTR)
-			abort();
-		if (now_ms() > deadline) {
-			kill(pid, SIGKILL);
-			r->timed_out = 1;
-			break;
-		}
-		for (int i = 0; ready > 0 && i < 2; i++) {
-			char chunk[65536];
-			ssize_t got;
-
-			if (pf[i].fd < 0 || !pf[i].revents)
-				continue;
-			got = read(pf[i].fd, chunk, sizeof(chunk));
-			if (got > 0) {
-				buf_add(i ? &r->err : &r->out, chunk, (size_t)got);
-			} else if (got == 0 || errno != EINTR) {
-				close(pf[i].fd);
-				pf[i].fd = -1;
-				open_fds--;
-			}
-		}
-	}
-	for (int i = 0; i < 2; i++)
-		if (pf[i].fd >= 0)
-			close(pf[i].fd);
-	while (waitpid(pid, &r->status, 0) < 0) {
-		if (errno != EINTR)
-			abort();
-	}
-	/* Empty captures read as "", never NULL. */
-	buf_add(&r->out, "", 0);
-	buf_add(&r->err, "", 0);
-}
-
-static void run_release(struct run *r)
-{
-	buf_release(&r->out);
-	buf_release(&r->err);
-}
-
-#define LODE(r, ...) run_argv((r), NULL, (const char *const[]){__VA_ARGS__, NULL})
-#define LODE_ENV(r, env, ...) \
-	run_argv((r), (env), (const char *const[]){__VA_ARGS__, NULL})
-
-static void dump_run(const struct run *r)
-{
-	if (r->timed_out)
-		print_error("command: %s\nstatus: killed after %d ms\n", r->cmd,
-		            RUN_TIMEOUT_MS);
-	else if (WIFSIGNALED(r->status))
-		print_error("command: %s\nstatus: killed by signal %d\n", r->cmd,
-		            WTERMSIG(r->status));
-	else
-		print_error("command: %s\nstatus: exit %d\n", r->cmd,
-		            WEXITSTATUS(r->status));
-	print_error("--- stdout (%zu bytes) ---\n%.*s\n--- stderr (%zu bytes) ---\n"
-	            "%.*s\n---\n", r->out.len,
-	            (int)(r->out.len < 3000 ? r->out.len : 3000), r->out.p,
-	            r->err.len, (int)(r->err.len < 3000 ? r->err.len : 3000),
-	            r->err.p);
-}
-
-/* Fail the test with the run's command and output if cond is false. */
-#define EXPECT(r, cond)                              \
-	do {                                         \
-		if (!(cond)) {                       \
-			dump_run(r);                 \
-			fail_msg("expected %s", #cond); \
-		}                                    \
-	} while (0)
-
-static int exited(const struct run *r, int code)
-{
-	return !r->timed_out && WIFEXITED(r->status) &&
-	       WEXITSTATUS(r->status) == code;
-}
-
-static int crashed(const struct run *r)
+static int crashed(const test_run *r)
 {
 	return r->timed_out || WIFSIGNALED(r->status);
-}
-
-/* stderr is exactly one line, starting with prefix. */
-static int one_error_line(const struct run *r, const char *prefix)
-{
-	const char *nl = memchr(r->err.p, '\n', r->err.len);
-
-	return r->err.len > 0 && nl == r->err.p + r->err.len - 1 &&
-	       strncmp(r->err.p, prefix, strlen(prefix)) == 0;
 }
 
 static int starts_with(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-/* An error run: exit 2, nothing on stdout, one "lode: " line naming what. */
-static int failed_with(const struct run *r, const char *what)
-{
-	return exited(r, 2) && r->out.len == 0 && one_error_line(r, "lode: ") &&
-	       strstr(r->err.p, what) != NULL;
 }
 
 /* ---- the corpus ------------------------------------------------------------ */
@@ -458,13 +233,13 @@ static const char *const corpus[] = {
 /* What `search -l` prints for the documents in mask (malloc'd). */
 static char *paths_of(unsigned mask)
 {
-	struct buf b = {0};
+	test_buf b = {0};
 
-	buf_add(&b, "", 0);
+	test_buf_add(&b, "", 0);
 	for (int i = 0; i < NCORPUS; i++) {
 		if (mask & (1u << i)) {
-			buf_adds(&b, corpus[i]);
-			buf_adds(&b, "\n");
+			test_buf_adds(&b, corpus[i]);
+			test_buf_adds(&b, "\n");
 		}
 	}
 	return b.p;
@@ -555,27 +330,27 @@ static void check_query_table(const char *index)
 		char *want = paths_of(c->docs);
 		char count[32];
 		int code = c->docs ? 0 : 1;
-		struct run r;
+		test_run r;
 
 		LODE(&r, "search", "-l", "-i", index, c->query);
-		if (!exited(&r, code) || strcmp(r.out.p, want) != 0 ||
+		if (!test_run_exited(&r, code) || strcmp(r.out.p, want) != 0 ||
 		    r.err.len != 0) {
 			print_error("query %s: want exit %d and\n%s", c->query,
 			            code, want);
-			dump_run(&r);
+			test_run_dump(&r, print_error);
 			failures++;
 		}
-		run_release(&r);
+		test_run_release(&r);
 		snprintf(count, sizeof(count), "%u\n", popcount(c->docs));
 		LODE(&r, "search", "-c", "-i", index, c->query);
-		if (!exited(&r, code) || strcmp(r.out.p, count) != 0 ||
+		if (!test_run_exited(&r, code) || strcmp(r.out.p, count) != 0 ||
 		    r.err.len != 0) {
 			print_error("query %s: want exit %d and count %s",
 			            c->query, code, count);
-			dump_run(&r);
+			test_run_dump(&r, print_error);
 			failures++;
 		}
-		run_release(&r);
+		test_run_release(&r);
 		free(want);
 	}
 	if (failures)
@@ -617,7 +392,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
-static void put_utf8(struct buf *b, uint32_t cp)
+static void put_utf8(test_buf *b, uint32_t cp)
 {
 	unsigned char u[4];
 	size_t n;
@@ -633,7 +408,7 @@ static void put_utf8(struct buf *b, uint32_t cp)
 	}
 	for (size_t i = 1; i < n; i++)
 		u[i] = (unsigned char)(0x80 | ((cp >> (6 * (n - 1 - i))) & 0x3f));
-	buf_add(b, u, n);
+	test_buf_add(b, u, n);
 }
 
 static void json_ws(struct json *j)
@@ -668,7 +443,7 @@ static int json_hex4(struct json *j, uint32_t *v)
 }
 
 /* A string; its decoded bytes are appended to out. */
-static int json_string(struct json *j, struct buf *out)
+static int json_string(struct json *j, test_buf *out)
 {
 	if (json_char(j, '"'))
 		return -1;
@@ -679,7 +454,7 @@ static int json_string(struct json *j, struct buf *out)
 
 		if (c == '"') {
 			j->p++;
-			buf_add(out, "", 0);
+			test_buf_add(out, "", 0);
 			return 0;
 		}
 		if (c < 0x20)
@@ -689,7 +464,7 @@ static int json_string(struct json *j, struct buf *out)
 			             (size_t)(j->end - j->p));
 			if (!n)
 				return -1;
-			buf_add(out, j->p, n);
+			test_buf_add(out, j->p, n);
 			j->p += n;
 			continue;
 		}
@@ -697,12 +472,12 @@ static int json_string(struct json *j, struct buf *out)
 			return -1;
 		c = (unsigned char)*j->p++;
 		switch (c) {
-		case '"': case '\\': case '/': buf_add(out, &c, 1); break;
-		case 'b': buf_adds(out, "\b"); break;
-		case 'f': buf_adds(out, "\f"); break;
-		case 'n': buf_adds(out, "\n"); break;
-		case 'r': buf_adds(out, "\r"); break;
-		case 't': buf_adds(out, "\t"); break;
+		case '"': case '\\': case '/': test_buf_add(out, &c, 1); break;
+		case 'b': test_buf_adds(out, "\b"); break;
+		case 'f': test_buf_adds(out, "\f"); break;
+		case 'n': test_buf_adds(out, "\n"); break;
+		case 'r': test_buf_adds(out, "\r"); break;
+		case 't': test_buf_adds(out, "\t"); break;
 		case 'u':
 			if (json_hex4(j, &cp))
 				return -1;
@@ -787,8 +562,8 @@ static int json_size(struct json *j, size_t *v)
 struct json_hit {
 	size_t rank;
 	double score;
-	struct buf path;
-	struct buf snippet;
+	test_buf path;
+	test_buf snippet;
 	size_t nspans;
 	size_t spans[MAX_SPANS][2]; /* [start, end) byte offsets into snippet */
 };
@@ -821,7 +596,7 @@ static int parse_hit(const char *line, size_t len, struct json_hit *h)
 	static const char *const keys[] = {"rank", "path", "score", "snippet",
 	                                   "matches"};
 	struct json j = {line, line + len};
-	struct buf key = {0};
+	test_buf key = {0};
 	double rank;
 	int rc = -1;
 
@@ -863,14 +638,14 @@ static int parse_hit(const char *line, size_t len, struct json_hit *h)
 	json_ws(&j);
 	rc = j.p == j.end ? 0 : -1;
 out:
-	buf_release(&key);
+	test_buf_release(&key);
 	return rc;
 }
 
 static void hit_release(struct json_hit *h)
 {
-	buf_release(&h->path);
-	buf_release(&h->snippet);
+	test_buf_release(&h->path);
+	test_buf_release(&h->snippet);
 }
 
 /*
@@ -878,7 +653,7 @@ static void hit_release(struct json_hit *h)
  * paths in want[0, nwant) each exactly once, and spans that cover exactly
  * the word `word` (case-insensitively) inside the snippet.
  */
-static void check_json(const struct run *r, const char *const *want,
+static void check_json(const test_run *r, const char *const *want,
                        size_t nwant, const char *word)
 {
 	const char *line = r->out.p, *end = r->out.p + r->out.len;
@@ -886,29 +661,29 @@ static void check_json(const struct run *r, const char *const *want,
 	size_t rank = 0;
 
 	assert_true(nwant <= 16);
-	EXPECT(r, r->out.len == 0 || end[-1] == '\n');
+	TEST_RUN_EXPECT(r, r->out.len == 0 || end[-1] == '\n');
 	while (line < end) {
 		const char *nl = memchr(line, '\n', (size_t)(end - line));
 		struct json_hit h;
 		size_t i;
 
 		rank++;
-		EXPECT(r, starts_with(line, "{\"rank\":"));
+		TEST_RUN_EXPECT(r, starts_with(line, "{\"rank\":"));
 		if (parse_hit(line, (size_t)(nl - line), &h) != 0) {
-			dump_run(r);
+			test_run_dump(r, print_error);
 			fail_msg("not a valid hit object: %.*s", (int)(nl - line),
 			         line);
 		}
-		EXPECT(r, h.rank == rank);
-		EXPECT(r, h.score > 0);
+		TEST_RUN_EXPECT(r, h.rank == rank);
+		TEST_RUN_EXPECT(r, h.score > 0);
 		for (i = 0; i < nwant; i++)
 			if (strcmp(h.path.p, want[i]) == 0)
 				break;
 		if (i == nwant || seen[i]++) {
-			dump_run(r);
+			test_run_dump(r, print_error);
 			fail_msg("unexpected or repeated path %s", h.path.p);
 		}
-		EXPECT(r, h.nspans >= 1);
+		TEST_RUN_EXPECT(r, h.nspans >= 1);
 		for (size_t s = 0; s < h.nspans; s++) {
 			size_t a = h.spans[s][0], b = h.spans[s][1];
 
@@ -916,7 +691,7 @@ static void check_json(const struct run *r, const char *const *want,
 			      (!word || (b - a == strlen(word) &&
 			                 strncasecmp(h.snippet.p + a, word,
 			                             b - a) == 0)))) {
-				dump_run(r);
+				test_run_dump(r, print_error);
 				fail_msg("span [%zu,%zu) of rank %zu does not cover "
 				         "'%s' in snippet '%s'", a, b, rank,
 				         word ? word : "(any)", h.snippet.p);
@@ -925,7 +700,7 @@ static void check_json(const struct run *r, const char *const *want,
 		hit_release(&h);
 		line = nl + 1;
 	}
-	EXPECT(r, rank == nwant);
+	TEST_RUN_EXPECT(r, rank == nwant);
 }
 
 /* ---- ranked output --------------------------------------------------------- */
@@ -936,51 +711,51 @@ static void check_json(const struct run *r, const char *const *want,
  * once; then a blank line (if any were shown) and "N matching documents, M
  * shown (X ms)" with N the documents in `docs`.
  */
-static void check_ranked(const struct run *r, unsigned docs, unsigned shown)
+static void check_ranked(const test_run *r, unsigned docs, unsigned shown)
 {
 	const char *p = r->out.p, *end = r->out.p + r->out.len, *last;
 	unsigned total = popcount(docs), seen = 0;
 	char want[128];
 	char *after;
 
-	EXPECT(r, r->out.len > 0 && end[-1] == '\n');
+	TEST_RUN_EXPECT(r, r->out.len > 0 && end[-1] == '\n');
 	for (unsigned rank = 1; rank <= shown; rank++) {
 		char prefix[16];
 		int doc = -1;
 
 		snprintf(prefix, sizeof(prefix), "%2u. ", rank);
-		EXPECT(r, starts_with(p, prefix));
+		TEST_RUN_EXPECT(r, starts_with(p, prefix));
 		p += strlen(prefix);
 		for (int i = 0; i < NCORPUS; i++)
 			if (starts_with(p, corpus[i]) &&
 			    starts_with(p + strlen(corpus[i]), "  "))
 				doc = i;
 		if (doc < 0 || !(docs & (1u << doc)) || (seen & (1u << doc))) {
-			dump_run(r);
+			test_run_dump(r, print_error);
 			fail_msg("rank %u: unexpected or repeated path", rank);
 		}
 		seen |= 1u << doc;
 		p = strchr(p, '\n');
-		EXPECT(r, p && starts_with(p + 1, "    "));
+		TEST_RUN_EXPECT(r, p && starts_with(p + 1, "    "));
 		p = strchr(p + 1, '\n');
-		EXPECT(r, p != NULL);
+		TEST_RUN_EXPECT(r, p != NULL);
 		p++;
 	}
 	if (shown)
-		EXPECT(r, *p++ == '\n');
+		TEST_RUN_EXPECT(r, *p++ == '\n');
 	last = p;
 	snprintf(want, sizeof(want), "%u matching document%s, %u shown (", total,
 	         total == 1 ? "" : "s", shown);
-	EXPECT(r, starts_with(last, want));
+	TEST_RUN_EXPECT(r, starts_with(last, want));
 	last += strlen(want);
-	EXPECT(r, is_digit(*last));
+	TEST_RUN_EXPECT(r, is_digit(*last));
 	strtod(last, &after);
-	EXPECT(r, strcmp(after, " ms)\n") == 0);
+	TEST_RUN_EXPECT(r, strcmp(after, " ms)\n") == 0);
 }
 
 /* ---- fixtures -------------------------------------------------------------- */
 
-static struct run index_run; /* the `lode index` of corpus/ */
+static test_run index_run; /* the `lode index` of corpus/ */
 
 static int group_setup(void **state)
 {
@@ -1012,7 +787,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	(void)state;
-	run_release(&index_run);
+	test_run_release(&index_run);
 	if (tmp_root)
 		test_rmtree(tmp_root);
 	free(tmp_root);
@@ -1046,15 +821,15 @@ static char *copy_corpus_index(const char *name)
 
 static void index_corpus_reports_five_documents(void **state)
 {
-	const struct run *r = &index_run;
+	const test_run *r = &index_run;
 	char *manifest = xasprintf("%s/MANIFEST", corpus_index);
 
 	(void)state;
-	EXPECT(r, exited(r, 0));
-	EXPECT(r, starts_with(r->out.p, "indexed 5 documents in "));
-	EXPECT(r, strstr(r->out.p, "skipped") == NULL);
-	EXPECT(r, r->err.len == 0);
-	EXPECT(r, exists(manifest));
+	TEST_RUN_EXPECT(r, test_run_exited(r, 0));
+	TEST_RUN_EXPECT(r, starts_with(r->out.p, "indexed 5 documents in "));
+	TEST_RUN_EXPECT(r, strstr(r->out.p, "skipped") == NULL);
+	TEST_RUN_EXPECT(r, r->err.len == 0);
+	TEST_RUN_EXPECT(r, exists(manifest));
 	free(manifest);
 }
 
@@ -1088,20 +863,20 @@ static void query_arguments_are_joined_with_spaces(void **state)
 		char *want = paths_of(cases[i].docs);
 		int code = cases[i].docs ? 0 : 1;
 		size_t n = 4;
-		struct run split, joined;
+		test_run split, joined;
 
 		for (size_t k = 0; k < 6 && cases[i].args[k]; k++)
 			argv[n++] = cases[i].args[k];
 		argv[n] = NULL;
-		run_argv(&split, NULL, argv);
+		test_run_argv(&split, lode_bin, "lode", argv, NULL);
 		LODE(&joined, "search", "-l", "-i", corpus_index, cases[i].joined);
-		EXPECT(&joined, exited(&joined, code));
-		EXPECT(&joined, strcmp(joined.out.p, want) == 0);
-		EXPECT(&split, exited(&split, code));
-		EXPECT(&split, strcmp(split.out.p, joined.out.p) == 0);
-		EXPECT(&split, split.err.len == 0);
-		run_release(&split);
-		run_release(&joined);
+		TEST_RUN_EXPECT(&joined, test_run_exited(&joined, code));
+		TEST_RUN_EXPECT(&joined, strcmp(joined.out.p, want) == 0);
+		TEST_RUN_EXPECT(&split, test_run_exited(&split, code));
+		TEST_RUN_EXPECT(&split, strcmp(split.out.p, joined.out.p) == 0);
+		TEST_RUN_EXPECT(&split, split.err.len == 0);
+		test_run_release(&split);
+		test_run_release(&joined);
 		free(want);
 	}
 }
@@ -1109,98 +884,98 @@ static void query_arguments_are_joined_with_spaces(void **state)
 static void no_match_exits_1_with_empty_output(void **state)
 {
 	static const char *const modes[] = {"-l", "--json"};
-	struct run r;
+	test_run r;
 
 	(void)state;
 	for (size_t i = 0; i < 2; i++) {
 		LODE(&r, "search", modes[i], "-i", corpus_index, "xylophone");
-		EXPECT(&r, exited(&r, 1));
-		EXPECT(&r, r.out.len == 0 && r.err.len == 0);
-		run_release(&r);
+		TEST_RUN_EXPECT(&r, test_run_exited(&r, 1));
+		TEST_RUN_EXPECT(&r, r.out.len == 0 && r.err.len == 0);
+		test_run_release(&r);
 	}
 	LODE(&r, "search", "-c", "-i", corpus_index, "xylophone");
-	EXPECT(&r, exited(&r, 1));
-	EXPECT(&r, strcmp(r.out.p, "0\n") == 0 && r.err.len == 0);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 1));
+	TEST_RUN_EXPECT(&r, strcmp(r.out.p, "0\n") == 0 && r.err.len == 0);
+	test_run_release(&r);
 	LODE(&r, "search", "-i", corpus_index, "xylophone");
-	EXPECT(&r, exited(&r, 1) && r.err.len == 0);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 1) && r.err.len == 0);
 	check_ranked(&r, 0, 0);
-	run_release(&r);
+	test_run_release(&r);
 }
 
 static void count_prints_the_number_of_matches(void **state)
 {
-	struct run r;
+	test_run r;
 
 	(void)state;
 	LODE(&r, "search", "-c", "-i", corpus_index, "hezbollah");
-	EXPECT(&r, exited(&r, 0));
-	EXPECT(&r, strcmp(r.out.p, "3\n") == 0 && r.err.len == 0);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0));
+	TEST_RUN_EXPECT(&r, strcmp(r.out.p, "3\n") == 0 && r.err.len == 0);
+	test_run_release(&r);
 	LODE(&r, "search", "--count", "-i", corpus_index, "khamenei");
-	EXPECT(&r, exited(&r, 0));
-	EXPECT(&r, strcmp(r.out.p, "5\n") == 0 && r.err.len == 0);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0));
+	TEST_RUN_EXPECT(&r, strcmp(r.out.p, "5\n") == 0 && r.err.len == 0);
+	test_run_release(&r);
 }
 
 static void ranked_output_lists_hits_and_summary(void **state)
 {
-	struct run r;
+	test_run r;
 
 	(void)state;
 	LODE(&r, "search", "-i", corpus_index, "hezbollah");
-	EXPECT(&r, exited(&r, 0) && r.err.len == 0);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
 	check_ranked(&r, D0 | D3 | D4, 3);
-	run_release(&r);
+	test_run_release(&r);
 	LODE(&r, "search", "-i", corpus_index,
 	     "\"Supreme National Security Council\" AND retaliation");
-	EXPECT(&r, exited(&r, 0) && r.err.len == 0);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
 	check_ranked(&r, DALL, 5);
-	run_release(&r);
+	test_run_release(&r);
 	/* One match: "document", singular. */
 	LODE(&r, "search", "-i", corpus_index, "comments");
-	EXPECT(&r, exited(&r, 0) && r.err.len == 0);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
 	check_ranked(&r, D0, 1);
-	run_release(&r);
+	test_run_release(&r);
 }
 
 static void results_option_limits_hits_shown(void **state)
 {
-	struct run r;
+	test_run r;
 
 	(void)state;
 	LODE(&r, "search", "-n", "2", "-i", corpus_index, "khamenei");
-	EXPECT(&r, exited(&r, 0) && r.err.len == 0);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
 	check_ranked(&r, DALL, 2);
-	run_release(&r);
+	test_run_release(&r);
 	LODE(&r, "search", "--results", "1", "-i", corpus_index, "hezbollah");
-	EXPECT(&r, exited(&r, 0) && r.err.len == 0);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
 	check_ranked(&r, D0 | D3 | D4, 1);
-	run_release(&r);
+	test_run_release(&r);
 	/* -n 0 shows nothing but still counts, and still exits 0. */
 	LODE(&r, "search", "-n", "0", "-i", corpus_index, "khamenei");
-	EXPECT(&r, exited(&r, 0) && r.err.len == 0);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
 	check_ranked(&r, DALL, 0);
-	run_release(&r);
+	test_run_release(&r);
 }
 
 static void json_output_is_one_object_per_hit(void **state)
 {
 	const char *want[NCORPUS];
-	struct run r;
+	test_run r;
 
 	(void)state;
 	want[0] = corpus[0], want[1] = corpus[3], want[2] = corpus[4];
 	LODE(&r, "search", "--json", "-i", corpus_index, "hezbollah");
-	EXPECT(&r, exited(&r, 0) && r.err.len == 0);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
 	check_json(&r, want, 3, "hezbollah");
-	run_release(&r);
+	test_run_release(&r);
 
 	for (int i = 0; i < NCORPUS; i++)
 		want[i] = corpus[i];
 	LODE(&r, "search", "--json", "-n", "2", "-i", corpus_index, "Khamenei");
-	EXPECT(&r, exited(&r, 0) && r.err.len == 0);
-	EXPECT(&r, strstr(r.out.p, "\"path\":\"corpus/") != NULL);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
+	TEST_RUN_EXPECT(&r, strstr(r.out.p, "\"path\":\"corpus/") != NULL);
 	/* Two of the five, whichever rank best: find which, then check. */
 	{
 		const char *pair[2] = {NULL, NULL};
@@ -1216,36 +991,37 @@ static void json_output_is_one_object_per_hit(void **state)
 			if (line)
 				line++;
 		}
-		EXPECT(&r, pair[0] && pair[1]);
+		TEST_RUN_EXPECT(&r, pair[0] && pair[1]);
 		check_json(&r, pair, 2, "khamenei");
 	}
-	run_release(&r);
+	test_run_release(&r);
 }
 
 static void color_always_highlights_and_never_does_not(void **state)
 {
-	struct run r;
+	test_run r;
 
 	(void)state;
 	LODE(&r, "search", "--color=always", "-i", corpus_index, "hezbollah");
-	EXPECT(&r, exited(&r, 0) && r.err.len == 0);
-	EXPECT(&r, strstr(r.out.p, "\033[") != NULL);
-	EXPECT(&r, strstr(r.out.p, "\033[1;31mHezbollah\033[0m") != NULL);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
+	TEST_RUN_EXPECT(&r, strstr(r.out.p, "\033[") != NULL);
+	TEST_RUN_EXPECT(&r, strstr(r.out.p, "\033[1;31mHezbollah\033[0m") != NULL);
+	test_run_release(&r);
 	LODE(&r, "search", "--color=never", "-i", corpus_index, "hezbollah");
-	EXPECT(&r, exited(&r, 0) && r.err.len == 0);
-	EXPECT(&r, strchr(r.out.p, '\033') == NULL);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
+	TEST_RUN_EXPECT(&r, strchr(r.out.p, '\033') == NULL);
 	check_ranked(&r, D0 | D3 | D4, 3);
-	run_release(&r);
+	test_run_release(&r);
 	/* auto: stdout is a pipe here, so no color. */
 	LODE(&r, "search", "--color", "auto", "-i", corpus_index, "hezbollah");
-	EXPECT(&r, exited(&r, 0) && r.err.len == 0);
-	EXPECT(&r, strchr(r.out.p, '\033') == NULL);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
+	TEST_RUN_EXPECT(&r, strchr(r.out.p, '\033') == NULL);
+	test_run_release(&r);
 	LODE(&r, "search", "--color=sometimes", "-i", corpus_index, "hezbollah");
-	EXPECT(&r, exited(&r, 2) && r.out.len == 0);
-	EXPECT(&r, starts_with(r.err.p, "lode: --color takes auto, always or never\n"));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
+	TEST_RUN_EXPECT(&r, starts_with(r.err.p,
+	                                "lode: --color takes auto, always or never\n"));
+	test_run_release(&r);
 }
 
 /* Building with a tiny memory budget (sorted runs spilled to disk) gives
@@ -1253,24 +1029,25 @@ static void color_always_highlights_and_never_does_not(void **state)
 static void tiny_memory_budget_gives_same_results(void **state)
 {
 	char *index = xasprintf("%s/spill", tmp_root);
-	struct run r, ref;
+	test_run r, ref;
 
 	(void)state;
 	LODE(&r, "index", "--memory", "1K", "-i", index, "corpus/");
-	EXPECT(&r, exited(&r, 0));
-	EXPECT(&r, starts_with(r.out.p, "indexed 5 documents in "));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0));
+	TEST_RUN_EXPECT(&r, starts_with(r.out.p, "indexed 5 documents in "));
+	test_run_release(&r);
 	check_query_table(index);
 	LODE(&r, "search", "--json", "-i", index, "iran OR \"axis of resistance\"");
 	LODE(&ref, "search", "--json", "-i", corpus_index,
 	     "iran OR \"axis of resistance\"");
-	EXPECT(&r, exited(&r, 0) && exited(&ref, 0));
-	EXPECT(&r, strcmp(r.out.p, ref.out.p) == 0);
-	run_release(&r);
-	run_release(&ref);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && test_run_exited(&ref, 0));
+	TEST_RUN_EXPECT(&r, strcmp(r.out.p, ref.out.p) == 0);
+	test_run_release(&r);
+	test_run_release(&ref);
 	LODE(&r, "index", "--memory", "0", "-i", index, "corpus/");
-	EXPECT(&r, exited(&r, 2) && starts_with(r.err.p, "lode: bad --memory size"));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) &&
+	                    starts_with(r.err.p, "lode: bad --memory size"));
+	test_run_release(&r);
 	free(index);
 }
 
@@ -1311,19 +1088,19 @@ static void query_syntax_errors_name_their_column(void **state)
 	strcpy(deep + 101, "x");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char prefix[64];
-		struct run r;
+		test_run r;
 
 		snprintf(prefix, sizeof(prefix), "lode: query error at column %d: ",
 		         cases[i].column);
 		LODE(&r, "search", "-l", "-i", corpus_index,
 		     cases[i].query ? cases[i].query : deep);
-		if (!exited(&r, 2) || r.out.len != 0 ||
-		    !one_error_line(&r, prefix)) {
+		if (!test_run_exited(&r, 2) || r.out.len != 0 ||
+		    !test_run_one_error_line(&r, prefix)) {
 			print_error("want: %s...\n", prefix);
-			dump_run(&r);
+			test_run_dump(&r, print_error);
 			failures++;
 		}
-		run_release(&r);
+		test_run_release(&r);
 	}
 	if (failures)
 		fail_msg("%d syntax error cases differ", failures);
@@ -1333,20 +1110,20 @@ static void missing_index_is_an_error(void **state)
 {
 	char *missing = xasprintf("%s/no-such-index", tmp_root);
 	char *empty = fresh_dir("empty-index");
-	struct run r;
+	test_run r;
 
 	(void)state;
 	LODE(&r, "search", "-l", "-i", missing, "iran");
-	EXPECT(&r, failed_with(&r, "no index"));
-	EXPECT(&r, strstr(r.err.p, missing) != NULL);
-	EXPECT(&r, !exists(missing));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_failed_with(&r, "no index"));
+	TEST_RUN_EXPECT(&r, strstr(r.err.p, missing) != NULL);
+	TEST_RUN_EXPECT(&r, !exists(missing));
+	test_run_release(&r);
 	LODE(&r, "search", "-i", empty, "iran");
-	EXPECT(&r, failed_with(&r, "no index"));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_failed_with(&r, "no index"));
+	test_run_release(&r);
 	LODE(&r, "check", "-i", missing);
-	EXPECT(&r, failed_with(&r, "no index"));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_failed_with(&r, "no index"));
+	test_run_release(&r);
 	free(missing);
 	free(empty);
 }
@@ -1354,20 +1131,20 @@ static void missing_index_is_an_error(void **state)
 /* Every search and check of index fails cleanly mentioning what. */
 static void expect_index_error(const char *index, const char *what)
 {
-	struct run r;
+	test_run r;
 
 	LODE(&r, "search", "-l", "-i", index, "iran OR hezbollah");
-	EXPECT(&r, !crashed(&r));
-	EXPECT(&r, failed_with(&r, what));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, !crashed(&r));
+	TEST_RUN_EXPECT(&r, test_run_failed_with(&r, what));
+	test_run_release(&r);
 	LODE(&r, "search", "--json", "-i", index, "\"axis of resistance\"");
-	EXPECT(&r, !crashed(&r));
-	EXPECT(&r, failed_with(&r, what));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, !crashed(&r));
+	TEST_RUN_EXPECT(&r, test_run_failed_with(&r, what));
+	test_run_release(&r);
 	LODE(&r, "check", "-i", index);
-	EXPECT(&r, !crashed(&r));
-	EXPECT(&r, failed_with(&r, what));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, !crashed(&r));
+	TEST_RUN_EXPECT(&r, test_run_failed_with(&r, what));
+	test_run_release(&r);
 }
 
 static void truncated_dictionary_is_corrupt(void **state)
@@ -1441,7 +1218,7 @@ static void other_format_version_is_refused(void **state)
 		char *path = xasprintf("%s/%s", seg, files[i]);
 		size_t len;
 		char *orig = read_file(path, &len), *bad;
-		struct run r;
+		test_run r;
 
 		assert_non_null(orig);
 		bad = malloc(len);
@@ -1456,9 +1233,9 @@ static void other_format_version_is_refused(void **state)
 		expect_index_error(index, "version");
 		/* The message names both versions. */
 		LODE(&r, "search", "-l", "-i", index, "iran");
-		EXPECT(&r, strstr(r.err.p, theirs) && strstr(r.err.p, ours));
-		EXPECT(&r, strstr(r.err.p, files[i]) != NULL);
-		run_release(&r);
+		TEST_RUN_EXPECT(&r, strstr(r.err.p, theirs) && strstr(r.err.p, ours));
+		TEST_RUN_EXPECT(&r, strstr(r.err.p, files[i]) != NULL);
+		test_run_release(&r);
 		write_whole(path, orig, len);
 		free(bad);
 		free(orig);
@@ -1483,20 +1260,20 @@ static void flipped_manifest_byte_is_corrupt(void **state)
 	bad = malloc(len);
 	assert_non_null(bad);
 	for (size_t i = 0; i < len; i++) {
-		struct run r;
+		test_run r;
 
 		memcpy(bad, orig, len);
 		bad[i] = (char)(bad[i] ^ 0xff);
 		write_whole(path, bad, len);
 		LODE(&r, "search", "-l", "-i", index, "iran");
-		if (crashed(&r) || !exited(&r, 2) || r.out.len != 0 ||
-		    !one_error_line(&r, "lode: ") ||
+		if (crashed(&r) || !test_run_exited(&r, 2) || r.out.len != 0 ||
+		    !test_run_one_error_line(&r, "lode: ") ||
 		    !(strstr(r.err.p, "corrupt") || strstr(r.err.p, "version"))) {
 			print_error("MANIFEST byte %zu flipped\n", i);
-			dump_run(&r);
+			test_run_dump(&r, print_error);
 			failures++;
 		}
-		run_release(&r);
+		test_run_release(&r);
 	}
 	write_whole(path, orig, len);
 	if (failures)
@@ -1530,14 +1307,15 @@ static void check_verifies_every_checksum(void **state)
 	                                    "docs.tab"};
 	char *index = copy_corpus_index("check");
 	char *seg = segment_dir(index);
-	struct run r;
+	test_run r;
 
 	(void)state;
 	LODE(&r, "check", "-i", index);
-	EXPECT(&r, exited(&r, 0) && r.err.len == 0);
-	EXPECT(&r, strstr(r.out.p, ": ok: 1 segment, 5 documents") != NULL);
-	EXPECT(&r, strstr(r.out.p, "every checksum and structure verified") != NULL);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
+	TEST_RUN_EXPECT(&r, strstr(r.out.p, ": ok: 1 segment, 5 documents") != NULL);
+	TEST_RUN_EXPECT(&r, strstr(r.out.p, "every checksum and structure verified") !=
+	                    NULL);
+	test_run_release(&r);
 	for (size_t i = 0; i < 5; i++) {
 		char *path = xasprintf("%s/%s", seg, files[i]);
 		size_t len;
@@ -1550,10 +1328,10 @@ static void check_verifies_every_checksum(void **state)
 		bad[len / 2] = (char)(bad[len / 2] ^ 0x5a);
 		write_whole(path, bad, len);
 		LODE(&r, "check", "-i", index);
-		EXPECT(&r, !crashed(&r));
-		EXPECT(&r, failed_with(&r, "checksum"));
-		EXPECT(&r, strstr(r.err.p, files[i]) != NULL);
-		run_release(&r);
+		TEST_RUN_EXPECT(&r, !crashed(&r));
+		TEST_RUN_EXPECT(&r, test_run_failed_with(&r, "checksum"));
+		TEST_RUN_EXPECT(&r, strstr(r.err.p, files[i]) != NULL);
+		test_run_release(&r);
 		write_whole(path, orig, len);
 		free(bad);
 		free(orig);
@@ -1575,14 +1353,14 @@ static void flipped_bytes_never_crash(void **state)
 	char *copy = xasprintf("%s/sweep-copy", tmp_root);
 	char *seg, *copy_seg;
 	int failures = 0;
-	struct run r;
+	test_run r;
 
 	(void)state;
 	test_write_file(docs, "a.txt", "alpha beta gamma\nbeta alpha\n", 28);
 	test_write_file(docs, "b/c.txt", "gamma delta alpha epsilon\n", 26);
 	LODE(&r, "index", "-q", "-i", index, docs);
-	EXPECT(&r, exited(&r, 0));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0));
+	test_run_release(&r);
 	copy_tree(index, copy);
 	seg = segment_dir(index);
 	copy_seg = segment_dir(copy);
@@ -1606,14 +1384,15 @@ static void flipped_bytes_never_crash(void **state)
 			LODE(&r, "search", "--json", "-i", copy,
 			     "alpha OR \"beta gamma\" OR NOT epsilon");
 			if (crashed(&r) ||
-			    (exited(&r, 2) ? !one_error_line(&r, "lode: ")
-			                   : !(exited(&r, 0) || exited(&r, 1)) ||
-			                     r.err.len != 0)) {
+			    (test_run_exited(&r, 2)
+			         ? !test_run_one_error_line(&r, "lode: ")
+			         : !(test_run_exited(&r, 0) || test_run_exited(&r, 1)) ||
+			           r.err.len != 0)) {
 				print_error("%s byte %zu flipped\n", files[f], i);
-				dump_run(&r);
+				test_run_dump(&r, print_error);
 				failures++;
 			}
-			run_release(&r);
+			test_run_release(&r);
 		}
 		write_whole(dst, orig, len);
 		free(bad);
@@ -1632,39 +1411,40 @@ static void flipped_bytes_never_crash(void **state)
 
 static void unknown_option_is_a_usage_error(void **state)
 {
-	struct run r;
+	test_run r;
 
 	(void)state;
 	LODE(&r, "search", "--bogus", "-i", corpus_index, "iran");
-	EXPECT(&r, exited(&r, 2) && r.out.len == 0);
-	EXPECT(&r, strstr(r.err.p, "lode: ") != NULL);
-	EXPECT(&r, strstr(r.err.p, "usage: lode search") != NULL);
-	EXPECT(&r, strstr(r.err.p, "lode help") != NULL);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
+	TEST_RUN_EXPECT(&r, strstr(r.err.p, "lode: ") != NULL);
+	TEST_RUN_EXPECT(&r, strstr(r.err.p, "usage: lode search") != NULL);
+	TEST_RUN_EXPECT(&r, strstr(r.err.p, "lode help") != NULL);
+	test_run_release(&r);
 	LODE(&r, "index", "--bogus", "corpus/");
-	EXPECT(&r, exited(&r, 2) && r.out.len == 0);
-	EXPECT(&r, strstr(r.err.p, "usage: lode index") != NULL);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
+	TEST_RUN_EXPECT(&r, strstr(r.err.p, "usage: lode index") != NULL);
+	test_run_release(&r);
 	LODE(&r, "check", "-x");
-	EXPECT(&r, exited(&r, 2) && r.out.len == 0);
-	EXPECT(&r, strstr(r.err.p, "usage: lode check") != NULL);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
+	TEST_RUN_EXPECT(&r, strstr(r.err.p, "usage: lode check") != NULL);
+	test_run_release(&r);
 	LODE(&r, "search", "-n", "many", "-i", corpus_index, "iran");
-	EXPECT(&r, exited(&r, 2) && r.out.len == 0);
-	EXPECT(&r, starts_with(r.err.p, "lode: bad -n value 'many'\n"));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
+	TEST_RUN_EXPECT(&r, starts_with(r.err.p, "lode: bad -n value 'many'\n"));
+	test_run_release(&r);
 	LODE(&r, "search", "-i", corpus_index);
-	EXPECT(&r, exited(&r, 2) && r.out.len == 0);
-	EXPECT(&r, starts_with(r.err.p, "lode: search: no query given\n"));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
+	TEST_RUN_EXPECT(&r, starts_with(r.err.p, "lode: search: no query given\n"));
+	test_run_release(&r);
 	LODE(&r, "index", "-i", corpus_index);
-	EXPECT(&r, exited(&r, 2) && r.out.len == 0);
-	EXPECT(&r, starts_with(r.err.p, "lode: index: no directory given\n"));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
+	TEST_RUN_EXPECT(&r, starts_with(r.err.p, "lode: index: no directory given\n"));
+	test_run_release(&r);
 	LODE(&r, "check", "-i", corpus_index, "extra");
-	EXPECT(&r, exited(&r, 2) && r.out.len == 0);
-	EXPECT(&r, starts_with(r.err.p, "lode: check: unexpected argument 'extra'\n"));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
+	TEST_RUN_EXPECT(&r, starts_with(r.err.p,
+	                                "lode: check: unexpected argument 'extra'\n"));
+	test_run_release(&r);
 }
 
 /*
@@ -1675,41 +1455,42 @@ static void unknown_option_is_a_usage_error(void **state)
  */
 static void unknown_option_error_starts_with_lode_and_names_it(void **state)
 {
-	struct run r;
+	test_run r;
 
 	(void)state;
 	LODE(&r, "search", "--bogus", "-i", corpus_index, "iran");
-	EXPECT(&r, exited(&r, 2));
-	EXPECT(&r, starts_with(r.err.p, "lode: "));
-	EXPECT(&r, strstr(r.err.p, "lode: ") == r.err.p &&
-	           strstr(r.err.p, "--bogus") != NULL &&
-	           strstr(r.err.p, "--bogus") < strchr(r.err.p, '\n'));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2));
+	TEST_RUN_EXPECT(&r, starts_with(r.err.p, "lode: "));
+	TEST_RUN_EXPECT(&r, strstr(r.err.p, "lode: ") == r.err.p &&
+	                    strstr(r.err.p, "--bogus") != NULL &&
+	                    strstr(r.err.p, "--bogus") < strchr(r.err.p, '\n'));
+	test_run_release(&r);
 	LODE(&r, "search", "-l", "iran", "-i");
-	EXPECT(&r, exited(&r, 2));
-	EXPECT(&r, starts_with(r.err.p, "lode: "));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2));
+	TEST_RUN_EXPECT(&r, starts_with(r.err.p, "lode: "));
+	test_run_release(&r);
 }
 
 static void unknown_command_is_a_usage_error(void **state)
 {
-	struct run r;
+	test_run r;
 
 	(void)state;
 	LODE(&r, "frobnicate");
-	EXPECT(&r, exited(&r, 2) && r.out.len == 0);
-	EXPECT(&r, starts_with(r.err.p, "lode: unknown command 'frobnicate'\n"));
-	EXPECT(&r, strstr(r.err.p, "lode help") != NULL);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
+	TEST_RUN_EXPECT(&r, starts_with(r.err.p, "lode: unknown command 'frobnicate'\n"));
+	TEST_RUN_EXPECT(&r, strstr(r.err.p, "lode help") != NULL);
+	test_run_release(&r);
 	LODE(&r, "help", "frobnicate");
-	EXPECT(&r, exited(&r, 2) && r.out.len == 0);
-	EXPECT(&r, starts_with(r.err.p, "lode: help: unknown command 'frobnicate'\n"));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
+	TEST_RUN_EXPECT(&r, starts_with(r.err.p,
+	                                "lode: help: unknown command 'frobnicate'\n"));
+	test_run_release(&r);
 	/* No command at all: the usage, on stderr. */
-	run_argv(&r, NULL, (const char *const[]){NULL});
-	EXPECT(&r, exited(&r, 2) && r.out.len == 0);
-	EXPECT(&r, starts_with(r.err.p, "usage: lode COMMAND"));
-	run_release(&r);
+	test_run_argv(&r, lode_bin, "lode", (const char *const[]){NULL}, NULL);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
+	TEST_RUN_EXPECT(&r, starts_with(r.err.p, "usage: lode COMMAND"));
+	test_run_release(&r);
 }
 
 static void help_and_version_exit_0(void **state)
@@ -1730,25 +1511,25 @@ static void help_and_version_exit_0(void **state)
 		{{"check", "--help"}, "usage: lode check"},
 	};
 	char want[128];
-	struct run r;
+	test_run r;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		run_argv(&r, NULL, cases[i].args);
-		EXPECT(&r, exited(&r, 0) && r.err.len == 0);
-		EXPECT(&r, starts_with(r.out.p, cases[i].usage));
-		run_release(&r);
+		test_run_argv(&r, lode_bin, "lode", cases[i].args, NULL);
+		TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
+		TEST_RUN_EXPECT(&r, starts_with(r.out.p, cases[i].usage));
+		test_run_release(&r);
 	}
 	LODE(&r, "help", "search");
-	EXPECT(&r, strstr(r.out.p, "Exit status: 0 if something matched, 1 if "
-	                           "nothing did, 2 on error.") != NULL);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, strstr(r.out.p, "Exit status: 0 if something matched, "
+	                                    "1 if nothing did, 2 on error.") != NULL);
+	test_run_release(&r);
 	snprintf(want, sizeof(want), "lode %s (index format version %" PRIu32 ")\n",
 	         LODE_VERSION_STRING, lode_format_version());
 	LODE(&r, "--version");
-	EXPECT(&r, exited(&r, 0) && r.err.len == 0);
-	EXPECT(&r, strcmp(r.out.p, want) == 0);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
+	TEST_RUN_EXPECT(&r, strcmp(r.out.p, want) == 0);
+	test_run_release(&r);
 }
 
 /* ---- indexing -------------------------------------------------------------- */
@@ -1759,31 +1540,33 @@ static void reindexing_replaces_the_index(void **state)
 	char *docs = xasprintf("%s/docs", dir);
 	char *index = xasprintf("%s/idx", dir);
 	char *want, *listing;
-	struct run r;
+	test_run r;
 
 	(void)state;
 	test_write_file(docs, "a.txt", "common apple\n", 13);
 	test_write_file(docs, "b.txt", "common banana\n", 14);
 	LODE(&r, "index", "-i", index, docs);
-	EXPECT(&r, exited(&r, 0) && starts_with(r.out.p, "indexed 2 documents"));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) &&
+	                    starts_with(r.out.p, "indexed 2 documents"));
+	test_run_release(&r);
 	LODE(&r, "search", "-c", "-i", index, "common");
-	EXPECT(&r, exited(&r, 0) && strcmp(r.out.p, "2\n") == 0);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && strcmp(r.out.p, "2\n") == 0);
+	test_run_release(&r);
 
 	test_write_file(docs, "c.txt", "common cherry\n", 14);
 	LODE(&r, "index", "-i", index, docs);
-	EXPECT(&r, exited(&r, 0) && starts_with(r.out.p, "indexed 3 documents"));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) &&
+	                    starts_with(r.out.p, "indexed 3 documents"));
+	test_run_release(&r);
 	want = xasprintf("%s/a.txt\n%s/b.txt\n%s/c.txt\n", docs, docs, docs);
 	LODE(&r, "search", "-l", "-i", index, "common");
-	EXPECT(&r, exited(&r, 0) && strcmp(r.out.p, want) == 0);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && strcmp(r.out.p, want) == 0);
+	test_run_release(&r);
 	free(want);
 	want = xasprintf("%s/c.txt\n", docs);
 	LODE(&r, "search", "-l", "-i", index, "cherry");
-	EXPECT(&r, exited(&r, 0) && strcmp(r.out.p, want) == 0);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && strcmp(r.out.p, want) == 0);
+	test_run_release(&r);
 
 	/* One segment left, nothing temporary. */
 	listing = list_dir(index);
@@ -1795,11 +1578,11 @@ static void reindexing_replaces_the_index(void **state)
 
 	/* A build that fails leaves the previous index as it was. */
 	LODE(&r, "index", "-i", index, "/nonexistent-lode-test-dir");
-	EXPECT(&r, failed_with(&r, "/nonexistent-lode-test-dir"));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_failed_with(&r, "/nonexistent-lode-test-dir"));
+	test_run_release(&r);
 	LODE(&r, "search", "-l", "-i", index, "cherry");
-	EXPECT(&r, exited(&r, 0) && strcmp(r.out.p, want) == 0);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && strcmp(r.out.p, want) == 0);
+	test_run_release(&r);
 	free(want);
 	free(index);
 	free(docs);
@@ -1815,24 +1598,25 @@ static void index_takes_several_directories_and_files(void **state)
 	char *docs = xasprintf("%s/docs", dir);
 	char *file = xasprintf("%s/extra.txt", dir);
 	char *want;
-	struct run r;
+	test_run r;
 
 	(void)state;
 	test_write_file(docs, "z.txt", "hezbollah zebra\n", 16);
 	test_write_file(dir, "extra.txt", "zebra hezbollah\n", 16);
 	LODE(&r, "index", "-i", index, docs, "corpus/", file);
-	EXPECT(&r, exited(&r, 0) && starts_with(r.out.p, "indexed 7 documents"));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) &&
+	                    starts_with(r.out.p, "indexed 7 documents"));
+	test_run_release(&r);
 	want = xasprintf("%s/z.txt\n%s\n%s\n%s\n%s\n", docs, corpus[0],
 	                 corpus[3], corpus[4], file);
 	LODE(&r, "search", "-l", "-i", index, "hezbollah");
-	EXPECT(&r, exited(&r, 0) && strcmp(r.out.p, want) == 0);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && strcmp(r.out.p, want) == 0);
+	test_run_release(&r);
 	free(want);
 	want = xasprintf("%s\n", file);
 	LODE(&r, "search", "-l", "-i", index, "\"zebra hezbollah\"");
-	EXPECT(&r, exited(&r, 0) && strcmp(r.out.p, want) == 0);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && strcmp(r.out.p, want) == 0);
+	test_run_release(&r);
 	free(want);
 	free(file);
 	free(docs);
@@ -1848,7 +1632,7 @@ static void binary_and_hidden_files_are_skipped(void **state)
 	char *index = xasprintf("%s/idx", dir);
 	char *want, *bad_path;
 	const char *json_want[1];
-	struct run r;
+	test_run r;
 
 	(void)state;
 	test_write_file(docs, "a.txt", "alpha beta\n", 11);
@@ -1857,32 +1641,33 @@ static void binary_and_hidden_files_are_skipped(void **state)
 	test_write_file(docs, ".hid/c.txt", "concealed alpha\n", 16);
 	test_write_file(docs, "sub/bad.txt", bad_utf8, sizeof(bad_utf8) - 1);
 	LODE(&r, "index", "-i", index, docs);
-	EXPECT(&r, exited(&r, 0));
-	EXPECT(&r, starts_with(r.out.p, "indexed 2 documents"));
-	EXPECT(&r, strstr(r.out.p, "skipped 1 binary files, 0 unreadable\n") != NULL);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0));
+	TEST_RUN_EXPECT(&r, starts_with(r.out.p, "indexed 2 documents"));
+	TEST_RUN_EXPECT(&r, strstr(r.out.p, "skipped 1 binary files, 0 unreadable\n") !=
+	                    NULL);
+	test_run_release(&r);
 
 	want = xasprintf("%s/a.txt\n%s/sub/bad.txt\n", docs, docs);
 	LODE(&r, "search", "-l", "-i", index, "alpha");
-	EXPECT(&r, exited(&r, 0) && strcmp(r.out.p, want) == 0);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && strcmp(r.out.p, want) == 0);
+	test_run_release(&r);
 	free(want);
 	/* Binary, hidden file, file in a hidden directory: none indexed. */
 	LODE(&r, "search", "-l", "-i", index, "binary OR stuff OR secret OR concealed");
-	EXPECT(&r, exited(&r, 1) && r.out.len == 0 && r.err.len == 0);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 1) && r.out.len == 0 && r.err.len == 0);
+	test_run_release(&r);
 	/* Invalid bytes separate tokens and nothing else. */
 	bad_path = xasprintf("%s/sub/bad.txt", docs);
 	want = xasprintf("%s\n", bad_path);
 	LODE(&r, "search", "-l", "-i", index, "\"gamma broken delta alpha\"");
-	EXPECT(&r, exited(&r, 0) && strcmp(r.out.p, want) == 0);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && strcmp(r.out.p, want) == 0);
+	test_run_release(&r);
 	/* ... and --json stays valid UTF-8 JSON. */
 	json_want[0] = bad_path;
 	LODE(&r, "search", "--json", "-i", index, "broken");
-	EXPECT(&r, exited(&r, 0) && r.err.len == 0);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
 	check_json(&r, json_want, 1, "broken");
-	run_release(&r);
+	test_run_release(&r);
 	free(want);
 	free(bad_path);
 	free(index);
@@ -1895,22 +1680,24 @@ static void empty_directory_indexes_nothing(void **state)
 	char *dir = fresh_dir("empty");
 	char *docs = fresh_dir("empty/docs");
 	char *index = xasprintf("%s/idx", dir);
-	struct run r;
+	test_run r;
 
 	(void)state;
 	LODE(&r, "index", "-i", index, docs);
-	EXPECT(&r, exited(&r, 0) && r.err.len == 0);
-	EXPECT(&r, starts_with(r.out.p, "indexed 0 documents"));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
+	TEST_RUN_EXPECT(&r, starts_with(r.out.p, "indexed 0 documents"));
+	test_run_release(&r);
 	LODE(&r, "search", "-c", "-i", index, "anything");
-	EXPECT(&r, exited(&r, 1) && strcmp(r.out.p, "0\n") == 0 && r.err.len == 0);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 1) && strcmp(r.out.p, "0\n") == 0 &&
+	                    r.err.len == 0);
+	test_run_release(&r);
 	LODE(&r, "search", "-l", "-i", index, "NOT anything");
-	EXPECT(&r, exited(&r, 1) && r.out.len == 0 && r.err.len == 0);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 1) && r.out.len == 0 && r.err.len == 0);
+	test_run_release(&r);
 	LODE(&r, "check", "-i", index);
-	EXPECT(&r, exited(&r, 0) && strstr(r.out.p, ": ok: 1 segment, 0 documents"));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) &&
+	                    strstr(r.out.p, ": ok: 1 segment, 0 documents"));
+	test_run_release(&r);
 	free(index);
 	free(docs);
 	free(dir);
@@ -1920,12 +1707,12 @@ static void nonexistent_directory_is_an_error(void **state)
 {
 	char *missing = xasprintf("%s/no-such-dir", tmp_root);
 	char *index = xasprintf("%s/nodir-idx", tmp_root);
-	struct run r;
+	test_run r;
 
 	(void)state;
 	LODE(&r, "index", "-i", index, missing);
-	EXPECT(&r, failed_with(&r, missing));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_failed_with(&r, missing));
+	test_run_release(&r);
 	free(index);
 	free(missing);
 }
@@ -1937,13 +1724,13 @@ static void foreign_index_directory_is_refused(void **state)
 	char *plain = xasprintf("%s/plain-file", tmp_root);
 	char *listing, *data;
 	size_t len;
-	struct run r;
+	test_run r;
 
 	(void)state;
 	test_write_file(foreign, "a.txt", "keep me\n", 8);
 	LODE(&r, "index", "-i", foreign, "corpus/");
-	EXPECT(&r, failed_with(&r, "not a lode index"));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_failed_with(&r, "not a lode index"));
+	test_run_release(&r);
 	listing = list_dir(foreign);
 	assert_non_null(listing);
 	assert_string_equal(listing, "a.txt");
@@ -1956,8 +1743,8 @@ static void foreign_index_directory_is_refused(void **state)
 	/* -i naming a regular file. */
 	write_whole(plain, "data\n", 5);
 	LODE(&r, "index", "-i", plain, "corpus/");
-	EXPECT(&r, failed_with(&r, "not a directory"));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_failed_with(&r, "not a directory"));
+	test_run_release(&r);
 	data = read_file(plain, &len);
 	assert_non_null(data);
 	assert_string_equal(data, "data\n");
@@ -1974,22 +1761,22 @@ static void locked_index_is_busy(void **state)
 	char *lock = xasprintf("%s/LOCK", index);
 	char *want = paths_of(D0 | D3 | D4);
 	int fd = open(lock, O_RDWR | O_CREAT, 0644);
-	struct run r;
+	test_run r;
 
 	(void)state;
 	assert_true(fd >= 0);
 	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
 	LODE(&r, "index", "-i", index, "corpus/");
-	EXPECT(&r, failed_with(&r, "another lode index is writing"));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_failed_with(&r, "another lode index is writing"));
+	test_run_release(&r);
 	/* Readers take no lock. */
 	LODE(&r, "search", "-l", "-i", index, "hezbollah");
-	EXPECT(&r, exited(&r, 0) && strcmp(r.out.p, want) == 0);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && strcmp(r.out.p, want) == 0);
+	test_run_release(&r);
 	close(fd);
 	LODE(&r, "index", "-q", "-i", index, "corpus/");
-	EXPECT(&r, exited(&r, 0) && r.out.len == 0 && r.err.len == 0);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.out.len == 0 && r.err.len == 0);
+	test_run_release(&r);
 	free(want);
 	free(lock);
 	free(index);
@@ -2002,21 +1789,21 @@ static void control_characters_in_paths_are_neutralised(void **state)
 	char *docs = xasprintf("%s/docs", dir);
 	char *index = xasprintf("%s/idx", dir);
 	char *want, *json;
-	struct run r;
+	test_run r;
 
 	(void)state;
 	test_write_file(docs, "we\nird\033[31m.txt", "zebra\n", 6);
 	LODE(&r, "index", "-q", "-i", index, docs);
-	EXPECT(&r, exited(&r, 0));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0));
+	test_run_release(&r);
 	want = xasprintf("%s/we?ird?[31m.txt\n", docs);
 	LODE(&r, "search", "-l", "-i", index, "zebra");
-	EXPECT(&r, exited(&r, 0) && strcmp(r.out.p, want) == 0);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && strcmp(r.out.p, want) == 0);
+	test_run_release(&r);
 	json = xasprintf("\"path\":\"%s/we\\nird\\u001b[31m.txt\"", docs);
 	LODE(&r, "search", "--json", "-i", index, "zebra");
-	EXPECT(&r, exited(&r, 0) && strstr(r.out.p, json) != NULL);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && strstr(r.out.p, json) != NULL);
+	test_run_release(&r);
 	free(json);
 	free(want);
 	free(index);
@@ -2032,8 +1819,8 @@ static void control_characters_in_paths_are_neutralised(void **state)
 static void write_error_on_stdout_exits_2(void **state)
 {
 	static const char *const modes[] = {"-l", "-c", "--json", "-n"};
-	struct run_env env = {NULL, NULL, "/dev/full"};
-	struct run r;
+	test_run_opts env = {.stdout_to = "/dev/full"};
+	test_run r;
 
 	(void)state;
 	if (access("/dev/full", W_OK) != 0) {
@@ -2047,16 +1834,16 @@ static void write_error_on_stdout_exits_2(void **state)
 		else
 			LODE_ENV(&r, &env, "search", modes[i], "-i", corpus_index,
 			         "iran");
-		EXPECT(&r, failed_with(&r, "writing output"));
-		run_release(&r);
+		TEST_RUN_EXPECT(&r, test_run_failed_with(&r, "writing output"));
+		test_run_release(&r);
 	}
 	/* The other commands' output is lost just the same. */
 	LODE_ENV(&r, &env, "check", "-i", corpus_index);
-	EXPECT(&r, exited(&r, 2) && starts_with(r.err.p, "lode: "));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && starts_with(r.err.p, "lode: "));
+	test_run_release(&r);
 	LODE_ENV(&r, &env, "--version");
-	EXPECT(&r, exited(&r, 2) && starts_with(r.err.p, "lode: "));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && starts_with(r.err.p, "lode: "));
+	test_run_release(&r);
 }
 
 /* Readers racing a rebuild see the old index or the new one, whole. */
@@ -2065,7 +1852,7 @@ static void searches_during_rebuilds_see_a_whole_index(void **state)
 	char *index = copy_corpus_index("race");
 	int searches = 0, status = 0, reaped = 0, ok = 1;
 	pid_t writer;
-	struct run r;
+	test_run r;
 
 	(void)state;
 	writer = fork();
@@ -2075,10 +1862,10 @@ static void searches_during_rebuilds_see_a_whole_index(void **state)
 
 		for (int i = 0; i < 30 && !failed; i++) {
 			LODE(&r, "index", "-q", "-i", index, "corpus/");
-			failed = !exited(&r, 0);
+			failed = !test_run_exited(&r, 0);
 			if (failed)
-				dump_run(&r);
-			run_release(&r);
+				test_run_dump(&r, print_error);
+			test_run_release(&r);
 		}
 		_exit(failed);
 	}
@@ -2087,11 +1874,11 @@ static void searches_during_rebuilds_see_a_whole_index(void **state)
 			reaped = 1;
 		LODE(&r, "search", "-c", "-i", index,
 		     "hezbollah OR \"New York Times\"");
-		ok = exited(&r, 0) && strcmp(r.out.p, "4\n") == 0 &&
+		ok = test_run_exited(&r, 0) && strcmp(r.out.p, "4\n") == 0 &&
 		     r.err.len == 0;
 		if (!ok)
-			dump_run(&r);
-		run_release(&r);
+			test_run_dump(&r, print_error);
+		test_run_release(&r);
 		searches++;
 	}
 	if (!reaped) {
@@ -2111,33 +1898,35 @@ static void lode_index_variable_selects_the_index(void **state)
 	char *missing = xasprintf("%s/env-missing", tmp_root);
 	char *built = xasprintf("%s/env-idx", tmp_root);
 	char *want = paths_of(D0 | D3 | D4);
-	struct run_env env = {NULL, corpus_index, NULL};
-	struct run r;
+	test_run_opts env = {.lode_index = corpus_index};
+	test_run r;
 
 	(void)state;
 	LODE_ENV(&r, &env, "search", "-l", "hezbollah");
-	EXPECT(&r, exited(&r, 0) && strcmp(r.out.p, want) == 0 && r.err.len == 0);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && strcmp(r.out.p, want) == 0 &&
+	                    r.err.len == 0);
+	test_run_release(&r);
 	LODE_ENV(&r, &env, "check");
-	EXPECT(&r, exited(&r, 0) && strstr(r.out.p, corpus_index) != NULL);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) &&
+	                    strstr(r.out.p, corpus_index) != NULL);
+	test_run_release(&r);
 	/* -i wins over the variable. */
 	env.lode_index = missing;
 	LODE_ENV(&r, &env, "search", "-l", "-i", corpus_index, "hezbollah");
-	EXPECT(&r, exited(&r, 0) && strcmp(r.out.p, want) == 0);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && strcmp(r.out.p, want) == 0);
+	test_run_release(&r);
 	LODE_ENV(&r, &env, "search", "-l", "hezbollah");
-	EXPECT(&r, failed_with(&r, "no index"));
-	EXPECT(&r, strstr(r.err.p, missing) != NULL);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_failed_with(&r, "no index"));
+	TEST_RUN_EXPECT(&r, strstr(r.err.p, missing) != NULL);
+	test_run_release(&r);
 	/* index writes there too. */
 	env.lode_index = built;
 	LODE_ENV(&r, &env, "index", "-q", "corpus/");
-	EXPECT(&r, exited(&r, 0) && r.out.len == 0);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.out.len == 0);
+	test_run_release(&r);
 	LODE(&r, "search", "-l", "-i", built, "hezbollah");
-	EXPECT(&r, exited(&r, 0) && strcmp(r.out.p, want) == 0);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && strcmp(r.out.p, want) == 0);
+	test_run_release(&r);
 	free(want);
 	free(built);
 	free(missing);
@@ -2148,25 +1937,28 @@ static void default_index_is_dot_lode(void **state)
 {
 	char *dir = fresh_dir("default");
 	char *manifest = xasprintf("%s/.lode/MANIFEST", dir);
-	struct run_env env = {dir, NULL, NULL};
-	struct run r;
+	test_run_opts env = {.cwd = dir};
+	test_run r;
 
 	(void)state;
 	test_write_file(dir, "docs/a.txt", "zebra\n", 6);
 	LODE_ENV(&r, &env, "index", "docs");
-	EXPECT(&r, exited(&r, 0) && strstr(r.out.p, "in .lode\n") != NULL);
-	EXPECT(&r, exists(manifest));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) &&
+	                    strstr(r.out.p, "in .lode\n") != NULL);
+	TEST_RUN_EXPECT(&r, exists(manifest));
+	test_run_release(&r);
 	LODE_ENV(&r, &env, "search", "-l", "zebra");
-	EXPECT(&r, exited(&r, 0) && strcmp(r.out.p, "docs/a.txt\n") == 0);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) &&
+	                    strcmp(r.out.p, "docs/a.txt\n") == 0);
+	test_run_release(&r);
 	/* Indexing again does not index the index. */
 	LODE_ENV(&r, &env, "index", "-i", "docs/idx", "docs");
-	EXPECT(&r, exited(&r, 0));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0));
+	test_run_release(&r);
 	LODE_ENV(&r, &env, "index", "-i", "docs/idx", "docs");
-	EXPECT(&r, exited(&r, 0) && starts_with(r.out.p, "indexed 1 documents"));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) &&
+	                    starts_with(r.out.p, "indexed 1 documents"));
+	test_run_release(&r);
 	free(manifest);
 	free(dir);
 }

@@ -18,13 +18,13 @@
  *     while searches go on.
  *
  * The binary under test is $LODE_BIN (default ./lode), run with fork and
- * execv as test_cli.c does.  The out-of-memory cases and most of the damage
- * sweep call the library in-process instead, so that the sanitizer build of
- * this test checks every access and leak directly; the out-of-memory steps
- * run in forked children, so that a crash at one step is reported and the
- * loop goes on with the next.  Seeds are fixed and printed with every
- * failure.  Everything written goes below one test_tmpdir(), removed at the
- * end.
+ * execv by test_run_argv() (support.h), as test_cli.c runs it.  The
+ * out-of-memory cases and most of the damage sweep call the library
+ * in-process instead, so that the sanitizer build of this test checks every
+ * access and leak directly; the out-of-memory steps run in forked children,
+ * so that a crash at one step is reported and the loop goes on with the
+ * next.  Seeds are fixed and printed with every failure.  Everything written
+ * goes below one test_tmpdir(), removed at the end.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -38,17 +38,14 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -72,9 +69,8 @@
 #define LEAKS_FOUND() 0
 #endif
 
-/* A run that takes longer than this is killed and fails its test. */
-#define RUN_TIMEOUT_MS 120000
-/* Most arguments any run passes, program name and terminator included. */
+/* Most arguments a test puts in an argument array of its own, terminator
+ * included. */
 #define MAX_ARGS 16
 
 /* Crash test: files of the old corpus, files the new one adds, kills. */
@@ -94,47 +90,7 @@
 /* Out of memory: the loops stop here if the operation never succeeds. */
 #define OOM_MAX_STEPS 100000
 
-/* ---- growing buffers, paths, files ---------------------------------------- */
-
-struct buf {
-	char *p;    /* NUL-terminated contents (NULL while empty) */
-	size_t len; /* bytes, excluding the NUL */
-	size_t cap; /* bytes allocated */
-};
-
-static void buf_add(struct buf *b, const void *data, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		b->p = realloc(b->p, cap);
-		if (!b->p)
-			abort();
-		b->cap = cap;
-	}
-	if (n)
-		memcpy(b->p + b->len, data, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void buf_adds(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-static void buf_reset(struct buf *b)
-{
-	b->len = 0;
-	buf_add(b, "", 0);
-}
-
-static void buf_release(struct buf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
+/* ---- paths, files ---------------------------------------------------------- */
 
 static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -163,7 +119,7 @@ static char *xstrdup(const char *s)
 /* The whole file at path (malloc'd, NUL-terminated), or NULL. */
 static char *read_file(const char *path, size_t *len)
 {
-	struct buf b = {0};
+	test_buf b = {0};
 	char chunk[8192];
 	size_t n;
 	FILE *f = fopen(path, "rb");
@@ -171,10 +127,10 @@ static char *read_file(const char *path, size_t *len)
 	if (!f)
 		return NULL;
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&b, chunk, n);
+		test_buf_add(&b, chunk, n);
 	fclose(f);
 	if (!b.p)
-		buf_add(&b, "", 0);
+		test_buf_add(&b, "", 0);
 	*len = b.len;
 	return b.p;
 }
@@ -244,7 +200,7 @@ struct leftovers {
 	unsigned runs;         /* run-* files of a spilling build */
 	unsigned segs;         /* published seg-* directories */
 	unsigned manifest_tmp; /* MANIFEST.tmp */
-	struct buf listing;    /* every entry, for failure messages */
+	test_buf listing;      /* every entry, for failure messages */
 };
 
 static int ends_with(const char *s, const char *suffix)
@@ -270,8 +226,8 @@ static void scan_dir(const char *dir, const char *rel, struct leftovers *lo,
 			continue;
 		path = xasprintf("%s/%s", dir, e->d_name);
 		name = xasprintf("%s%s", rel, e->d_name);
-		buf_adds(&lo->listing, name);
-		buf_adds(&lo->listing, " ");
+		test_buf_adds(&lo->listing, name);
+		test_buf_adds(&lo->listing, " ");
 		if (ends_with(e->d_name, ".tmp"))
 			lo->tmp++;
 		if (strncmp(e->d_name, "run-", 4) == 0)
@@ -297,7 +253,7 @@ static void scan_dir(const char *dir, const char *rel, struct leftovers *lo,
 static void scan_leftovers(const char *index, struct leftovers *lo)
 {
 	memset(lo, 0, sizeof(*lo));
-	buf_add(&lo->listing, "", 0);
+	test_buf_add(&lo->listing, "", 0);
 	scan_dir(index, "", lo, 0);
 }
 
@@ -310,15 +266,7 @@ static void expect_clean_index(const char *index)
 	if (lo.tmp || lo.runs || lo.segs != 1)
 		fail_msg("%s after a successful build holds: %s", index,
 		         lo.listing.p);
-	buf_release(&lo.listing);
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+	test_buf_release(&lo.listing);
 }
 
 /* ---- running the binary ---------------------------------------------------- */
@@ -326,217 +274,18 @@ static double now_ms(void)
 static char *lode_bin; /* absolute path of the binary under test */
 static char *tmp_root; /* everything the tests write is below this */
 
-struct run {
-	char cmd[2048];  /* the command line, quoted, for failure messages */
-	int status;      /* wait status */
-	int timed_out;   /* killed after RUN_TIMEOUT_MS */
-	double ms;       /* from fork to exit */
-	struct buf out;  /* captured stdout */
-	struct buf err;  /* captured stderr */
-};
-
-struct run_opts {
-	long long fsize_limit; /* RLIMIT_FSIZE of the child in bytes; < 0: ours */
-	long kill_after_us;    /* >= 0: SIGKILL the child this long after fork */
-};
-
-static void describe(struct run *r, const char *const *argv)
-{
-	size_t at = 0;
-
-	r->cmd[0] = '\0';
-	for (size_t i = 0; argv[i] && at < sizeof(r->cmd); i++) {
-		int n = snprintf(r->cmd + at, sizeof(r->cmd) - at, "%s'%s'",
-		                 i ? " " : "", argv[i]);
-		if (n < 0)
-			break;
-		at += (size_t)n;
-	}
-}
-
-static void set_cloexec(int fd)
-{
-	if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)
-		abort();
-}
-
-/* In the child: a file size limit, with SIGXFSZ ignored so that a write past
- * it fails with EFBIG instead of killing the process. */
-static void limit_file_size(long long limit)
-{
-	struct rlimit rl;
-
-	signal(SIGXFSZ, SIG_IGN);
-	if (getrlimit(RLIMIT_FSIZE, &rl) != 0)
-		_exit(126);
-	rl.rlim_cur = (rlim_t)limit;
-	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < rl.rlim_cur)
-		rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
-		_exit(126);
-}
-
-/* Run lode with args (NULL-terminated, without the program name). */
-static void run_argv(struct run *r, const struct run_opts *opts,
-                     const char *const *args)
-{
-	const char *argv[MAX_ARGS];
-	int out_pipe[2], err_pipe[2], open_fds = 2;
-	struct pollfd pf[2];
-	double start = now_ms(), deadline = start + RUN_TIMEOUT_MS;
-	size_t n;
-	pid_t pid;
-
-	memset(r, 0, sizeof(*r));
-	argv[0] = "lode";
-	for (n = 0; args[n]; n++) {
-		assert_true(n + 2 < MAX_ARGS);
-		argv[n + 1] = args[n];
-	}
-	argv[n + 1] = NULL;
-	describe(r, argv);
-	if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0)
-		abort();
-	set_cloexec(out_pipe[0]);
-	set_cloexec(err_pipe[0]);
-	pid = fork();
-	if (pid < 0)
-		abort();
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-
-		if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 ||
-		    dup2(out_pipe[1], STDOUT_FILENO) < 0 ||
-		    dup2(err_pipe[1], STDERR_FILENO) < 0)
-			_exit(126);
-		close(devnull);
-		close(out_pipe[1]);
-		close(err_pipe[1]);
-		if (opts && opts->fsize_limit >= 0)
-			limit_file_size(opts->fsize_limit);
-		unsetenv("LODE_INDEX");
-		execv(lode_bin, (char *const *)argv);
-		_exit(127);
-	}
-	close(out_pipe[1]);
-	close(err_pipe[1]);
-	if (opts && opts->kill_after_us >= 0) {
-		double at = start + (double)opts->kill_after_us / 1e3, left;
-		while ((left = at - now_ms()) > 0) {
-			struct timespec ts;
-			ts.tv_sec = (time_t)(left / 1e3);
-			ts.tv_nsec = (long)((left - (double)ts.tv_sec * 1e3) * 1e6);
-			nanosleep(&ts, NULL);
-		}
-		/* Not reaped yet: pid is still ours even if it has exited. */
-		kill(pid, SIGKILL);
-	}
-	pf[0].fd = out_pipe[0];
-	pf[1].fd = err_pipe[0];
-	pf[0].events = pf[1].events = POLLIN;
-	while (open_fds > 0) {
-		int ready = poll(pf, 2, 1000);
-
-		if (ready < 0 && errno != EINTR)
-			abort();
-		if (now_ms() > deadline) {
-			kill(pid, SIGKILL);
-			r->timed_out = 1;
-			break;
-		}
-		for (int i = 0; ready > 0 && i < 2; i++) {
-			char chunk[65536];
-			ssize_t got;
-
-			if (pf[i].fd < 0 || !pf[i].revents)
-				continue;
-			got = read(pf[i].fd, chunk, sizeof(chunk));
-			if (got > 0) {
-				buf_add(i ? &r->err : &r->out, chunk, (size_t)got);
-			} else if (got == 0 || errno != EINTR) {
-				close(pf[i].fd);
-				pf[i].fd = -1;
-				open_fds--;
-			}
-		}
-	}
-	for (int i = 0; i < 2; i++)
-		if (pf[i].fd >= 0)
-			close(pf[i].fd);
-	while (waitpid(pid, &r->status, 0) < 0) {
-		if (errno != EINTR)
-			abort();
-	}
-	r->ms = now_ms() - start;
-	/* Empty captures read as "", never NULL. */
-	buf_add(&r->out, "", 0);
-	buf_add(&r->err, "", 0);
-}
-
-static void run_release(struct run *r)
-{
-	buf_release(&r->out);
-	buf_release(&r->err);
-}
-
-#define LODE(r, ...) run_argv((r), NULL, (const char *const[]){__VA_ARGS__, NULL})
-#define LODE_OPTS(r, opts, ...) \
-	run_argv((r), (opts), (const char *const[]){__VA_ARGS__, NULL})
-
-static void dump_run(const struct run *r)
-{
-	if (r->timed_out)
-		print_error("command: %s\nstatus: killed after %d ms\n", r->cmd,
-		            RUN_TIMEOUT_MS);
-	else if (WIFSIGNALED(r->status))
-		print_error("command: %s\nstatus: killed by signal %d\n", r->cmd,
-		            WTERMSIG(r->status));
-	else
-		print_error("command: %s\nstatus: exit %d\n", r->cmd,
-		            WEXITSTATUS(r->status));
-	print_error("--- stdout (%zu bytes) ---\n%.*s\n--- stderr (%zu bytes) ---\n"
-	            "%.*s\n---\n", r->out.len,
-	            (int)(r->out.len < 3000 ? r->out.len : 3000), r->out.p,
-	            r->err.len, (int)(r->err.len < 3000 ? r->err.len : 3000),
-	            r->err.p);
-}
-
-/* Fail the test with the run's command and output if cond is false. */
-#define EXPECT(r, cond)                                 \
-	do {                                            \
-		if (!(cond)) {                          \
-			dump_run(r);                    \
-			fail_msg("expected %s", #cond); \
-		}                                       \
-	} while (0)
-
-static int exited(const struct run *r, int code)
-{
-	return !r->timed_out && WIFEXITED(r->status) &&
-	       WEXITSTATUS(r->status) == code;
-}
-
-/* stderr is exactly one line, starting with prefix. */
-static int one_error_line(const struct run *r, const char *prefix)
-{
-	const char *nl = memchr(r->err.p, '\n', r->err.len);
-
-	return r->err.len > 0 && nl == r->err.p + r->err.len - 1 &&
-	       strncmp(r->err.p, prefix, strlen(prefix)) == 0;
-}
+/* Run the binary under test with the arguments after its name; opts is a
+ * const test_run_opts * or NULL. */
+#define LODE(r, ...) LODE_OPTS((r), NULL, __VA_ARGS__)
+#define LODE_OPTS(r, opts, ...)              \
+	test_run_argv((r), lode_bin, "lode", \
+	              (const char *const[]){__VA_ARGS__, NULL}, (opts))
 
 /* A sanitizer in the binary under test said something. */
-static int sanitizer_report(const struct run *r)
+static int sanitizer_report(const test_run *r)
 {
 	return strstr(r->err.p, "Sanitizer") != NULL ||
 	       strstr(r->err.p, "runtime error") != NULL;
-}
-
-/* An error run: exit 2, nothing on stdout, one "lode: " line naming what. */
-static int failed_with(const struct run *r, const char *what)
-{
-	return exited(r, 2) && r->out.len == 0 && one_error_line(r, "lode: ") &&
-	       strstr(r->err.p, what) != NULL;
 }
 
 /*
@@ -544,13 +293,13 @@ static int failed_with(const struct run *r, const char *what)
  * report; exit 0 or 1 with nothing on stderr, or 2 with exactly one "lode: "
  * line (stdout may hold what was printed before the error was met).
  */
-static int clean_exit(const struct run *r)
+static int clean_exit(const test_run *r)
 {
 	if (r->timed_out || WIFSIGNALED(r->status) || sanitizer_report(r))
 		return 0;
-	if (exited(r, 0) || exited(r, 1))
+	if (test_run_exited(r, 0) || test_run_exited(r, 1))
 		return r->err.len == 0;
-	return exited(r, 2) && one_error_line(r, "lode: ");
+	return test_run_exited(r, 2) && test_run_one_error_line(r, "lode: ");
 }
 
 /* ---- generated text -------------------------------------------------------- */
@@ -579,14 +328,15 @@ static void make_vocab(void)
 
 /* nwords words, skewed towards the start of the vocabulary, in lines of
  * about twelve, with some punctuation. */
-static void gen_text(struct buf *b, test_rng *rng, size_t nwords)
+static void gen_text(test_buf *b, test_rng *rng, size_t nwords)
 {
 	for (size_t i = 0; i < nwords; i++) {
 		uint32_t w = test_rng_below(rng, test_rng_below(rng, NVOCAB) + 1);
 		uint32_t r = test_rng_below(rng, 40);
 
-		buf_adds(b, vocab[w]);
-		buf_adds(b, r == 0 ? ". " : r == 1 ? ", " : i % 12 == 11 ? "\n" : " ");
+		test_buf_adds(b, vocab[w]);
+		test_buf_adds(b, r == 0 ? ". " : r == 1 ? ", " :
+		                 i % 12 == 11 ? "\n" : " ");
 	}
 }
 
@@ -642,7 +392,7 @@ static char *fresh_dir(const char *name)
  */
 static void write_crash_corpus(const char *dir, int version)
 {
-	struct buf b = {0};
+	test_buf b = {0};
 	char name[64];
 
 	for (unsigned i = 0; i < CRASH_FILES; i++) {
@@ -651,16 +401,16 @@ static void write_crash_corpus(const char *dir, int version)
 		if (version == 1 && i % 10 == 3)
 			continue;
 		test_rng_seed(&rng, 1000 + i);
-		buf_reset(&b);
+		test_buf_reset(&b);
 		gen_text(&b, &rng, 200 + test_rng_below(&rng, 500));
-		buf_adds(&b, "\nlodeall");
+		test_buf_adds(&b, "\nlodeall");
 		if (i % 4 == 0)
-			buf_adds(&b, " quick brown fox");
+			test_buf_adds(&b, " quick brown fox");
 		if (i % 10 == 3)
-			buf_adds(&b, " vanishing");
+			test_buf_adds(&b, " vanishing");
 		if (i % 10 == 7)
-			buf_adds(&b, version ? " changed" : " original");
-		buf_adds(&b, "\n");
+			test_buf_adds(&b, version ? " changed" : " original");
+		test_buf_adds(&b, "\n");
 		snprintf(name, sizeof(name), "d%u/f%03u.txt", i % 10, i);
 		test_write_file(dir, name, b.p, b.len);
 	}
@@ -668,16 +418,16 @@ static void write_crash_corpus(const char *dir, int version)
 		test_rng rng;
 
 		test_rng_seed(&rng, 5000 + j);
-		buf_reset(&b);
+		test_buf_reset(&b);
 		gen_text(&b, &rng, 200 + test_rng_below(&rng, 500));
-		buf_adds(&b, "\nlodeall arriving");
+		test_buf_adds(&b, "\nlodeall arriving");
 		if (j % 3 == 0)
-			buf_adds(&b, " quick brown");
-		buf_adds(&b, "\n");
+			test_buf_adds(&b, " quick brown");
+		test_buf_adds(&b, "\n");
 		snprintf(name, sizeof(name), "new/n%03u.txt", j);
 		test_write_file(dir, name, b.p, b.len);
 	}
-	buf_release(&b);
+	test_buf_release(&b);
 }
 
 /* Each differs between the versions, so each tells which one a reader saw. */
@@ -700,14 +450,15 @@ struct answer {
 static void query_answers(const char *index, struct answer *a)
 {
 	for (size_t q = 0; q < NCRASH_QUERIES; q++) {
-		struct run r;
+		test_run r;
 
 		LODE(&r, "search", crash_queries[q][0], "-i", index,
 		     crash_queries[q][1]);
-		EXPECT(&r, (exited(&r, 0) || exited(&r, 1)) && r.err.len == 0);
+		TEST_RUN_EXPECT(&r, (test_run_exited(&r, 0) || test_run_exited(&r, 1)) &&
+		                    r.err.len == 0);
 		a[q].out = xstrdup(r.out.p);
 		a[q].code = WEXITSTATUS(r.status);
-		run_release(&r);
+		test_run_release(&r);
 	}
 }
 
@@ -718,25 +469,25 @@ static void query_answers(const char *index, struct answer *a)
 static int which_version(const char *index, struct answer want[2][NCRASH_QUERIES])
 {
 	int match[2] = {1, 1};
-	struct run runs[NCRASH_QUERIES];
+	test_run runs[NCRASH_QUERIES];
 
 	for (size_t q = 0; q < NCRASH_QUERIES; q++) {
-		struct run *r = &runs[q];
+		test_run *r = &runs[q];
 
 		LODE(r, "search", crash_queries[q][0], "-i", index,
 		     crash_queries[q][1]);
 		for (int v = 0; v < 2; v++) {
-			if (!exited(r, want[v][q].code) || r->err.len != 0 ||
+			if (!test_run_exited(r, want[v][q].code) || r->err.len != 0 ||
 			    strcmp(r->out.p, want[v][q].out) != 0)
 				match[v] = 0;
 		}
 	}
 	if (!match[0] && !match[1]) {
 		for (size_t q = 0; q < NCRASH_QUERIES; q++)
-			dump_run(&runs[q]);
+			test_run_dump(&runs[q], print_error);
 	}
 	for (size_t q = 0; q < NCRASH_QUERIES; q++)
-		run_release(&runs[q]);
+		test_run_release(&runs[q]);
 	return match[0] ? 0 : match[1] ? 1 : -1;
 }
 
@@ -782,12 +533,12 @@ static void index_args(const char **args, int v, const char *index,
 
 static void expect_check_ok(const char *index)
 {
-	struct run r;
+	test_run r;
 
 	LODE(&r, "check", "-i", index);
-	EXPECT(&r, exited(&r, 0) && r.err.len == 0 &&
-	           strstr(r.out.p, ": ok: 1 segment") != NULL);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0 &&
+	                    strstr(r.out.p, ": ok: 1 segment") != NULL);
+	test_run_release(&r);
 }
 
 /*
@@ -812,13 +563,13 @@ static void killed_build_leaves_old_or_new_index(void **state)
 	char *index = xasprintf("%s/idx", dir);
 	char *ref[2];
 	struct answer want[2][NCRASH_QUERIES];
-	double times[3][4], full_ms[3], t0 = now_ms();
+	double times[3][4], full_ms[3], t0 = test_now_ms();
 	unsigned finished = 0, kept = 0, flipped = 0, seen_seg_tmp = 0,
 	         seen_runs = 0, seen_unpublished = 0, seen_manifest_tmp = 0;
 	const char *args[MAX_ARGS];
 	int live = 0, version;
 	test_rng rng;
-	struct run r;
+	test_run r;
 
 	(void)state;
 	test_rng_seed(&rng, CRASH_SEED);
@@ -832,10 +583,10 @@ static void killed_build_leaves_old_or_new_index(void **state)
 		ref[v] = xasprintf("%s/ref-%d", dir, v);
 		for (int k = 0; k < 6; k++) {
 			index_args(args, k % 3, ref[v], corpus);
-			run_argv(&r, NULL, args);
-			EXPECT(&r, exited(&r, 0) && r.err.len == 0);
+			test_run_argv(&r, lode_bin, "lode", args, NULL);
+			TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
 			times[k % 3][2 * v + k / 3] = r.ms;
-			run_release(&r);
+			test_run_release(&r);
 		}
 		query_answers(ref[v], want[v]);
 	}
@@ -857,15 +608,15 @@ static void killed_build_leaves_old_or_new_index(void **state)
 	}
 	switch_corpus(dir, &live, 0);
 	LODE(&r, "index", "-q", "-i", index, corpus);
-	EXPECT(&r, exited(&r, 0));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0));
+	test_run_release(&r);
 	version = which_version(index, want);
 	assert_int_equal(version, 0);
 
 	for (unsigned i = 0; i < CRASH_KILLS; i++) {
 		int variant = (int)(i % 3);
 		double t = full_ms[variant], delay_ms;
-		struct run_opts opts = {-1, 0};
+		test_run_opts opts = {.kill = 1};
 		struct leftovers lo;
 		int now;
 
@@ -879,14 +630,14 @@ static void killed_build_leaves_old_or_new_index(void **state)
 		opts.kill_after_us = (long)(delay_ms * 1e3);
 		switch_corpus(dir, &live, 1 - version);
 		index_args(args, variant, index, corpus);
-		run_argv(&r, &opts, args);
+		test_run_argv(&r, lode_bin, "lode", args, &opts);
 		if (WIFSIGNALED(r.status)) {
-			EXPECT(&r, WTERMSIG(r.status) == SIGKILL);
+			TEST_RUN_EXPECT(&r, WTERMSIG(r.status) == SIGKILL);
 		} else {
-			EXPECT(&r, exited(&r, 0) && r.err.len == 0);
+			TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
 			finished++;
 		}
-		run_release(&r);
+		test_run_release(&r);
 
 		scan_leftovers(index, &lo);
 		seen_seg_tmp += lo.seg_tmp > 0;
@@ -895,21 +646,21 @@ static void killed_build_leaves_old_or_new_index(void **state)
 		seen_manifest_tmp += lo.manifest_tmp > 0;
 
 		LODE(&r, "check", "-i", index);
-		if (!exited(&r, 0) || r.err.len != 0 ||
+		if (!test_run_exited(&r, 0) || r.err.len != 0 ||
 		    !strstr(r.out.p, ": ok: 1 segment")) {
-			dump_run(&r);
+			test_run_dump(&r, print_error);
 			fail_msg("kill %u (seed %u, variant %d, after %.2f ms): "
 			         "check failed; index holds %s", i, CRASH_SEED,
 			         variant, delay_ms, lo.listing.p);
 		}
-		run_release(&r);
+		test_run_release(&r);
 		now = which_version(index, want);
 		if (now < 0)
 			fail_msg("kill %u (seed %u, variant %d, after %.2f ms): "
 			         "answers are neither the old index's nor the new "
 			         "one's; index holds %s", i, CRASH_SEED, variant,
 			         delay_ms, lo.listing.p);
-		buf_release(&lo.listing);
+		test_buf_release(&lo.listing);
 		if (now == version)
 			kept++;
 		else
@@ -920,8 +671,8 @@ static void killed_build_leaves_old_or_new_index(void **state)
 	/* A normal build cleans up whatever the kills left. */
 	switch_corpus(dir, &live, 1 - version);
 	LODE(&r, "index", "-q", "-i", index, corpus);
-	EXPECT(&r, exited(&r, 0) && r.err.len == 0 && r.out.len == 0);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0 && r.out.len == 0);
+	test_run_release(&r);
 	expect_clean_index(index);
 	expect_check_ok(index);
 	assert_int_equal(which_version(index, want), live);
@@ -933,7 +684,7 @@ static void killed_build_leaves_old_or_new_index(void **state)
 	              CRASH_KILLS, CRASH_SEED, full_ms[0], full_ms[1], full_ms[2],
 	              kept, flipped, finished, seen_seg_tmp, seen_runs,
 	              seen_unpublished, seen_manifest_tmp,
-	              (now_ms() - t0) / 1e3);
+	              (test_now_ms() - t0) / 1e3);
 	for (int v = 0; v < 2; v++) {
 		for (size_t q = 0; q < NCRASH_QUERIES; q++)
 			free(want[v][q].out);
@@ -1013,50 +764,51 @@ static void build_in_process(const char *index, const char *docs,
  * of index. */
 static void write_tiny_corpus(const char *docs)
 {
-	struct buf b = {0};
+	test_buf b = {0};
 	test_rng rng;
 
 	write_text(docs, "a.txt", "alpha beta gamma\nbeta alpha delta alpha\n");
 	write_text(docs, "b/c.txt", "gamma delta alpha epsilon zeta\n");
 	test_rng_seed(&rng, 3);
-	buf_add(&b, "", 0);
+	test_buf_add(&b, "", 0);
 	for (int i = 0; i < 40; i++)
-		buf_adds(&b, i % 17 == 5 ? "beta gamma " : "theta alpha beta iota ");
+		test_buf_adds(&b, i % 17 == 5 ? "beta gamma "
+		                              : "theta alpha beta iota ");
 	/* Past one 16 KiB text chunk, without many tokens. */
 	for (int i = 0; i < 240; i++)
-		buf_adds(&b, "====================================================="
-		             "==================\n");
+		test_buf_adds(&b, "=================================================="
+		                  "=====================\n");
 	gen_text(&b, &rng, 60);
 	test_write_file(docs, "d.txt", b.p, b.len);
 	write_text(docs, "e.txt", "zeta eta theta alpha beta\nBeta Gamma.\n");
 	write_text(docs, "f.txt", "\xc3\x84rger \xc3\xbc" "ber Stra\xc3\x9f"
 	           "e alpha kalo\n");
-	buf_release(&b);
+	test_buf_release(&b);
 }
 
 /* More than one postings block (and a skip table) for alpha, and many
  * dictionary blocks. */
 static void write_medium_corpus(const char *docs)
 {
-	struct buf b = {0};
+	test_buf b = {0};
 	char name[64];
 
 	for (unsigned i = 0; i < MEDIUM_DOCS; i++) {
 		test_rng rng;
 
 		test_rng_seed(&rng, 9000 + i);
-		buf_reset(&b);
+		test_buf_reset(&b);
 		gen_text(&b, &rng, 20 + test_rng_below(&rng, 60));
-		buf_adds(&b, i % 3 ? " alpha beta gamma" : " alpha delta");
+		test_buf_adds(&b, i % 3 ? " alpha beta gamma" : " alpha delta");
 		if (i % 5 == 0)
-			buf_adds(&b, " theta alpha beta iota zeta");
+			test_buf_adds(&b, " theta alpha beta iota zeta");
 		if (i % 7 == 0)
-			buf_adds(&b, " epsilon eta");
-		buf_adds(&b, "\n");
+			test_buf_adds(&b, " epsilon eta");
+		test_buf_adds(&b, "\n");
 		snprintf(name, sizeof(name), "m%03u.txt", i);
 		test_write_file(docs, name, b.p, b.len);
 	}
-	buf_release(&b);
+	test_buf_release(&b);
 }
 
 struct sweep {
@@ -1079,9 +831,9 @@ static int clean_error(int rc, const lode_error *err)
 
 static int collect_doc(void *ctx, uint32_t doc)
 {
-	struct buf *b = ctx;
+	test_buf *b = ctx;
 
-	buf_add(b, &doc, sizeof(doc));
+	test_buf_add(b, &doc, sizeof(doc));
 	return 0;
 }
 
@@ -1096,7 +848,7 @@ static const char *probe_reads(struct sweep *s, lode_index *ix, int *errors)
 	lode_index_info_get(ix, &info);
 	for (size_t q = 0; q < NSWEEP_QUERIES; q++) {
 		const lode_query *query = s->queries[q];
-		struct buf docs = {0};
+		test_buf docs = {0};
 		lode_hit hits[5];
 		uint64_t count = 0, total = 0;
 		size_t nhits = 0, nmatched;
@@ -1108,25 +860,25 @@ static const char *probe_reads(struct sweep *s, lode_index *ix, int *errors)
 			if (!clean_error(rc, &err))
 				return "lode_count: unclean error";
 		}
-		buf_add(&docs, "", 0);
+		test_buf_add(&docs, "", 0);
 		rc = lode_match(ix, query, collect_doc, &docs, &err);
 		nmatched = docs.len / sizeof(uint32_t);
 		ids = (const uint32_t *)(void *)docs.p;
 		if (rc) {
 			(*errors)++;
 			if (!clean_error(rc, &err)) {
-				buf_release(&docs);
+				test_buf_release(&docs);
 				return "lode_match: unclean error";
 			}
 		} else {
 			for (size_t i = 0; i < nmatched; i++) {
 				if (ids[i] >= info.documents || (i && ids[i] <= ids[i - 1])) {
-					buf_release(&docs);
+					test_buf_release(&docs);
 					return "lode_match: ids out of order or range";
 				}
 			}
 		}
-		buf_release(&docs);
+		test_buf_release(&docs);
 		rc = lode_search(ix, query, 5, hits, &nhits, &total, &err);
 		if (rc) {
 			(*errors)++;
@@ -1322,7 +1074,7 @@ static void damaged_files_fail_cleanly_in_process(void **state)
 	};
 	char *dir = fresh_dir("sweep");
 	unsigned failures = 0;
-	double t0 = now_ms();
+	double t0 = test_now_ms();
 	test_rng rng;
 
 	(void)state;
@@ -1356,7 +1108,7 @@ static void damaged_files_fail_cleanly_in_process(void **state)
 		free(docs);
 	}
 	print_message("damage, in-process: %.1f s (seed %u)\n",
-	              (now_ms() - t0) / 1e3, SWEEP_SEED);
+	              (test_now_ms() - t0) / 1e3, SWEEP_SEED);
 	free(dir);
 	if (failures)
 		fail_msg("%u damages mishandled (seed %u)", failures, SWEEP_SEED);
@@ -1366,7 +1118,7 @@ static void damaged_files_fail_cleanly_in_process(void **state)
  * cleanly, and a check that fails.  Returns the number of violations. */
 static unsigned cli_on_damage(const char *index, const char *what)
 {
-	struct run r[5];
+	test_run r[5];
 	unsigned bad = 0;
 
 	LODE(&r[0], "search", "-c", "-i", index, "alpha OR zeta");
@@ -1377,25 +1129,25 @@ static unsigned cli_on_damage(const char *index, const char *what)
 	for (int i = 0; i < 5; i++) {
 		int ok = clean_exit(&r[i]);
 
-		if (ok && i == 0 && !exited(&r[i], 2)) {
+		if (ok && i == 0 && !test_run_exited(&r[i], 2)) {
 			/* A count, nonzero exactly when exit is 0. */
 			char *end;
 			unsigned long n = strtoul(r[i].out.p, &end, 10);
 			ok = end != r[i].out.p && strcmp(end, "\n") == 0 &&
-			     (n > 0) == exited(&r[i], 0);
-		} else if (ok && i == 1 && exited(&r[i], 1)) {
+			     (n > 0) == test_run_exited(&r[i], 0);
+		} else if (ok && i == 1 && test_run_exited(&r[i], 1)) {
 			ok = r[i].out.len == 0;
-		} else if (ok && (i == 2 || i == 3) && !exited(&r[i], 2)) {
+		} else if (ok && (i == 2 || i == 3) && !test_run_exited(&r[i], 2)) {
 			ok = strstr(r[i].out.p, "matching document") != NULL;
 		} else if (ok && i == 4) {
-			ok = exited(&r[i], 2) && r[i].out.len == 0;
+			ok = test_run_exited(&r[i], 2) && r[i].out.len == 0;
 		}
 		if (!ok) {
 			print_error("%s:\n", what);
-			dump_run(&r[i]);
+			test_run_dump(&r[i], print_error);
 			bad++;
 		}
-		run_release(&r[i]);
+		test_run_release(&r[i]);
 	}
 	return bad;
 }
@@ -1411,7 +1163,7 @@ static void damaged_files_fail_cleanly_in_the_cli(void **state)
 {
 	char *dir = fresh_dir("cli-sweep");
 	unsigned failures = 0, damages = 0, truncs = 0;
-	double t0 = now_ms();
+	double t0 = test_now_ms();
 	test_rng rng;
 
 	(void)state;
@@ -1420,7 +1172,7 @@ static void damaged_files_fail_cleanly_in_the_cli(void **state)
 		char *docs = xasprintf("%s/docs-%d", dir, k);
 		char *index = xasprintf("%s/idx-%d", dir, k);
 		unsigned n = k ? CLI_DAMAGES_MEDIUM : CLI_DAMAGES_TINY;
-		struct run r;
+		test_run r;
 
 		if (k == 0) {
 			write_tiny_corpus(docs);
@@ -1430,8 +1182,8 @@ static void damaged_files_fail_cleanly_in_the_cli(void **state)
 			write_medium_corpus(docs);
 			LODE(&r, "index", "-q", "-i", index, docs);
 		}
-		EXPECT(&r, exited(&r, 0));
-		run_release(&r);
+		TEST_RUN_EXPECT(&r, test_run_exited(&r, 0));
+		test_run_release(&r);
 		expect_check_ok(index);
 		for (unsigned i = 0; i < n; i++) {
 			/* Every file in turn, each damaged both ways. */
@@ -1468,7 +1220,7 @@ static void damaged_files_fail_cleanly_in_the_cli(void **state)
 	}
 	print_message("damage, CLI: %u damaged copies (%u truncations), 5 runs "
 	              "each; %.1f s (seed %u)\n", damages, truncs,
-	              (now_ms() - t0) / 1e3, SWEEP_SEED + 1);
+	              (test_now_ms() - t0) / 1e3, SWEEP_SEED + 1);
 	if (failures)
 		fail_msg("%u runs broke the contract (seed %u)", failures,
 		         SWEEP_SEED + 1);
@@ -1480,31 +1232,31 @@ static void damaged_files_fail_cleanly_in_the_cli(void **state)
 /* The paths of every match of each sweep query, joined, and the index
  * checked (malloc'd); NULL with why filled if something failed.  Calls
  * nothing of cmocka's, so that a forked child may use it. */
-static char *answers_try(const char *index, struct buf *why)
+static char *answers_try(const char *index, test_buf *why)
 {
-	struct buf b = {0};
+	test_buf b = {0};
 	lode_index *ix;
 	lode_error err;
 
 	if (lode_index_open(index, &ix, &err)) {
-		buf_adds(why, err.message);
+		test_buf_adds(why, err.message);
 		return NULL;
 	}
-	buf_add(&b, "", 0);
+	test_buf_add(&b, "", 0);
 	for (size_t q = 0; q < NSWEEP_QUERIES && b.p; q++) {
-		struct buf ids = {0};
+		test_buf ids = {0};
 		lode_query *query = NULL;
 
-		buf_add(&ids, "", 0);
+		test_buf_add(&ids, "", 0);
 		if (lode_query_parse(sweep_queries[q], strlen(sweep_queries[q]),
 		                     &query, &err) ||
 		    lode_match(ix, query, collect_doc, &ids, &err)) {
-			buf_adds(why, err.message);
-			buf_release(&b);
+			test_buf_adds(why, err.message);
+			test_buf_release(&b);
 		}
 		if (b.p) {
-			buf_adds(&b, sweep_queries[q]);
-			buf_adds(&b, ":");
+			test_buf_adds(&b, sweep_queries[q]);
+			test_buf_adds(&b, ":");
 		}
 		for (size_t i = 0; b.p && i < ids.len / sizeof(uint32_t); i++) {
 			lode_doc_info di;
@@ -1512,21 +1264,21 @@ static char *answers_try(const char *index, struct buf *why)
 
 			memcpy(&doc, ids.p + i * sizeof(uint32_t), sizeof(doc));
 			if (lode_doc(ix, doc, &di, &err)) {
-				buf_adds(why, err.message);
-				buf_release(&b);
+				test_buf_adds(why, err.message);
+				test_buf_release(&b);
 				break;
 			}
-			buf_adds(&b, " ");
-			buf_add(&b, di.path, di.path_len);
+			test_buf_adds(&b, " ");
+			test_buf_add(&b, di.path, di.path_len);
 		}
 		if (b.p)
-			buf_adds(&b, "\n");
-		buf_release(&ids);
+			test_buf_adds(&b, "\n");
+		test_buf_release(&ids);
 		lode_query_free(query);
 	}
 	if (b.p && lode_check(ix, &err)) {
-		buf_adds(why, err.message);
-		buf_release(&b);
+		test_buf_adds(why, err.message);
+		test_buf_release(&b);
 	}
 	lode_index_close(ix);
 	return b.p;
@@ -1534,21 +1286,21 @@ static char *answers_try(const char *index, struct buf *why)
 
 static char *answers_of(const char *index)
 {
-	struct buf why = {0};
+	test_buf why = {0};
 	char *answers;
 
-	buf_add(&why, "", 0);
+	test_buf_add(&why, "", 0);
 	answers = answers_try(index, &why);
 	if (!answers)
 		fail_msg("%s: %s", index, why.p);
-	buf_release(&why);
+	test_buf_release(&why);
 	return answers;
 }
 
 /* Two small corpora whose answers differ. */
 static void write_oom_corpus(const char *docs, int version)
 {
-	struct buf b = {0};
+	test_buf b = {0};
 	char name[64];
 
 	for (unsigned i = 0; i < 12; i++) {
@@ -1557,15 +1309,16 @@ static void write_oom_corpus(const char *docs, int version)
 		if (version == 1 && i % 4 == 1)
 			continue;
 		test_rng_seed(&rng, 300 + i + 1000 * (unsigned)version);
-		buf_reset(&b);
+		test_buf_reset(&b);
 		gen_text(&b, &rng, 50 + test_rng_below(&rng, 150));
-		buf_adds(&b, i % 2 ? " alpha beta gamma\n" : " theta alpha beta iota\n");
+		test_buf_adds(&b, i % 2 ? " alpha beta gamma\n"
+		                        : " theta alpha beta iota\n");
 		if (version == 1 && i % 3 == 0)
-			buf_adds(&b, "zeta eta epsilon delta\n");
+			test_buf_adds(&b, "zeta eta epsilon delta\n");
 		snprintf(name, sizeof(name), "s%u/o%02u.txt", i % 3, i);
 		test_write_file(docs, name, b.p, b.len);
 	}
-	buf_release(&b);
+	test_buf_release(&b);
 }
 
 /* In a forked child of a test: a crash must end the child, not be caught
@@ -1587,8 +1340,8 @@ static void default_crash_signals(void)
  * that a crash ends only the step it happens in; neither may call cmocka.
  */
 struct oom_loop {
-	int (*op)(const void *ctx, struct buf *out, lode_error *err);
-	void (*after)(const void *ctx, int rc, struct buf *check, int *extra);
+	int (*op)(const void *ctx, test_buf *out, lode_error *err);
+	void (*after)(const void *ctx, int rc, test_buf *check, int *extra);
 	const void *ctx;
 };
 
@@ -1653,15 +1406,15 @@ static int leaks_before(void)
 
 static void oom_child(const struct oom_loop *loop, long start, int fd)
 {
-	struct buf out = {0}, check = {0};
+	test_buf out = {0}, check = {0};
 	int before = leaks_before(), rc = -1;
 
 	for (long n = start; n <= OOM_MAX_STEPS && rc != LODE_OK; n++) {
 		struct oom_record rec;
 
 		memset(&rec, 0, sizeof(rec));
-		buf_reset(&out);
-		buf_reset(&check);
+		test_buf_reset(&out);
+		test_buf_reset(&check);
 		lode_alloc_fail_after(n);
 		rc = loop->op(loop->ctx, &out, &rec.err);
 		lode_alloc_fail_after(-1);
@@ -1675,8 +1428,8 @@ static void oom_child(const struct oom_loop *loop, long start, int fd)
 		write_all(fd, out.p, out.len);
 		write_all(fd, check.p, check.len);
 	}
-	buf_release(&out);
-	buf_release(&check);
+	test_buf_release(&out);
+	test_buf_release(&check);
 	close(fd);
 	if (before)
 		_exit(CHILD_LEAKS_BEFORE);
@@ -1688,7 +1441,7 @@ static void oom_child(const struct oom_loop *loop, long start, int fd)
 struct oom_tally {
 	unsigned problems;
 	unsigned printed;
-	struct buf first;   /* the first few, for the failure message */
+	test_buf first;   /* the first few, for the failure message */
 	unsigned children;  /* processes the loops took */
 	unsigned unchecked; /* of which could not check for leaks */
 };
@@ -1707,8 +1460,8 @@ static void oom_problem(struct oom_tally *t, const char *fmt, ...)
 	t->problems++;
 	if (t->printed++ < 12) {
 		print_error("%s\n", line);
-		buf_adds(&t->first, line);
-		buf_adds(&t->first, "\n");
+		test_buf_adds(&t->first, line);
+		test_buf_adds(&t->first, "\n");
 	}
 }
 
@@ -1721,7 +1474,7 @@ static void oom_verdict(struct oom_tally *t, const char *what)
 
 	snprintf(message, sizeof(message), "%u failing allocations mishandled "
 	         "in %s; the first:\n%s", t->problems, what, t->first.p);
-	buf_release(&t->first);
+	test_buf_release(&t->first);
 	if (t->problems)
 		fail_msg("%s", message);
 }
@@ -1741,7 +1494,7 @@ static void oom_drive(const struct oom_loop *loop, const char *name,
 	int done = 0;
 
 	while (!done) {
-		struct buf out = {0}, check = {0};
+		test_buf out = {0}, check = {0};
 		struct oom_record rec;
 		long next = start;
 		int fds[2], status;
@@ -1761,20 +1514,20 @@ static void oom_drive(const struct oom_loop *loop, const char *name,
 		close(fds[1]);
 		tally->children++;
 		while (read_all(fds[0], &rec, sizeof(rec)) == 0) {
-			buf_reset(&out);
-			buf_reset(&check);
+			test_buf_reset(&out);
+			test_buf_reset(&check);
 			if (rec.out_len) {
 				char *p = malloc(rec.out_len);
 				if (!p || read_all(fds[0], p, rec.out_len))
 					abort();
-				buf_add(&out, p, rec.out_len);
+				test_buf_add(&out, p, rec.out_len);
 				free(p);
 			}
 			if (rec.check_len) {
 				char *p = malloc(rec.check_len);
 				if (!p || read_all(fds[0], p, rec.check_len))
 					abort();
-				buf_add(&check, p, rec.check_len);
+				test_buf_add(&check, p, rec.check_len);
 				free(p);
 			}
 			on_step(step_ctx, &rec, out.p, check.p);
@@ -1783,8 +1536,8 @@ static void oom_drive(const struct oom_loop *loop, const char *name,
 				done = 1;
 		}
 		close(fds[0]);
-		buf_release(&out);
-		buf_release(&check);
+		test_buf_release(&out);
+		test_buf_release(&check);
 		while (waitpid(pid, &status, 0) < 0) {
 			if (errno != EINTR)
 				abort();
@@ -1820,7 +1573,7 @@ struct build_ctx {
 	const char *stemmer;
 };
 
-static int build_op(const void *ctx, struct buf *out, lode_error *err)
+static int build_op(const void *ctx, test_buf *out, lode_error *err)
 {
 	const struct build_ctx *c = ctx;
 	const char *dirs[1] = {c->docs};
@@ -1834,24 +1587,24 @@ static int build_op(const void *ctx, struct buf *out, lode_error *err)
 }
 
 /* After a build step: the index's answers, and whether *.tmp was left. */
-static void build_after(const void *ctx, int rc, struct buf *check, int *extra)
+static void build_after(const void *ctx, int rc, test_buf *check, int *extra)
 {
 	const struct build_ctx *c = ctx;
-	struct buf why = {0};
+	test_buf why = {0};
 	struct leftovers lo;
 	char *answers;
 
 	(void)rc;
 	scan_leftovers(c->index, &lo);
 	*extra = lo.seg_tmp > 0 || lo.manifest_tmp > 0;
-	buf_release(&lo.listing);
-	buf_add(&why, "", 0);
+	test_buf_release(&lo.listing);
+	test_buf_add(&why, "", 0);
 	answers = answers_try(c->index, &why);
-	buf_adds(check, answers ? answers : "error: ");
+	test_buf_adds(check, answers ? answers : "error: ");
 	if (!answers)
-		buf_adds(check, why.p);
+		test_buf_adds(check, why.p);
 	free(answers);
-	buf_release(&why);
+	test_buf_release(&why);
 }
 
 struct build_tally {
@@ -1913,10 +1666,10 @@ static void failed_allocations_in_build_are_clean(void **state)
 	char *dir = fresh_dir("oom-build");
 	char *docs[2];
 	struct oom_tally tally = {0};
-	double t0 = now_ms();
+	double t0 = test_now_ms();
 
 	(void)state;
-	buf_add(&tally.first, "", 0);
+	test_buf_add(&tally.first, "", 0);
 	for (int v = 0; v < 2; v++) {
 		docs[v] = xasprintf("%s/docs-%d", dir, v);
 		write_oom_corpus(docs[v], v);
@@ -1957,7 +1710,7 @@ static void failed_allocations_in_build_are_clean(void **state)
 	}
 	print_message("out of memory, lode_build: %u processes%s; %.1f s\n",
 	              tally.children, tally.unchecked ? " (leaks unchecked: "
-	              "earlier leaks)" : "", (now_ms() - t0) / 1e3);
+	              "earlier leaks)" : "", (test_now_ms() - t0) / 1e3);
 	for (int v = 0; v < 2; v++)
 		free(docs[v]);
 	free(dir);
@@ -1971,20 +1724,20 @@ struct search_ctx {
 
 /* Open, parse, count, match, rank, snippet each hit, close; everything a
  * search does, into out.  Returns the first failure. */
-static int search_op(const void *ctx, struct buf *out, lode_error *err)
+static int search_op(const void *ctx, test_buf *out, lode_error *err)
 {
 	const struct search_ctx *c = ctx;
 	lode_index *ix = NULL;
 	lode_query *q = NULL;
-	struct buf ids = {0};
+	test_buf ids = {0};
 	lode_hit hits[4];
 	uint64_t count, total;
 	size_t nhits;
 	char line[128];
 	int rc;
 
-	buf_reset(out);
-	buf_add(&ids, "", 0);
+	test_buf_reset(out);
+	test_buf_add(&ids, "", 0);
 	if ((rc = lode_index_open(c->index, &ix, err)) ||
 	    (rc = lode_query_parse(c->query, strlen(c->query), &q, err)) ||
 	    (rc = lode_count(ix, q, &count, err)) ||
@@ -1993,25 +1746,25 @@ static int search_op(const void *ctx, struct buf *out, lode_error *err)
 		goto out_close;
 	snprintf(line, sizeof(line), "count %" PRIu64 " matched %zu total %"
 	         PRIu64 "\n", count, ids.len / sizeof(uint32_t), total);
-	buf_adds(out, line);
+	test_buf_adds(out, line);
 	for (size_t h = 0; h < nhits; h++) {
 		lode_snippet s;
 
 		snprintf(line, sizeof(line), "%u %.17g ", hits[h].doc, hits[h].score);
-		buf_adds(out, line);
+		test_buf_adds(out, line);
 		if ((rc = lode_snippet_make(ix, q, hits[h].doc, 60, &s, err)))
 			goto out_close;
-		buf_add(out, s.text, s.len);
+		test_buf_add(out, s.text, s.len);
 		for (size_t k = 0; k < s.nspans; k++) {
 			snprintf(line, sizeof(line), " [%zu,%zu]", s.spans[k].start,
 			         s.spans[k].end);
-			buf_adds(out, line);
+			test_buf_adds(out, line);
 		}
-		buf_adds(out, "\n");
+		test_buf_adds(out, "\n");
 		lode_snippet_release(&s);
 	}
 out_close:
-	buf_release(&ids);
+	test_buf_release(&ids);
 	lode_query_free(q);
 	lode_index_close(ix);
 	return rc;
@@ -2070,10 +1823,10 @@ static void failed_allocations_in_search_are_clean(void **state)
 	struct oom_tally tally = {0};
 	unsigned long steps = 0;
 	size_t nqueries = sizeof(queries) / sizeof(queries[0]);
-	double t0 = now_ms();
+	double t0 = test_now_ms();
 
 	(void)state;
-	buf_add(&tally.first, "", 0);
+	test_buf_add(&tally.first, "", 0);
 	write_medium_corpus(docs);
 	for (size_t k = 0; k < 2; k++) {
 		index[k] = xasprintf("%s/idx-%zu", dir, k);
@@ -2082,7 +1835,7 @@ static void failed_allocations_in_search_are_clean(void **state)
 	for (size_t i = 0; i < 2 * nqueries; i++) {
 		struct search_ctx ctx = {index[i / nqueries], queries[i % nqueries]};
 		struct oom_loop loop = {search_op, NULL, &ctx};
-		struct buf want = {0};
+		test_buf want = {0};
 		struct search_tally st = {&tally, ctx.query, NULL, 0};
 		lode_error err;
 		char name[160];
@@ -2094,13 +1847,13 @@ static void failed_allocations_in_search_are_clean(void **state)
 		         i < nqueries ? "no stemmer" : "english stemmer");
 		oom_drive(&loop, name, &tally, search_step, &st);
 		steps += st.steps;
-		buf_release(&want);
+		test_buf_release(&want);
 	}
 	print_message("out of memory, search: %zu queries on an index without "
 	              "and with a stemmer, %lu failing allocations, %u "
 	              "mishandled; %u processes%s; %.1f s\n", nqueries, steps,
 	              tally.problems, tally.children, tally.unchecked ? " (leaks "
-	              "unchecked: earlier leaks)" : "", (now_ms() - t0) / 1e3);
+	              "unchecked: earlier leaks)" : "", (test_now_ms() - t0) / 1e3);
 	free(index[0]);
 	free(index[1]);
 	free(docs);
@@ -2113,20 +1866,20 @@ static void failed_allocations_in_search_are_clean(void **state)
 /* 150 files of ordinary words, some 800 KB: index files up to ~300 KB. */
 static void write_large_corpus(const char *docs)
 {
-	struct buf b = {0};
+	test_buf b = {0};
 	char name[64];
 
 	for (unsigned i = 0; i < 150; i++) {
 		test_rng rng;
 
 		test_rng_seed(&rng, 40000 + i);
-		buf_reset(&b);
+		test_buf_reset(&b);
 		gen_text(&b, &rng, 600 + test_rng_below(&rng, 600));
-		buf_adds(&b, i % 2 ? " alpha beta\n" : " gamma delta zeta\n");
+		test_buf_adds(&b, i % 2 ? " alpha beta\n" : " gamma delta zeta\n");
 		snprintf(name, sizeof(name), "p%u/big%03u.txt", i % 4, i);
 		test_write_file(docs, name, b.p, b.len);
 	}
-	buf_release(&b);
+	test_buf_release(&b);
 }
 
 /* About 2 MB of random letters that deflate poorly, so that text.z passes
@@ -2135,7 +1888,7 @@ static void write_noisy_corpus(const char *docs)
 {
 	enum { WORDS = 20000 };
 	static char words[WORDS][10];
-	struct buf b = {0};
+	test_buf b = {0};
 	test_rng rng;
 	char name[64];
 
@@ -2147,19 +1900,19 @@ static void write_noisy_corpus(const char *docs)
 		words[i][n] = '\0';
 	}
 	for (unsigned i = 0; i < 100; i++) {
-		buf_reset(&b);
+		test_buf_reset(&b);
 		for (unsigned w = 0; w < 3000; w++) {
-			buf_adds(&b, words[test_rng_below(&rng, WORDS)]);
-			buf_adds(&b, w % 12 == 11 ? "\n" : " ");
+			test_buf_adds(&b, words[test_rng_below(&rng, WORDS)]);
+			test_buf_adds(&b, w % 12 == 11 ? "\n" : " ");
 		}
 		snprintf(name, sizeof(name), "n%03u.txt", i);
 		test_write_file(docs, name, b.p, b.len);
 	}
-	buf_release(&b);
+	test_buf_release(&b);
 }
 
 /* The file a "lode: PATH: write: ..." message names, without its directory. */
-static void note_failed_file(struct buf *seen, const char *message)
+static void note_failed_file(test_buf *seen, const char *message)
 {
 	const char *end = strstr(message, ": write:"), *start = end;
 	char name[64];
@@ -2173,7 +1926,7 @@ static void note_failed_file(struct buf *seen, const char *message)
 	if (strncmp(name, " run-", 5) == 0)
 		snprintf(name, sizeof(name), " run-*");
 	if (!strstr(seen->p, name))
-		buf_adds(seen, name);
+		test_buf_adds(seen, name);
 }
 
 /*
@@ -2210,14 +1963,14 @@ static void full_disk_fails_the_build_cleanly(void **state)
 	char *new_docs[2];
 	char *index = xasprintf("%s/idx", dir);
 	char *efbig = xstrdup(strerror(EFBIG));
-	struct buf seen = {0};
+	test_buf seen = {0};
 	char *want_old, *want_new;
 	unsigned failures = 0, left_tmp = 0;
-	double t0 = now_ms();
-	struct run r;
+	double t0 = test_now_ms();
+	test_run r;
 
 	(void)state;
-	buf_add(&seen, "", 0);
+	test_buf_add(&seen, "", 0);
 	write_tiny_corpus(old_docs);
 	new_docs[0] = xasprintf("%s/new", dir);
 	new_docs[1] = xasprintf("%s/noisy", dir);
@@ -2226,19 +1979,19 @@ static void full_disk_fails_the_build_cleanly(void **state)
 	{
 		char *ref = xasprintf("%s/ref", dir);
 		LODE(&r, "index", "-q", "-i", ref, new_docs[0]);
-		EXPECT(&r, exited(&r, 0));
-		run_release(&r);
+		TEST_RUN_EXPECT(&r, test_run_exited(&r, 0));
+		test_run_release(&r);
 		want_new = answers_of(ref);
 		free(ref);
 	}
 	LODE(&r, "index", "-q", "-i", index, old_docs);
-	EXPECT(&r, exited(&r, 0));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0));
+	test_run_release(&r);
 	want_old = answers_of(index);
 	assert_string_not_equal(want_old, want_new);
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct run_opts opts = {cases[i].limit, -1};
+		test_run_opts opts = {.limit_fsize = 1, .fsize_limit = cases[i].limit};
 		const char *args[MAX_ARGS];
 		struct leftovers lo;
 		size_t n = 0;
@@ -2254,18 +2007,18 @@ static void full_disk_fails_the_build_cleanly(void **state)
 		args[n++] = index;
 		args[n++] = new_docs[cases[i].noisy];
 		args[n] = NULL;
-		run_argv(&r, &opts, args);
-		if (!failed_with(&r, efbig) || strstr(r.err.p, index) == NULL ||
-		    sanitizer_report(&r)) {
+		test_run_argv(&r, lode_bin, "lode", args, &opts);
+		if (!test_run_failed_with(&r, efbig) ||
+		    strstr(r.err.p, index) == NULL || sanitizer_report(&r)) {
 			print_error("file size limit %lld:\n", cases[i].limit);
-			dump_run(&r);
+			test_run_dump(&r, print_error);
 			failures++;
 		}
 		note_failed_file(&seen, r.err.p);
-		run_release(&r);
+		test_run_release(&r);
 		scan_leftovers(index, &lo);
 		left_tmp += lo.tmp > 0;
-		buf_release(&lo.listing);
+		test_buf_release(&lo.listing);
 		expect_check_ok(index);
 		got = answers_of(index);
 		if (strcmp(got, want_old) != 0)
@@ -2280,8 +2033,8 @@ static void full_disk_fails_the_build_cleanly(void **state)
 	    !strstr(seen.p, " positions.pos"))
 		fail_msg("the failures named only%s", seen.p);
 	LODE(&r, "index", "-q", "-i", index, new_docs[0]);
-	EXPECT(&r, exited(&r, 0) && r.err.len == 0);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
+	test_run_release(&r);
 	expect_clean_index(index);
 	expect_check_ok(index);
 	{
@@ -2293,8 +2046,8 @@ static void full_disk_fails_the_build_cleanly(void **state)
 	              "KB all exit 2 naming the file (failed writing:%s); %u "
 	              "left *.tmp behind until the next build; %.1f s\n",
 	              sizeof(cases) / sizeof(cases[0]), seen.p, left_tmp,
-	              (now_ms() - t0) / 1e3);
-	buf_release(&seen);
+	              (test_now_ms() - t0) / 1e3);
+	test_buf_release(&seen);
 	free(want_old);
 	free(want_new);
 	free(efbig);
@@ -2320,33 +2073,34 @@ static void held_lock_refuses_a_second_writer(void **state)
 	char *index = xasprintf("%s/idx", dir);
 	char *lock = xasprintf("%s/LOCK", index);
 	char *want, *got;
-	struct run r;
+	test_run r;
 	int fd;
 
 	(void)state;
 	write_tiny_corpus(docs);
 	write_oom_corpus(other, 0);
 	LODE(&r, "index", "-q", "-i", index, docs);
-	EXPECT(&r, exited(&r, 0));
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0));
+	test_run_release(&r);
 	want = answers_of(index);
 	fd = open(lock, O_RDWR | O_CLOEXEC);
 	assert_true(fd >= 0);
 	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
 	for (int i = 0; i < 3; i++) {
 		LODE(&r, "index", "-i", index, other);
-		EXPECT(&r, failed_with(&r, "another lode index is writing"));
-		EXPECT(&r, strstr(r.err.p, index) != NULL);
+		TEST_RUN_EXPECT(&r, test_run_failed_with(&r, "another lode index is "
+		                                             "writing"));
+		TEST_RUN_EXPECT(&r, strstr(r.err.p, index) != NULL);
 		/* At once: no waiting for the lock (generous for sanitizers). */
-		EXPECT(&r, r.ms < 5000);
-		run_release(&r);
+		TEST_RUN_EXPECT(&r, r.ms < 5000);
+		test_run_release(&r);
 		LODE(&r, "search", "-c", "-i", index, "alpha");
-		EXPECT(&r, exited(&r, 0) && strcmp(r.out.p, "5\n") == 0 &&
-		           r.err.len == 0);
-		run_release(&r);
+		TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) &&
+		                    strcmp(r.out.p, "5\n") == 0 && r.err.len == 0);
+		test_run_release(&r);
 		LODE(&r, "search", "-i", index, "\"alpha beta\"");
-		EXPECT(&r, exited(&r, 0) && r.err.len == 0);
-		run_release(&r);
+		TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
+		test_run_release(&r);
 	}
 	expect_check_ok(index);
 	expect_clean_index(index);
@@ -2355,8 +2109,8 @@ static void held_lock_refuses_a_second_writer(void **state)
 	free(got);
 	close(fd);
 	LODE(&r, "index", "-q", "-i", index, other);
-	EXPECT(&r, exited(&r, 0) && r.err.len == 0);
-	run_release(&r);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
+	test_run_release(&r);
 	got = answers_of(index);
 	assert_string_not_equal(got, want);
 	free(got);
@@ -2387,10 +2141,10 @@ static void concurrent_builds_take_turns(void **state)
 	write_oom_corpus(docs, 1);
 	{
 		char *ref = xasprintf("%s/ref", dir);
-		struct run r;
+		test_run r;
 		LODE(&r, "index", "-q", "-i", ref, docs);
-		EXPECT(&r, exited(&r, 0));
-		run_release(&r);
+		TEST_RUN_EXPECT(&r, test_run_exited(&r, 0));
+		test_run_release(&r);
 		want = answers_of(ref);
 		free(ref);
 	}
@@ -2402,18 +2156,19 @@ static void concurrent_builds_take_turns(void **state)
 			pids[w] = fork();
 			assert_true(pids[w] >= 0);
 			if (pids[w] == 0) {
-				struct run r;
+				test_run r;
 				int good;
 
 				default_crash_signals();
 				LODE(&r, "index", "-q", "-i", index, docs);
-				good = exited(&r, 0) && r.err.len == 0;
-				if (!good && !failed_with(&r, "another lode index is "
+				good = test_run_exited(&r, 0) && r.err.len == 0;
+				if (!good &&
+				    !test_run_failed_with(&r, "another lode index is "
 				                              "writing")) {
-					dump_run(&r);
+					test_run_dump(&r, print_error);
 					_exit(3);
 				}
-				run_release(&r);
+				test_run_release(&r);
 				_exit(good ? 0 : 1);
 			}
 		}
