@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <utf8proc.h>
 
 #include "bench.h"
 #include "quality.h"
@@ -152,7 +153,7 @@ static void bad_option(const char *usage, int argc, char **argv)
 	                  strchr(argv[optind] + 1, optopt)
 	                  ? argv[optind] : argv[optind - 1];
 
-	if (optopt && strchr("imnjkrt", optopt) && arg[0] == '-' &&
+	if (optopt && strchr("imnjkrst", optopt) && arg[0] == '-' &&
 	    arg[1] == optopt && arg[2] == '\0')
 		usage_error(usage, "option '-%c' needs a value", optopt);
 	usage_error(usage, "unknown option '%s'%s", arg,
@@ -180,17 +181,21 @@ static int parse_size(const char *s, size_t *out)
 {
 	char *end;
 	unsigned long long v;
+	unsigned shift = 0;
 
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (errno || end == s || *s == '-')
 		return -1;
 	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
 	default: break;
 	}
+	if (v > (SIZE_MAX >> shift))
+		return -1;
+	v <<= shift;
 	if (*end == 'B' || *end == 'b')
 		end++;
 	if (*end || v == 0)
@@ -216,12 +221,11 @@ static void print_json_string(FILE *f, const char *p, size_t n)
 	fputc('"', f);
 	for (size_t i = 0; i < n;) {
 		unsigned char c = (unsigned char)p[i];
-		size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3
-		           : (c >> 3) == 30 ? 4 : 0;
-		int valid = len > 0 && i + len <= n;
-		for (size_t k = 1; valid && k < len; k++)
-			valid = ((unsigned char)p[i + k] >> 6) == 2;
-		if (!valid) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t len = utf8proc_iterate(
+			(const utf8proc_uint8_t *)p + i, (utf8proc_ssize_t)(n - i), &cp);
+		if (len < 1) {
+			/* Overlong, surrogate, out of range or cut short. */
 			fputs("\\ufffd", f);
 			i++;
 			continue;
@@ -235,8 +239,8 @@ static void print_json_string(FILE *f, const char *p, size_t n)
 		else if (c < 0x20 || c == 0x7f)
 			fprintf(f, "\\u%04x", c);
 		else
-			fwrite(p + i, 1, len, f);
-		i += len;
+			fwrite(p + i, 1, (size_t)len, f);
+		i += (size_t)len;
 	}
 	fputc('"', f);
 }
@@ -302,7 +306,7 @@ static int cmd_index(int argc, char **argv)
 	lode_error err;
 	int c, quiet = 0;
 
-	while ((c = getopt_long(argc, argv, "i:m:qj:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:m:qj:s:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i': index = optarg; break;
 		case 'm':

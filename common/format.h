@@ -9,7 +9,7 @@
  *     postings.pst document ids and frequencies in bit-packed blocks
  *     positions.pos token positions, VByte, per document
  *     docs.tab    document table: fixed records + path strings
- *     text.z      stored text, one zlib stream per document
+ *     text.z      stored text, zlib streams of 16 KiB chunks of documents
  *
  * Every file starts with a 16-byte header (magic, version, zero) and ends with
  * a CRC32 (zlib's) of all the bytes before it; multi-byte integers are

@@ -120,15 +120,27 @@ static int read_small(struct build *b, int fd, size_t len, size_t *got)
 static int on_file(void *ctx, const char *path, const struct stat *st)
 {
 	struct build *b = ctx;
-	size_t len = (size_t)st->st_size;
+	size_t len;
+	struct stat now;
 	const char *data;
 	void *map = NULL;
 	char msg[4096];
 	int fd, rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Non-blocking, and checked again after opening: the entry may have
+	 * been replaced (by a FIFO, say) since the walk saw it. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		goto warn;
+	if (fstat(fd, &now) != 0)
+		goto warn_close;
+	if (!S_ISREG(now.st_mode)) {
+		close(fd);
+		snprintf(msg, sizeof(msg), "%s: no longer a regular file", path);
+		on_warning(b, msg);
+		return 0;
+	}
+	len = (size_t)now.st_size;
 	if (len <= READ_LIMIT) {
 		/* read() into one reused buffer beats mmap for small files. */
 		rc = read_small(b, fd, len, &len);

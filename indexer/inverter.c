@@ -105,8 +105,11 @@ static uint32_t hash_bytes(const char *p, size_t n)
 
 static size_t memory_used(const struct lode_inverter *inv)
 {
-	return inv->buffered + inv->terms_cap * sizeof(struct term) +
-	       inv->table_cap * sizeof(uint32_t) + inv->arena_cap;
+	/* What is in use: the tables keep their size across spills, and
+	 * counting their capacity would make every later document spill. */
+	return inv->buffered + inv->nterms * (sizeof(struct term) +
+	                                      2 * sizeof(uint32_t)) +
+	       inv->arena_used;
 }
 
 int lode_inverter_new(size_t budget, const char *run_dir,

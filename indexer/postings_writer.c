@@ -83,6 +83,9 @@ static int flush_block(struct lode_postings_writer *w)
 	wd = lode_bits_needed(maxgap);
 	wf = lode_bits_needed(maxfreq);
 	need = 2 + lode_bitpack_size(n, wd) + lode_bitpack_size(n, wf);
+	/* A skip entry holds the block's offset in 32 bits. */
+	if (w->block_doc_off > UINT32_MAX)
+		return LODE_ELIMIT;
 	if (lode_grow(&w->blocks, &w->blocks_cap, w->blocks_used + need, 1) ||
 	    lode_grow(&w->skips, &w->skips_cap,
 	              w->skips_used + LODE_SKIP_ENTRY_SIZE, 1))
@@ -188,14 +191,14 @@ int lode_postings_writer_add(struct lode_postings_writer *w,
 			w->docs[w->nblock] = (uint32_t)doc;
 			w->freqs[w->nblock] = freq;
 			seen++;
-			if (++w->nblock == LODE_BLOCK_DOCS && flush_block(w))
-				return lode_fail(err, LODE_ENOMEM, "out of memory");
+			if (++w->nblock == LODE_BLOCK_DOCS && (rc = flush_block(w)))
+				goto fail_block;
 		}
 	}
 	if (seen != t->df)
 		goto corrupt;
-	if (w->nblock && flush_block(w))
-		return lode_fail(err, LODE_ENOMEM, "out of memory");
+	if (w->nblock && (rc = flush_block(w)))
+		goto fail_block;
 	/* A single block needs no skip table: its bounds are the term's. */
 	if (w->skips_used > LODE_SKIP_ENTRY_SIZE &&
 	    (rc = lode_out_write(&w->postings, w->skips, w->skips_used, err)))
@@ -207,6 +210,11 @@ int lode_postings_writer_add(struct lode_postings_writer *w,
 	                        pos_off, w->positions.offset - pos_off, err);
 corrupt:
 	return lode_fail(err, LODE_ECORRUPT, "corrupt postings buffer for a term");
+fail_block:
+	if (rc == LODE_ELIMIT)
+		return lode_fail(err, rc, "term '%.*s': postings exceed 4 GB",
+		                 (int)(t->term_len > 40 ? 40 : t->term_len), t->term);
+	return lode_fail(err, LODE_ENOMEM, "out of memory");
 }
 
 int lode_postings_writer_finish(struct lode_postings_writer *w, uint64_t *terms,

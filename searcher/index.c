@@ -9,6 +9,7 @@
 #include "error.h"
 #include "file.h"
 #include "format.h"
+#include "stem.h"
 
 /* Manifest: header, u32 segments, u32 stemmer length, the stemmer's name,
  * per segment u64 generation, u32 documents, u32 zero; then the CRC. */
@@ -116,6 +117,18 @@ int lode_index_open(const char *path, lode_index **out, lode_error *err)
 	}
 	if (rc)
 		goto out_free;
+	if (ix->stemmer[0]) {
+		/* Queries will stem with it: be sure this lode has it. */
+		struct lode_stemmer *st;
+		rc = lode_stemmer_new(ix->stemmer, &st, err);
+		if (rc == LODE_EINVAL)
+			rc = lode_fail(err, LODE_EVERSION, "%s: index built with the "
+			               "'%s' stemmer, which this lode does not have",
+			               path, ix->stemmer);
+		if (rc)
+			goto out_free;
+		lode_stemmer_free(st);
+	}
 	lode_free(manifest);
 	*out = ix;
 	return LODE_OK;

@@ -579,6 +579,7 @@ static int parse_not(struct parser *p, unsigned depth, struct lode_qnode **out)
 {
 	const struct token *tok;
 	struct lode_qnode *left, *right, *node;
+	size_t cap = 0; /* of the excluded side's children, 0 if unknown */
 	int rc;
 
 	rc = parse_unary(p, depth, &left);
@@ -592,12 +593,21 @@ static int parse_not(struct parser *p, unsigned depth, struct lode_qnode **out)
 		rc = parse_unary(p, depth, &right);
 		if (rc)
 			break;
+		if (left->kind == LODE_Q_ANDNOT) {
+			/* x NOT y NOT z is x NOT (y OR z): one flat node, so that a
+			 * long chain cannot nest deeply. */
+			rc = join(LODE_Q_OR, &left->child[1], &cap, right);
+			if (rc)
+				break;
+			continue;
+		}
 		node = node_wrap(LODE_Q_ANDNOT, left->column, left, right);
 		if (!node) {
 			lode_qnode_free(right);
 			rc = LODE_ENOMEM;
 			break;
 		}
+		cap = 0;
 		left = node;
 	}
 	if (rc) {
@@ -815,13 +825,11 @@ static struct lode_qnode *copy_term(const struct lode_qnode *src, size_t t,
 		return NULL;
 	node->terms = lode_malloc(sizeof(*node->terms));
 	node->term_len = lode_malloc(sizeof(*node->term_len));
-	if (node->terms)
+	if (node->terms) {
 		node->terms[0] = lode_malloc(src->term_len[t] + 1);
+		node->nterms = node->terms[0] != NULL; /* freed with the node */
+	}
 	if (!node->terms || !node->term_len || !node->terms[0]) {
-		if (node->terms && !node->terms[0]) {
-			lode_free(node->terms);
-			node->terms = NULL;
-		}
 		lode_qnode_free(node);
 		return NULL;
 	}

@@ -17,8 +17,9 @@
  * is a phrase of them.  A word or phrase that yields no token is an error.
  *
  * The tree: AND and OR are n-ary and flattened (a AND b AND c is one node of
- * three children); `a NOT b NOT c` is ANDNOT(ANDNOT(a, b), c); a leading NOT
- * is a NOT node of one child.  A single-token word is a PHRASE of one term.
+ * three children); `a NOT b NOT c` is ANDNOT(a, OR(b, c)), the same
+ * documents as ((a NOT b) NOT c) but flat, so that no chain nests deeply;
+ * a leading NOT is a NOT node of one child.  A single-token word is a PHRASE of one term.
  *
  * Errors are LODE_EQUERY with "query error at column N: <what>", N the
  * 1-based character (not byte) column where the problem was seen.  Nesting of
@@ -54,7 +55,7 @@ struct lode_qnode {
 	size_t *term_len;           /* PHRASE: byte length of each term */
 	int quoted;                 /* PHRASE: written in quotes: exact words */
 	double boost;               /* PHRASE: its BM25 weight is multiplied by
-	                               this (1 unless the query was expanded) */
+	                               this (1, or a word's count in free text) */
 };
 
 /* The public handle: the tree and how its words match. */

@@ -164,10 +164,12 @@ static const struct {
 	{ "((a OR b)) OR c", "(OR a b c)" },
 	{ "(a (b (c OR d)))", "(AND a b (OR c d))" },
 	{ "((((a))))", "a" },
-	{ "(a NOT b) NOT c", "(ANDNOT (ANDNOT a b) c)" },
+	{ "(a NOT b) NOT c", "(ANDNOT a (OR b c))" },
 	/* NOT forms */
 	{ "a NOT b", "(ANDNOT a b)" },
-	{ "a NOT b NOT c", "(ANDNOT (ANDNOT a b) c)" },
+	{ "a NOT b NOT c", "(ANDNOT a (OR b c))" },
+	{ "a NOT b NOT c NOT d", "(ANDNOT a (OR b c d))" },
+	{ "a NOT (b OR c) NOT d", "(ANDNOT a (OR b c d))" },
 	{ "NOT a", "(NOT a)" },
 	{ "NOT NOT a", "(NOT (NOT a))" },
 	{ "NOT a b", "(AND (NOT a) b)" },
@@ -454,27 +456,29 @@ static void term_limit_is_enforced(void **state)
 	free(q);
 }
 
-/* The longest ANDNOT chain the term limit allows: a tree 10,000 deep. */
+/* The longest NOT chain the term limit allows is one flat node, not a tree
+ * 10,000 deep: a NOT a NOT ... NOT b = (ANDNOT a (OR a ... a b)). */
 static void longest_not_chain_formats_and_frees(void **state)
 {
 	char *q = repeat("a NOT ", LODE_QUERY_MAX_TERMS - 1, "b");
-	struct lode_qnode *root, *node;
-	size_t depth = 0, need;
+	struct lode_qnode *root;
+	size_t need;
 	char *out;
 
 	(void)state;
 	assert_int_equal(lode_qnode_parse(q, strlen(q), &root, NULL), LODE_OK);
-	for (node = root; node->kind == LODE_Q_ANDNOT; node = node->child[0])
-		depth++;
-	assert_int_equal(depth, LODE_QUERY_MAX_TERMS - 1);
+	assert_int_equal(root->kind, LODE_Q_ANDNOT);
+	assert_int_equal(root->child[0]->kind, LODE_Q_PHRASE);
+	assert_int_equal(root->child[1]->kind, LODE_Q_OR);
+	assert_int_equal(root->child[1]->nchild, LODE_QUERY_MAX_TERMS - 1);
 	need = lode_qnode_format(root, NULL, 0);
-	/* "(ANDNOT " per link, " a)" or " b)" closing it, and the first a. */
-	assert_int_equal(need, (LODE_QUERY_MAX_TERMS - 1) * 11 + 1);
+	/* "(ANDNOT a (OR", " a" for each middle term, " b", "))". */
+	assert_int_equal(need, 13 + 2 * (LODE_QUERY_MAX_TERMS - 2) + 2 + 2);
 	out = malloc(need + 1);
 	assert_non_null(out);
 	lode_qnode_format(root, out, need + 1);
-	assert_memory_equal(out, "(ANDNOT (ANDNOT", 15);
-	assert_string_equal(out + need - 6, " a) b)");
+	assert_memory_equal(out, "(ANDNOT a (OR a a", 17);
+	assert_string_equal(out + need - 6, " a b))");
 	free(out);
 	lode_qnode_free(root);
 	free(q);

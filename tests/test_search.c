@@ -1060,6 +1060,16 @@ static void check_documents(struct check *ck, const struct ref *r,
 		mismatch(ck, "lode_doc past the last document is not EINVAL");
 }
 
+/* Documents that have at least one token. */
+static uint32_t with_tokens(const struct ref *r)
+{
+	uint32_t n = 0;
+
+	for (uint32_t d = 0; d < r->ndocs; d++)
+		n += r->docs[d].ntoks > 0;
+	return n;
+}
+
 static void build_index(struct check *ck, const struct ref *r,
                         const char *dir, const char *index, size_t budget,
                         int extras)
@@ -1085,7 +1095,9 @@ static void build_index(struct check *ck, const struct ref *r,
 		         stats.terms, stats.postings, stats.skipped_binary,
 		         r->ndocs, r->tokens, r->nterms, r->postings,
 		         extras ? 1 : 0);
-	if (budget && r->ndocs > 1 && stats.runs <= 1)
+	/* A document with tokens outgrows a tiny budget; an empty one adds
+	 * nothing to spill. */
+	if (budget && with_tokens(r) > 1 && stats.runs <= 1)
 		mismatch(ck, "a %zu-byte budget spilled %" PRIu64 " runs", budget,
 		         stats.runs);
 	if (!budget && stats.runs != 0)
@@ -1242,7 +1254,8 @@ static void tiny_corpora_match_reference(void **state)
 			.seed = seed, .min_docs = (uint32_t)(seed - 301) / 2,
 			.max_docs = (uint32_t)(seed - 301) / 2 * 3,
 			.max_words = 4, .nqueries = 100,
-			.tiny_budget = TINY_BUDGET, .extras = seed % 2,
+			/* Below what one term takes: every document spills. */
+			.tiny_budget = 64, .extras = seed % 2,
 		};
 		failures += run_corpus(&spec);
 	}
