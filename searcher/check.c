@@ -43,6 +43,8 @@ static int check_term(void *ctx, const char *term, size_t len,
 	int stem = term[0] == LODE_STEM_MARK;
 	lode_postings p;
 	const uint8_t *pos_end = info->positions; /* after the last document's */
+	const uint8_t *blocks_end = NULL;         /* after the last block seen */
+	uint32_t block = UINT32_MAX;
 	uint64_t docs = 0, occurrences = 0;
 	int64_t last = -1;
 	int rc;
@@ -67,6 +69,16 @@ static int check_term(void *ctx, const char *term, size_t len,
 			goto out;
 		if (p.doc == LODE_DOC_END)
 			break;
+		if (p.block != block) {
+			/* Blocks follow each other with nothing between. */
+			if (blocks_end ? p.block_start != blocks_end
+			               : p.block_start != p.blocks) {
+				rc = bad_term(w, term, len, "a gap between postings blocks");
+				goto out;
+			}
+			blocks_end = p.block_end;
+			block = p.block;
+		}
 		if ((int64_t)p.doc <= last) {
 			rc = bad_term(w, term, len, "documents out of order");
 			goto out;
@@ -85,6 +97,11 @@ static int check_term(void *ctx, const char *term, size_t len,
 				goto out;
 			}
 		}
+	}
+	if (blocks_end != p.end) {
+		rc = bad_term(w, term, len, "postings do not end where PostingsLength "
+		              "says");
+		goto out;
 	}
 	if (docs != info->df) {
 		rc = bad_term(w, term, len, "document count differs from DocFreq");

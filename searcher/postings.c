@@ -90,6 +90,8 @@ static int load_block(lode_postings *p, uint32_t b, lode_error *err)
 	p->n = n;
 	p->i = 0;
 	p->freqs_ready = 0;
+	p->block_start = start;
+	p->block_end = start + 2 + dbytes + fbytes;
 	p->freq_bits = start + 2 + dbytes;
 	p->freq_width = wf;
 	p->pos_p = pos;

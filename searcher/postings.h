@@ -36,6 +36,8 @@ typedef struct lode_postings {
 	uint32_t i;               /* index of doc in the current block */
 	uint32_t doc;             /* current document, or LODE_DOC_END */
 	int freqs_ready;          /* freqs[] decoded for the current block */
+	const uint8_t *block_start; /* the current block's bytes ... */
+	const uint8_t *block_end;   /* ... for lode check's extent test */
 	const uint8_t *freq_bits; /* packed frequencies of the current block */
 	unsigned freq_width;
 	const uint8_t *pos_p;     /* positions of document pos_i of the block */
