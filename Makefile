@@ -117,8 +117,10 @@ install: lode $(BUILD)/liblode.a
 
 # Peer engines for side-by-side benchmarks: measuring instruments only,
 # never linked into lode.  Their Debian packages are installed here (root).
-PEER_PKGS = libsqlite3-dev libxapian-dev g++ python3-xapian
-PEERS = build/peers/fts5_peer build/peers/xapian_peer
+PEER_PKGS = libsqlite3-dev libxapian-dev g++ python3-xapian liblucene++-dev \
+	libboost-dev libboost-filesystem-dev libboost-iostreams-dev \
+	libboost-thread-dev libboost-regex-dev libboost-date-time-dev
+PEERS = build/peers/fts5_peer build/peers/xapian_peer build/peers/lucene_peer
 
 bench-peers:
 	@$(MAKE) --no-print-directory DEB_PKGS="$(PEER_PKGS)" deps
@@ -134,6 +136,10 @@ build/peers/fts5_peer: bench/peers/fts5_peer.c build/peers/peer.o
 build/peers/xapian_peer: bench/peers/xapian_peer.cc build/peers/peer.o build/liblode.a
 	$(CXX) -O2 -g -Wall -Wextra -Ibench/peers $(INC_FLAGS) -o $@ $< \
 		build/peers/peer.o build/liblode.a $(LIBS) -lxapian
+
+build/peers/lucene_peer: bench/peers/lucene_peer.cc build/peers/peer.o build/liblode.a
+	$(CXX) -O2 -g -Wall -Wextra -Ibench/peers $(INC_FLAGS) -o $@ $< \
+		build/peers/peer.o build/liblode.a $(LIBS) -llucene++
 
 # lode's result sets against SQLite FTS5's on Reuters-21578 (711 queries).
 check-fts5: lode

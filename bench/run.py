@@ -32,7 +32,7 @@ CORPORA = {
 }
 LODE = os.path.join(ROOT, "lode")
 PEERS = {p: os.path.join(ROOT, "build", "peers", f"{p}_peer")
-         for p in ("fts5", "xapian")}
+         for p in ("fts5", "xapian", "lucene")}
 
 
 def run(cmd):
