@@ -21,11 +21,9 @@ enum mkind {
 	M_NOT,    /* every document but child[0]'s */
 };
 
-/* One term of a phrase being matched in the current document. */
+/* One term of a phrase in the current document. */
 struct phrase_run {
-	const uint32_t *pos; /* the term's positions in the document */
-	uint32_t n;
-	uint32_t at;         /* next candidate index */
+	uint32_t n; /* the term's frequency */
 };
 
 struct matcher {
@@ -40,6 +38,9 @@ struct matcher {
 	uint32_t phrase_freq;      /* PHRASE: occurrences in doc */
 	size_t lead;               /* PHRASE: the rarest term, which leads */
 	struct phrase_run *runs;   /* PHRASE: nposts of them */
+	uint32_t *order;           /* PHRASE: terms by frequency in the doc */
+	uint32_t *starts;          /* PHRASE: candidate starts (starts_cap) */
+	uint32_t starts_cap;
 	struct matcher **child;
 	size_t nchild;
 };
@@ -87,6 +88,8 @@ static void matcher_free(struct matcher *m)
 		lode_postings_release(&m->posts[i]);
 	lode_free(m->posts);
 	lode_free(m->runs);
+	lode_free(m->order);
+	lode_free(m->starts);
 	for (size_t i = 0; i < m->nchild; i++)
 		matcher_free(m->child[i]);
 	lode_free(m->child);
@@ -106,38 +109,84 @@ static struct matcher *matcher_new(enum mkind kind)
 
 static int m_advance(struct matcher *m, uint32_t target, lode_error *err);
 
-/* Occurrences of the phrase in the document all m's postings are on:
- * starts p of the first term with term k at p + k for every k.  One merge
- * pass over each term's positions. */
+/*
+ * Occurrences of the phrase in the document all m's postings are on: starts
+ * p with term k at p + k for every k.  The terms are taken rarest first in
+ * this document (their frequencies are known before any position is read):
+ * the rarest term's positions give the candidate starts, and each next term
+ * keeps only the starts it agrees with, so a frequent word's positions are
+ * decoded only while some start survives.
+ */
 static int count_phrase(struct matcher *m, lode_error *err)
 {
 	struct phrase_run *runs = m->runs;
-	uint32_t count = 0;
+	size_t n = m->nposts, nstarts = 0;
+	uint32_t *order = m->order, *starts;
 	int rc;
 
-	for (size_t k = 0; k < m->nposts; k++) {
-		if ((rc = lode_postings_positions(&m->posts[k], &runs[k].pos,
-		                                  &runs[k].n, err)))
+	for (size_t k = 0; n > 2 && k < n; k++) {
+		uint32_t f;
+		size_t j;
+		if ((rc = lode_postings_freq(&m->posts[k], &f, err)))
 			return rc;
-		runs[k].at = 0;
+		runs[k].n = f;
+		/* Insertion sort: phrases are short. */
+		for (j = k; j > 0 && runs[order[j - 1]].n > f; j--)
+			order[j] = order[j - 1];
+		order[j] = (uint32_t)k;
 	}
-	for (uint32_t i = 0; i < runs[0].n; i++) {
-		uint64_t p = runs[0].pos[i];
-		size_t k;
-		for (k = 1; k < m->nposts; k++) {
-			struct phrase_run *r = &runs[k];
-			while (r->at < r->n && r->pos[r->at] < p + k)
-				r->at++;
-			if (r->at == r->n)
-				goto done; /* no later start can match either */
-			if (r->pos[r->at] != p + k)
-				break;
+	if (n == 2) {
+		/* Both are read anyway: count in one merge, no start list. */
+		const uint32_t *a, *b;
+		uint32_t na, nb, count = 0;
+		size_t at = 0;
+		if ((rc = lode_postings_positions(&m->posts[0], &a, &na, err)) ||
+		    (rc = lode_postings_positions(&m->posts[1], &b, &nb, err)))
+			return rc;
+		for (uint32_t j = 0; j < na && at < nb; j++) {
+			uint64_t want = (uint64_t)a[j] + 1;
+			while (at < nb && b[at] < want)
+				at++;
+			count += at < nb && b[at] == want;
 		}
-		if (k == m->nposts)
-			count++;
+		m->phrase_freq = count;
+		return LODE_OK;
 	}
-done:
-	m->phrase_freq = count;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t k = order[i], count;
+		const uint32_t *pos;
+		if ((rc = lode_postings_positions(&m->posts[k], &pos, &count, err)))
+			return rc;
+		if (i == 0) {
+			if (count > m->starts_cap) {
+				starts = lode_realloc(m->starts, count * sizeof(uint32_t));
+				if (!starts)
+					return lode_fail(err, LODE_ENOMEM, "out of memory");
+				m->starts = starts;
+				m->starts_cap = count;
+			}
+			/* Starts that leave room for the terms before k. */
+			for (uint32_t j = 0; j < count; j++)
+				if (pos[j] >= k)
+					m->starts[nstarts++] = pos[j] - k;
+		} else {
+			/* Keep the starts s with s + k among pos (both sorted). */
+			size_t kept = 0, at = 0;
+			for (size_t j = 0; j < nstarts; j++) {
+				uint64_t want = (uint64_t)m->starts[j] + k;
+				while (at < count && pos[at] < want)
+					at++;
+				if (at == count)
+					break;
+				if (pos[at] == want)
+					m->starts[kept++] = m->starts[j];
+			}
+			nstarts = kept;
+		}
+		if (nstarts == 0)
+			break;
+	}
+	m->phrase_freq = (uint32_t)nstarts;
 	return LODE_OK;
 }
 
@@ -425,7 +474,8 @@ static int build_leaf(struct build *b, const struct lode_qnode *q,
 
 	m = matcher_new(q->nterms == 1 ? M_TERM : M_PHRASE);
 	if (!m || !(m->posts = lode_calloc(q->nterms, sizeof(lode_postings))) ||
-	    !(m->runs = lode_calloc(q->nterms, sizeof(struct phrase_run)))) {
+	    !(m->runs = lode_calloc(q->nterms, sizeof(struct phrase_run))) ||
+	    !(m->order = lode_calloc(q->nterms, sizeof(uint32_t)))) {
 		matcher_free(m);
 		return lode_fail(b->err, LODE_ENOMEM, "out of memory");
 	}
