@@ -2,6 +2,8 @@
 #include "support.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -346,4 +348,87 @@ int test_run_failed_with(const test_run *r, const char *what)
 	return test_run_exited(r, 2) && r->out.len == 0 &&
 	       test_run_one_error_line(r, "lode: ") &&
 	       strstr(r->err.p, what) != NULL;
+}
+
+char *test_asprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !(s = malloc((size_t)n + 1)))
+		abort();
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+char *test_read_file(const char *path, size_t *len)
+{
+	test_buf b = {0};
+	char chunk[8192];
+	size_t n;
+	FILE *f = fopen(path, "rb");
+
+	if (!f)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		test_buf_add(&b, chunk, n);
+	fclose(f);
+	if (!b.p)
+		test_buf_add(&b, "", 0);
+	*len = b.len;
+	return b.p;
+}
+
+static void die_on(const char *what, const char *path)
+{
+	fprintf(stderr, "test: cannot %s %s: %s\n", what, path, strerror(errno));
+	abort();
+}
+
+void test_write_whole(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (!f || (len && fwrite(data, 1, len, f) != len) || fclose(f) != 0)
+		die_on("write", path);
+}
+
+void test_copy_tree(const char *src, const char *dst)
+{
+	DIR *d = opendir(src);
+	struct dirent *e;
+
+	if (!d)
+		die_on("copy", src);
+	if (mkdir(dst, 0755) != 0 && errno != EEXIST)
+		die_on("create", dst);
+	while ((e = readdir(d)) != NULL) {
+		char *from, *to, *data;
+		struct stat st;
+		size_t len;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		from = test_asprintf("%s/%s", src, e->d_name);
+		to = test_asprintf("%s/%s", dst, e->d_name);
+		if (stat(from, &st) != 0)
+			die_on("stat", from);
+		if (S_ISDIR(st.st_mode)) {
+			test_copy_tree(from, to);
+		} else {
+			if (!(data = test_read_file(from, &len)))
+				die_on("read", from);
+			test_write_whole(to, data, len);
+			free(data);
+		}
+		free(from);
+		free(to);
+	}
+	closedir(d);
 }

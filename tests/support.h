@@ -22,6 +22,19 @@ void test_rmtree(const char *path);
 void test_write_file(const char *dir, const char *name, const void *data,
                      size_t len);
 
+/* printf into a new malloc'd string; aborts if out of memory. */
+char *test_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The whole file at path (malloc'd, NUL-terminated, *len its length), or
+ * NULL if it cannot be read. */
+char *test_read_file(const char *path, size_t *len);
+
+/* Write len bytes to path, replacing it; aborts with a message on error. */
+void test_write_whole(const char *path, const void *data, size_t len);
+
+/* Copy a directory tree of regular files; aborts with a message on error. */
+void test_copy_tree(const char *src, const char *dst);
+
 /* Deterministic generator (xorshift64*); seed 0 is replaced by a constant. */
 typedef struct test_rng {
 	uint64_t state;

@@ -48,92 +48,11 @@
 
 /* ---- paths, files ---------------------------------------------------------- */
 
-static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *xasprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || !(s = malloc((size_t)n + 1)))
-		abort();
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	return s;
-}
-
-/* The whole file at path (malloc'd, NUL-terminated), or NULL. */
-static char *read_file(const char *path, size_t *len)
-{
-	test_buf b = {0};
-	char chunk[8192];
-	size_t n;
-	FILE *f = fopen(path, "rb");
-
-	if (!f)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		test_buf_add(&b, chunk, n);
-	fclose(f);
-	if (!b.p)
-		test_buf_add(&b, "", 0);
-	*len = b.len;
-	return b.p;
-}
-
-static void write_whole(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	if (!f || (len && fwrite(data, 1, len, f) != len) || fclose(f) != 0)
-		fail_msg("cannot write %s: %s", path, strerror(errno));
-}
-
 static int exists(const char *path)
 {
 	struct stat st;
 
 	return stat(path, &st) == 0;
-}
-
-/* Copy a directory tree of regular files. */
-static void copy_tree(const char *src, const char *dst)
-{
-	DIR *d = opendir(src);
-	struct dirent *e;
-
-	if (!d)
-		fail_msg("cannot copy %s: %s", src, strerror(errno));
-	if (mkdir(dst, 0755) != 0 && errno != EEXIST)
-		fail_msg("cannot create %s: %s", dst, strerror(errno));
-	while ((e = readdir(d)) != NULL) {
-		char *from, *to, *data;
-		struct stat st;
-		size_t len;
-
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		from = xasprintf("%s/%s", src, e->d_name);
-		to = xasprintf("%s/%s", dst, e->d_name);
-		if (stat(from, &st) != 0)
-			fail_msg("cannot stat %s: %s", from, strerror(errno));
-		if (S_ISDIR(st.st_mode)) {
-			copy_tree(from, to);
-		} else {
-			if (!(data = read_file(from, &len)))
-				fail_msg("cannot read %s: %s", from, strerror(errno));
-			write_whole(to, data, len);
-			free(data);
-		}
-		free(from);
-		free(to);
-	}
-	closedir(d);
 }
 
 /* Sorted names in dir, joined by '\n' (malloc'd; "" when empty). */
@@ -149,7 +68,7 @@ static char *list_dir(const char *dir)
 		return NULL;
 	while ((e = readdir(d)) != NULL && n < 256) {
 		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			names[n++] = xasprintf("%s", e->d_name);
+			names[n++] = test_asprintf("%s", e->d_name);
 	}
 	closedir(d);
 	for (size_t i = 1; i < n; i++) {
@@ -181,7 +100,7 @@ static char *segment_dir(const char *index)
 		fail_msg("cannot open %s: %s", index, strerror(errno));
 	while ((e = readdir(d)) != NULL) {
 		if (strncmp(e->d_name, "seg-", 4) == 0 && !found)
-			found = xasprintf("%s/%s", index, e->d_name);
+			found = test_asprintf("%s/%s", index, e->d_name);
 	}
 	closedir(d);
 	if (!found)
@@ -777,9 +696,9 @@ static int group_setup(void **state)
 			return -1;
 		}
 	}
-	lode_bin = xasprintf("%s", resolved);
+	lode_bin = test_asprintf("%s", resolved);
 	tmp_root = test_tmpdir("cli");
-	corpus_index = xasprintf("%s/idx", tmp_root);
+	corpus_index = test_asprintf("%s/idx", tmp_root);
 	LODE(&index_run, "index", "-i", corpus_index, "corpus/");
 	return 0;
 }
@@ -799,7 +718,7 @@ static int group_teardown(void **state)
 /* A fresh directory tmp_root/name (malloc'd path). */
 static char *fresh_dir(const char *name)
 {
-	char *path = xasprintf("%s/%s", tmp_root, name);
+	char *path = test_asprintf("%s/%s", tmp_root, name);
 
 	test_rmtree(path);
 	if (mkdir(path, 0755) != 0)
@@ -810,10 +729,10 @@ static char *fresh_dir(const char *name)
 /* A copy of the corpus index at tmp_root/name (malloc'd path). */
 static char *copy_corpus_index(const char *name)
 {
-	char *path = xasprintf("%s/%s", tmp_root, name);
+	char *path = test_asprintf("%s/%s", tmp_root, name);
 
 	test_rmtree(path);
-	copy_tree(corpus_index, path);
+	test_copy_tree(corpus_index, path);
 	return path;
 }
 
@@ -822,7 +741,7 @@ static char *copy_corpus_index(const char *name)
 static void index_corpus_reports_five_documents(void **state)
 {
 	const test_run *r = &index_run;
-	char *manifest = xasprintf("%s/MANIFEST", corpus_index);
+	char *manifest = test_asprintf("%s/MANIFEST", corpus_index);
 
 	(void)state;
 	TEST_RUN_EXPECT(r, test_run_exited(r, 0));
@@ -1028,7 +947,7 @@ static void color_always_highlights_and_never_does_not(void **state)
  * the same answers, byte for byte. */
 static void tiny_memory_budget_gives_same_results(void **state)
 {
-	char *index = xasprintf("%s/spill", tmp_root);
+	char *index = test_asprintf("%s/spill", tmp_root);
 	test_run r, ref;
 
 	(void)state;
@@ -1108,7 +1027,7 @@ static void query_syntax_errors_name_their_column(void **state)
 
 static void missing_index_is_an_error(void **state)
 {
-	char *missing = xasprintf("%s/no-such-index", tmp_root);
+	char *missing = test_asprintf("%s/no-such-index", tmp_root);
 	char *empty = fresh_dir("empty-index");
 	test_run r;
 
@@ -1151,19 +1070,19 @@ static void truncated_dictionary_is_corrupt(void **state)
 {
 	char *index = copy_corpus_index("trunc");
 	char *seg = segment_dir(index);
-	char *dict = xasprintf("%s/terms.dic", seg);
+	char *dict = test_asprintf("%s/terms.dic", seg);
 	size_t len, cuts[5];
-	char *orig = read_file(dict, &len);
+	char *orig = test_read_file(dict, &len);
 
 	(void)state;
 	assert_non_null(orig);
 	cuts[0] = 0, cuts[1] = 10, cuts[2] = len / 2, cuts[3] = len - 1;
 	cuts[4] = len - 28;
 	for (size_t i = 0; i < 5; i++) {
-		write_whole(dict, orig, cuts[i]);
+		test_write_whole(dict, orig, cuts[i]);
 		expect_index_error(index, "corrupt");
 	}
-	write_whole(dict, orig, len);
+	test_write_whole(dict, orig, len);
 	free(orig);
 	free(dict);
 	free(seg);
@@ -1180,19 +1099,19 @@ static void bad_magic_is_corrupt(void **state)
 
 	(void)state;
 	for (size_t i = 0; i <= 5; i++) {
-		char *path = i < 5 ? xasprintf("%s/%s", seg, files[i])
-		                   : xasprintf("%s/MANIFEST", index);
+		char *path = i < 5 ? test_asprintf("%s/%s", seg, files[i])
+		                   : test_asprintf("%s/MANIFEST", index);
 		size_t len;
-		char *orig = read_file(path, &len), *bad;
+		char *orig = test_read_file(path, &len), *bad;
 
 		assert_non_null(orig);
 		bad = malloc(len);
 		assert_non_null(bad);
 		memcpy(bad, orig, len);
 		memcpy(bad, "XXXXXXXX", 8);
-		write_whole(path, bad, len);
+		test_write_whole(path, bad, len);
 		expect_index_error(index, "corrupt");
-		write_whole(path, orig, len);
+		test_write_whole(path, orig, len);
 		free(bad);
 		free(orig);
 		free(path);
@@ -1215,9 +1134,9 @@ static void other_format_version_is_refused(void **state)
 	snprintf(theirs, sizeof(theirs), "version %" PRIu32, v);
 	snprintf(ours, sizeof(ours), "version %" PRIu32, lode_format_version());
 	for (size_t i = 0; i < 5; i++) {
-		char *path = xasprintf("%s/%s", seg, files[i]);
+		char *path = test_asprintf("%s/%s", seg, files[i]);
 		size_t len;
-		char *orig = read_file(path, &len), *bad;
+		char *orig = test_read_file(path, &len), *bad;
 		test_run r;
 
 		assert_non_null(orig);
@@ -1229,14 +1148,14 @@ static void other_format_version_is_refused(void **state)
 		bad[9] = (char)(v >> 8 & 0xff);
 		bad[10] = (char)(v >> 16 & 0xff);
 		bad[11] = (char)(v >> 24 & 0xff);
-		write_whole(path, bad, len);
+		test_write_whole(path, bad, len);
 		expect_index_error(index, "version");
 		/* The message names both versions. */
 		LODE(&r, "search", "-l", "-i", index, "iran");
 		TEST_RUN_EXPECT(&r, strstr(r.err.p, theirs) && strstr(r.err.p, ours));
 		TEST_RUN_EXPECT(&r, strstr(r.err.p, files[i]) != NULL);
 		test_run_release(&r);
-		write_whole(path, orig, len);
+		test_write_whole(path, orig, len);
 		free(bad);
 		free(orig);
 		free(path);
@@ -1249,9 +1168,9 @@ static void other_format_version_is_refused(void **state)
 static void flipped_manifest_byte_is_corrupt(void **state)
 {
 	char *index = copy_corpus_index("manifest");
-	char *path = xasprintf("%s/MANIFEST", index);
+	char *path = test_asprintf("%s/MANIFEST", index);
 	size_t len;
-	char *orig = read_file(path, &len), *bad;
+	char *orig = test_read_file(path, &len), *bad;
 	int failures = 0;
 
 	(void)state;
@@ -1264,7 +1183,7 @@ static void flipped_manifest_byte_is_corrupt(void **state)
 
 		memcpy(bad, orig, len);
 		bad[i] = (char)(bad[i] ^ 0xff);
-		write_whole(path, bad, len);
+		test_write_whole(path, bad, len);
 		LODE(&r, "search", "-l", "-i", index, "iran");
 		if (crashed(&r) || !test_run_exited(&r, 2) || r.out.len != 0 ||
 		    !test_run_one_error_line(&r, "lode: ") ||
@@ -1275,7 +1194,7 @@ static void flipped_manifest_byte_is_corrupt(void **state)
 		}
 		test_run_release(&r);
 	}
-	write_whole(path, orig, len);
+	test_write_whole(path, orig, len);
 	if (failures)
 		fail_msg("%d flipped manifest bytes not reported", failures);
 	free(bad);
@@ -1288,7 +1207,7 @@ static void missing_segment_file_is_corrupt(void **state)
 {
 	char *index = copy_corpus_index("missing");
 	char *seg = segment_dir(index);
-	char *pos = xasprintf("%s/positions.pos", seg);
+	char *pos = test_asprintf("%s/positions.pos", seg);
 
 	(void)state;
 	assert_int_equal(unlink(pos), 0);
@@ -1317,22 +1236,22 @@ static void check_verifies_every_checksum(void **state)
 	                    NULL);
 	test_run_release(&r);
 	for (size_t i = 0; i < 5; i++) {
-		char *path = xasprintf("%s/%s", seg, files[i]);
+		char *path = test_asprintf("%s/%s", seg, files[i]);
 		size_t len;
-		char *orig = read_file(path, &len), *bad;
+		char *orig = test_read_file(path, &len), *bad;
 
 		assert_non_null(orig);
 		bad = malloc(len);
 		assert_non_null(bad);
 		memcpy(bad, orig, len);
 		bad[len / 2] = (char)(bad[len / 2] ^ 0x5a);
-		write_whole(path, bad, len);
+		test_write_whole(path, bad, len);
 		LODE(&r, "check", "-i", index);
 		TEST_RUN_EXPECT(&r, !crashed(&r));
 		TEST_RUN_EXPECT(&r, test_run_failed_with(&r, "checksum"));
 		TEST_RUN_EXPECT(&r, strstr(r.err.p, files[i]) != NULL);
 		test_run_release(&r);
-		write_whole(path, orig, len);
+		test_write_whole(path, orig, len);
 		free(bad);
 		free(orig);
 		free(path);
@@ -1349,8 +1268,8 @@ static void flipped_bytes_never_crash(void **state)
 	                                    "postings.pst", "positions.pos",
 	                                    "docs.tab", "text.z"};
 	char *docs = fresh_dir("sweep-docs");
-	char *index = xasprintf("%s/sweep-idx", tmp_root);
-	char *copy = xasprintf("%s/sweep-copy", tmp_root);
+	char *index = test_asprintf("%s/sweep-idx", tmp_root);
+	char *copy = test_asprintf("%s/sweep-copy", tmp_root);
 	char *seg, *copy_seg;
 	int failures = 0;
 	test_run r;
@@ -1361,18 +1280,18 @@ static void flipped_bytes_never_crash(void **state)
 	LODE(&r, "index", "-q", "-i", index, docs);
 	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0));
 	test_run_release(&r);
-	copy_tree(index, copy);
+	test_copy_tree(index, copy);
 	seg = segment_dir(index);
 	copy_seg = segment_dir(copy);
 	assert_non_null(seg);
 	assert_non_null(copy_seg);
 	for (size_t f = 0; f < 6; f++) {
-		char *src = f ? xasprintf("%s/%s", seg, files[f])
-		              : xasprintf("%s/%s", index, files[f]);
-		char *dst = f ? xasprintf("%s/%s", copy_seg, files[f])
-		              : xasprintf("%s/%s", copy, files[f]);
+		char *src = f ? test_asprintf("%s/%s", seg, files[f])
+		              : test_asprintf("%s/%s", index, files[f]);
+		char *dst = f ? test_asprintf("%s/%s", copy_seg, files[f])
+		              : test_asprintf("%s/%s", copy, files[f]);
 		size_t len;
-		char *orig = read_file(src, &len), *bad;
+		char *orig = test_read_file(src, &len), *bad;
 
 		assert_non_null(orig);
 		bad = malloc(len);
@@ -1380,7 +1299,7 @@ static void flipped_bytes_never_crash(void **state)
 		for (size_t i = 0; i < len; i++) {
 			memcpy(bad, orig, len);
 			bad[i] = (char)(bad[i] ^ 0xff);
-			write_whole(dst, bad, len);
+			test_write_whole(dst, bad, len);
 			LODE(&r, "search", "--json", "-i", copy,
 			     "alpha OR \"beta gamma\" OR NOT epsilon");
 			if (crashed(&r) ||
@@ -1394,7 +1313,7 @@ static void flipped_bytes_never_crash(void **state)
 			}
 			test_run_release(&r);
 		}
-		write_whole(dst, orig, len);
+		test_write_whole(dst, orig, len);
 		free(bad);
 		free(orig);
 		free(src);
@@ -1537,8 +1456,8 @@ static void help_and_version_exit_0(void **state)
 static void reindexing_replaces_the_index(void **state)
 {
 	char *dir = fresh_dir("reindex");
-	char *docs = xasprintf("%s/docs", dir);
-	char *index = xasprintf("%s/idx", dir);
+	char *docs = test_asprintf("%s/docs", dir);
+	char *index = test_asprintf("%s/idx", dir);
 	char *want, *listing;
 	test_run r;
 
@@ -1558,12 +1477,12 @@ static void reindexing_replaces_the_index(void **state)
 	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) &&
 	                    starts_with(r.out.p, "indexed 3 documents"));
 	test_run_release(&r);
-	want = xasprintf("%s/a.txt\n%s/b.txt\n%s/c.txt\n", docs, docs, docs);
+	want = test_asprintf("%s/a.txt\n%s/b.txt\n%s/c.txt\n", docs, docs, docs);
 	LODE(&r, "search", "-l", "-i", index, "common");
 	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && strcmp(r.out.p, want) == 0);
 	test_run_release(&r);
 	free(want);
-	want = xasprintf("%s/c.txt\n", docs);
+	want = test_asprintf("%s/c.txt\n", docs);
 	LODE(&r, "search", "-l", "-i", index, "cherry");
 	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && strcmp(r.out.p, want) == 0);
 	test_run_release(&r);
@@ -1594,9 +1513,9 @@ static void reindexing_replaces_the_index(void **state)
 static void index_takes_several_directories_and_files(void **state)
 {
 	char *dir = fresh_dir("several");
-	char *index = xasprintf("%s/idx", dir);
-	char *docs = xasprintf("%s/docs", dir);
-	char *file = xasprintf("%s/extra.txt", dir);
+	char *index = test_asprintf("%s/idx", dir);
+	char *docs = test_asprintf("%s/docs", dir);
+	char *file = test_asprintf("%s/extra.txt", dir);
 	char *want;
 	test_run r;
 
@@ -1607,13 +1526,13 @@ static void index_takes_several_directories_and_files(void **state)
 	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) &&
 	                    starts_with(r.out.p, "indexed 7 documents"));
 	test_run_release(&r);
-	want = xasprintf("%s/z.txt\n%s\n%s\n%s\n%s\n", docs, corpus[0],
+	want = test_asprintf("%s/z.txt\n%s\n%s\n%s\n%s\n", docs, corpus[0],
 	                 corpus[3], corpus[4], file);
 	LODE(&r, "search", "-l", "-i", index, "hezbollah");
 	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && strcmp(r.out.p, want) == 0);
 	test_run_release(&r);
 	free(want);
-	want = xasprintf("%s\n", file);
+	want = test_asprintf("%s\n", file);
 	LODE(&r, "search", "-l", "-i", index, "\"zebra hezbollah\"");
 	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && strcmp(r.out.p, want) == 0);
 	test_run_release(&r);
@@ -1628,8 +1547,8 @@ static void binary_and_hidden_files_are_skipped(void **state)
 {
 	static const char bad_utf8[] = "gamma \xff\xfe broken\xc3 delta alpha\n";
 	char *dir = fresh_dir("skip");
-	char *docs = xasprintf("%s/docs", dir);
-	char *index = xasprintf("%s/idx", dir);
+	char *docs = test_asprintf("%s/docs", dir);
+	char *index = test_asprintf("%s/idx", dir);
 	char *want, *bad_path;
 	const char *json_want[1];
 	test_run r;
@@ -1647,7 +1566,7 @@ static void binary_and_hidden_files_are_skipped(void **state)
 	                    NULL);
 	test_run_release(&r);
 
-	want = xasprintf("%s/a.txt\n%s/sub/bad.txt\n", docs, docs);
+	want = test_asprintf("%s/a.txt\n%s/sub/bad.txt\n", docs, docs);
 	LODE(&r, "search", "-l", "-i", index, "alpha");
 	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && strcmp(r.out.p, want) == 0);
 	test_run_release(&r);
@@ -1657,8 +1576,8 @@ static void binary_and_hidden_files_are_skipped(void **state)
 	TEST_RUN_EXPECT(&r, test_run_exited(&r, 1) && r.out.len == 0 && r.err.len == 0);
 	test_run_release(&r);
 	/* Invalid bytes separate tokens and nothing else. */
-	bad_path = xasprintf("%s/sub/bad.txt", docs);
-	want = xasprintf("%s\n", bad_path);
+	bad_path = test_asprintf("%s/sub/bad.txt", docs);
+	want = test_asprintf("%s\n", bad_path);
 	LODE(&r, "search", "-l", "-i", index, "\"gamma broken delta alpha\"");
 	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && strcmp(r.out.p, want) == 0);
 	test_run_release(&r);
@@ -1679,7 +1598,7 @@ static void empty_directory_indexes_nothing(void **state)
 {
 	char *dir = fresh_dir("empty");
 	char *docs = fresh_dir("empty/docs");
-	char *index = xasprintf("%s/idx", dir);
+	char *index = test_asprintf("%s/idx", dir);
 	test_run r;
 
 	(void)state;
@@ -1705,8 +1624,8 @@ static void empty_directory_indexes_nothing(void **state)
 
 static void nonexistent_directory_is_an_error(void **state)
 {
-	char *missing = xasprintf("%s/no-such-dir", tmp_root);
-	char *index = xasprintf("%s/nodir-idx", tmp_root);
+	char *missing = test_asprintf("%s/no-such-dir", tmp_root);
+	char *index = test_asprintf("%s/nodir-idx", tmp_root);
 	test_run r;
 
 	(void)state;
@@ -1720,8 +1639,8 @@ static void nonexistent_directory_is_an_error(void **state)
 static void foreign_index_directory_is_refused(void **state)
 {
 	char *foreign = fresh_dir("foreign");
-	char *file = xasprintf("%s/a.txt", foreign);
-	char *plain = xasprintf("%s/plain-file", tmp_root);
+	char *file = test_asprintf("%s/a.txt", foreign);
+	char *plain = test_asprintf("%s/plain-file", tmp_root);
 	char *listing, *data;
 	size_t len;
 	test_run r;
@@ -1734,18 +1653,18 @@ static void foreign_index_directory_is_refused(void **state)
 	listing = list_dir(foreign);
 	assert_non_null(listing);
 	assert_string_equal(listing, "a.txt");
-	data = read_file(file, &len);
+	data = test_read_file(file, &len);
 	assert_non_null(data);
 	assert_string_equal(data, "keep me\n");
 	free(data);
 	free(listing);
 
 	/* -i naming a regular file. */
-	write_whole(plain, "data\n", 5);
+	test_write_whole(plain, "data\n", 5);
 	LODE(&r, "index", "-i", plain, "corpus/");
 	TEST_RUN_EXPECT(&r, test_run_failed_with(&r, "not a directory"));
 	test_run_release(&r);
-	data = read_file(plain, &len);
+	data = test_read_file(plain, &len);
 	assert_non_null(data);
 	assert_string_equal(data, "data\n");
 	free(data);
@@ -1758,7 +1677,7 @@ static void foreign_index_directory_is_refused(void **state)
 static void locked_index_is_busy(void **state)
 {
 	char *index = copy_corpus_index("locked");
-	char *lock = xasprintf("%s/LOCK", index);
+	char *lock = test_asprintf("%s/LOCK", index);
 	char *want = paths_of(D0 | D3 | D4);
 	int fd = open(lock, O_RDWR | O_CREAT, 0644);
 	test_run r;
@@ -1786,8 +1705,8 @@ static void locked_index_is_busy(void **state)
 static void control_characters_in_paths_are_neutralised(void **state)
 {
 	char *dir = fresh_dir("ctrl");
-	char *docs = xasprintf("%s/docs", dir);
-	char *index = xasprintf("%s/idx", dir);
+	char *docs = test_asprintf("%s/docs", dir);
+	char *index = test_asprintf("%s/idx", dir);
 	char *want, *json;
 	test_run r;
 
@@ -1796,11 +1715,11 @@ static void control_characters_in_paths_are_neutralised(void **state)
 	LODE(&r, "index", "-q", "-i", index, docs);
 	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0));
 	test_run_release(&r);
-	want = xasprintf("%s/we?ird?[31m.txt\n", docs);
+	want = test_asprintf("%s/we?ird?[31m.txt\n", docs);
 	LODE(&r, "search", "-l", "-i", index, "zebra");
 	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && strcmp(r.out.p, want) == 0);
 	test_run_release(&r);
-	json = xasprintf("\"path\":\"%s/we\\nird\\u001b[31m.txt\"", docs);
+	json = test_asprintf("\"path\":\"%s/we\\nird\\u001b[31m.txt\"", docs);
 	LODE(&r, "search", "--json", "-i", index, "zebra");
 	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && strstr(r.out.p, json) != NULL);
 	test_run_release(&r);
@@ -1895,8 +1814,8 @@ static void searches_during_rebuilds_see_a_whole_index(void **state)
 
 static void lode_index_variable_selects_the_index(void **state)
 {
-	char *missing = xasprintf("%s/env-missing", tmp_root);
-	char *built = xasprintf("%s/env-idx", tmp_root);
+	char *missing = test_asprintf("%s/env-missing", tmp_root);
+	char *built = test_asprintf("%s/env-idx", tmp_root);
 	char *want = paths_of(D0 | D3 | D4);
 	test_run_opts env = {.lode_index = corpus_index};
 	test_run r;
@@ -1936,7 +1855,7 @@ static void lode_index_variable_selects_the_index(void **state)
 static void default_index_is_dot_lode(void **state)
 {
 	char *dir = fresh_dir("default");
-	char *manifest = xasprintf("%s/.lode/MANIFEST", dir);
+	char *manifest = test_asprintf("%s/.lode/MANIFEST", dir);
 	test_run_opts env = {.cwd = dir};
 	test_run r;
 

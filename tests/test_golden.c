@@ -30,22 +30,13 @@ static const char *const segment_files[] = {
 	LODE_FILE_TEXT,
 };
 
+/* The whole file at path; the test fails if it cannot be read. */
 static uint8_t *read_all(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	long n;
+	uint8_t *data = (uint8_t *)test_read_file(path, len);
 
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
+	assert_non_null(data);
+	return data;
 }
 
 struct ids {

@@ -92,55 +92,9 @@
 
 /* ---- paths, files ---------------------------------------------------------- */
 
-static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *xasprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || !(s = malloc((size_t)n + 1)))
-		abort();
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	return s;
-}
-
 static char *xstrdup(const char *s)
 {
-	return xasprintf("%s", s);
-}
-
-/* The whole file at path (malloc'd, NUL-terminated), or NULL. */
-static char *read_file(const char *path, size_t *len)
-{
-	test_buf b = {0};
-	char chunk[8192];
-	size_t n;
-	FILE *f = fopen(path, "rb");
-
-	if (!f)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		test_buf_add(&b, chunk, n);
-	fclose(f);
-	if (!b.p)
-		test_buf_add(&b, "", 0);
-	*len = b.len;
-	return b.p;
-}
-
-static void write_whole(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	if (!f || (len && fwrite(data, 1, len, f) != len) || fclose(f) != 0)
-		fail_msg("cannot write %s: %s", path, strerror(errno));
+	return test_asprintf("%s", s);
 }
 
 static void write_text(const char *dir, const char *name, const char *text)
@@ -156,41 +110,6 @@ static void put_bytes(const char *path, size_t at, const void *data, size_t len)
 	if (fd < 0 || pwrite(fd, data, len, (off_t)at) != (ssize_t)len ||
 	    close(fd) != 0)
 		fail_msg("cannot write %s: %s", path, strerror(errno));
-}
-
-/* Copy a directory tree of regular files. */
-static void copy_tree(const char *src, const char *dst)
-{
-	DIR *d = opendir(src);
-	struct dirent *e;
-
-	if (!d)
-		fail_msg("cannot copy %s: %s", src, strerror(errno));
-	if (mkdir(dst, 0755) != 0 && errno != EEXIST)
-		fail_msg("cannot create %s: %s", dst, strerror(errno));
-	while ((e = readdir(d)) != NULL) {
-		char *from, *to, *data;
-		struct stat st;
-		size_t len;
-
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		from = xasprintf("%s/%s", src, e->d_name);
-		to = xasprintf("%s/%s", dst, e->d_name);
-		if (stat(from, &st) != 0)
-			fail_msg("cannot stat %s: %s", from, strerror(errno));
-		if (S_ISDIR(st.st_mode)) {
-			copy_tree(from, to);
-		} else {
-			if (!(data = read_file(from, &len)))
-				fail_msg("cannot read %s: %s", from, strerror(errno));
-			write_whole(to, data, len);
-			free(data);
-		}
-		free(from);
-		free(to);
-	}
-	closedir(d);
 }
 
 /* What an index directory holds besides its live files. */
@@ -224,8 +143,8 @@ static void scan_dir(const char *dir, const char *rel, struct leftovers *lo,
 
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		path = xasprintf("%s/%s", dir, e->d_name);
-		name = xasprintf("%s%s", rel, e->d_name);
+		path = test_asprintf("%s/%s", dir, e->d_name);
+		name = test_asprintf("%s%s", rel, e->d_name);
 		test_buf_adds(&lo->listing, name);
 		test_buf_adds(&lo->listing, " ");
 		if (ends_with(e->d_name, ".tmp"))
@@ -236,7 +155,7 @@ static void scan_dir(const char *dir, const char *rel, struct leftovers *lo,
 			lo->manifest_tmp++;
 		if (depth == 0 && strncmp(e->d_name, "seg-", 4) == 0 &&
 		    stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-			char *sub = xasprintf("%s/", name);
+			char *sub = test_asprintf("%s/", name);
 			if (ends_with(e->d_name, ".tmp"))
 				lo->seg_tmp++;
 			else
@@ -374,7 +293,7 @@ static int group_teardown(void **state)
 /* A fresh directory tmp_root/name (malloc'd path). */
 static char *fresh_dir(const char *name)
 {
-	char *path = xasprintf("%s/%s", tmp_root, name);
+	char *path = test_asprintf("%s/%s", tmp_root, name);
 
 	test_rmtree(path);
 	if (mkdir(path, 0755) != 0)
@@ -498,9 +417,9 @@ static void switch_corpus(const char *dir, int *live, int want)
 
 	if (*live == want)
 		return;
-	corpus = xasprintf("%s/corpus", dir);
-	out = xasprintf("%s/stash-%d", dir, *live);
-	in = xasprintf("%s/stash-%d", dir, want);
+	corpus = test_asprintf("%s/corpus", dir);
+	out = test_asprintf("%s/stash-%d", dir, *live);
+	in = test_asprintf("%s/stash-%d", dir, want);
 	if (rename(corpus, out) != 0 || rename(in, corpus) != 0)
 		fail_msg("cannot switch corpus versions in %s: %s", dir,
 		         strerror(errno));
@@ -558,9 +477,9 @@ static void expect_check_ok(const char *index)
 static void killed_build_leaves_old_or_new_index(void **state)
 {
 	char *dir = fresh_dir("crash");
-	char *corpus = xasprintf("%s/corpus", dir);
-	char *stash = xasprintf("%s/stash-1", dir);
-	char *index = xasprintf("%s/idx", dir);
+	char *corpus = test_asprintf("%s/corpus", dir);
+	char *stash = test_asprintf("%s/stash-1", dir);
+	char *index = test_asprintf("%s/idx", dir);
 	char *ref[2];
 	struct answer want[2][NCRASH_QUERIES];
 	double times[3][4], full_ms[3], t0 = test_now_ms();
@@ -580,7 +499,7 @@ static void killed_build_leaves_old_or_new_index(void **state)
 	 * same path; and how long a whole build of each variant takes. */
 	for (int v = 0; v < 2; v++) {
 		switch_corpus(dir, &live, v);
-		ref[v] = xasprintf("%s/ref-%d", dir, v);
+		ref[v] = test_asprintf("%s/ref-%d", dir, v);
 		for (int k = 0; k < 6; k++) {
 			index_args(args, k % 3, ref[v], corpus);
 			test_run_argv(&r, lode_bin, "lode", args, NULL);
@@ -725,7 +644,7 @@ static char *index_file(const char *index, size_t f)
 	DIR *d;
 
 	if (f == 0)
-		return xasprintf("%s/%s", index, index_files[0]);
+		return test_asprintf("%s/%s", index, index_files[0]);
 	d = opendir(index);
 	if (!d)
 		fail_msg("cannot open %s: %s", index, strerror(errno));
@@ -736,7 +655,7 @@ static char *index_file(const char *index, size_t f)
 	closedir(d);
 	if (!found)
 		fail_msg("no seg-* directory in %s", index);
-	path = xasprintf("%s/%s/%s", index, found, index_files[f]);
+	path = test_asprintf("%s/%s/%s", index, found, index_files[f]);
 	free(found);
 	return path;
 }
@@ -1020,7 +939,7 @@ static void damage_files(struct sweep *s, int every, test_rng *rng,
 	for (size_t f = 0; f < NINDEX_FILES; f++) {
 		char *path = index_file(s->index, f);
 		size_t len;
-		char *orig = read_file(path, &len);
+		char *orig = test_read_file(path, &len);
 		size_t ntrunc = every ? len : MEDIUM_TRUNCATIONS;
 		size_t nflip = every ? 2 * len : MEDIUM_FLIPS;
 
@@ -1080,9 +999,9 @@ static void damaged_files_fail_cleanly_in_process(void **state)
 	(void)state;
 	test_rng_seed(&rng, SWEEP_SEED);
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-		char *docs = xasprintf("%s/docs-%zu", dir, k);
-		char *pristine = xasprintf("%s/idx-%zu", dir, k);
-		char *copy = xasprintf("%s/copy-%zu", dir, k);
+		char *docs = test_asprintf("%s/docs-%zu", dir, k);
+		char *pristine = test_asprintf("%s/idx-%zu", dir, k);
+		char *copy = test_asprintf("%s/copy-%zu", dir, k);
 		unsigned long truncations = 0, flips = 0;
 		struct sweep s;
 
@@ -1091,7 +1010,7 @@ static void damaged_files_fail_cleanly_in_process(void **state)
 		else
 			write_tiny_corpus(docs);
 		build_in_process(pristine, docs, 0, kinds[k].stemmer, NULL);
-		copy_tree(pristine, copy);
+		test_copy_tree(pristine, copy);
 		sweep_init(&s, copy);
 		expect_sound(&s);
 		damage_files(&s, !kinds[k].medium, &rng, &truncations, &flips);
@@ -1169,8 +1088,8 @@ static void damaged_files_fail_cleanly_in_the_cli(void **state)
 	(void)state;
 	test_rng_seed(&rng, SWEEP_SEED + 1);
 	for (int k = 0; k < 2; k++) {
-		char *docs = xasprintf("%s/docs-%d", dir, k);
-		char *index = xasprintf("%s/idx-%d", dir, k);
+		char *docs = test_asprintf("%s/docs-%d", dir, k);
+		char *index = test_asprintf("%s/idx-%d", dir, k);
 		unsigned n = k ? CLI_DAMAGES_MEDIUM : CLI_DAMAGES_TINY;
 		test_run r;
 
@@ -1190,27 +1109,27 @@ static void damaged_files_fail_cleanly_in_the_cli(void **state)
 			size_t f = i % NINDEX_FILES;
 			char *path = index_file(index, f), what[512];
 			size_t len;
-			char *orig = read_file(path, &len);
+			char *orig = test_read_file(path, &len);
 			uint32_t at;
 
 			assert_non_null(orig);
 			at = test_rng_below(&rng, (uint32_t)len);
 			if ((i / NINDEX_FILES) % 2 == 0) {
-				write_whole(path, orig, at);
+				test_write_whole(path, orig, at);
 				snprintf(what, sizeof(what), "%s truncated to %u of %zu "
 				         "bytes", index_files[f], at, len);
 				truncs++;
 			} else {
 				unsigned mask = 1 + test_rng_below(&rng, 255);
 				orig[at] = (char)(orig[at] ^ mask);
-				write_whole(path, orig, len);
+				test_write_whole(path, orig, len);
 				orig[at] = (char)(orig[at] ^ mask);
 				snprintf(what, sizeof(what), "%s byte %u of %zu xor 0x%02x",
 				         index_files[f], at, len, mask);
 			}
 			failures += cli_on_damage(index, what);
 			damages++;
-			write_whole(path, orig, len);
+			test_write_whole(path, orig, len);
 			free(orig);
 			free(path);
 		}
@@ -1671,12 +1590,12 @@ static void failed_allocations_in_build_are_clean(void **state)
 	(void)state;
 	test_buf_add(&tally.first, "", 0);
 	for (int v = 0; v < 2; v++) {
-		docs[v] = xasprintf("%s/docs-%d", dir, v);
+		docs[v] = test_asprintf("%s/docs-%d", dir, v);
 		write_oom_corpus(docs[v], v);
 	}
 	for (size_t k = 0; k < sizeof(variants) / sizeof(variants[0]); k++) {
-		char *index = xasprintf("%s/idx-%zu", dir, k);
-		char *ref = xasprintf("%s/ref-%zu", dir, k);
+		char *index = test_asprintf("%s/idx-%zu", dir, k);
+		char *ref = test_asprintf("%s/ref-%zu", dir, k);
 		struct build_ctx ctx = {index, docs[1], variants[k].budget,
 		                        variants[k].stemmer};
 		struct oom_loop loop = {build_op, build_after, &ctx};
@@ -1818,7 +1737,7 @@ static void failed_allocations_in_search_are_clean(void **state)
 	};
 	static const char *const stemmers[] = {NULL, "english"};
 	char *dir = fresh_dir("oom-search");
-	char *docs = xasprintf("%s/docs", dir);
+	char *docs = test_asprintf("%s/docs", dir);
 	char *index[2];
 	struct oom_tally tally = {0};
 	unsigned long steps = 0;
@@ -1829,7 +1748,7 @@ static void failed_allocations_in_search_are_clean(void **state)
 	test_buf_add(&tally.first, "", 0);
 	write_medium_corpus(docs);
 	for (size_t k = 0; k < 2; k++) {
-		index[k] = xasprintf("%s/idx-%zu", dir, k);
+		index[k] = test_asprintf("%s/idx-%zu", dir, k);
 		build_in_process(index[k], docs, 0, stemmers[k], NULL);
 	}
 	for (size_t i = 0; i < 2 * nqueries; i++) {
@@ -1959,9 +1878,9 @@ static void full_disk_fails_the_build_cleanly(void **state)
 		{1, 600000, {"-j", "1"}},
 	};
 	char *dir = fresh_dir("full");
-	char *old_docs = xasprintf("%s/old", dir);
+	char *old_docs = test_asprintf("%s/old", dir);
 	char *new_docs[2];
-	char *index = xasprintf("%s/idx", dir);
+	char *index = test_asprintf("%s/idx", dir);
 	char *efbig = xstrdup(strerror(EFBIG));
 	test_buf seen = {0};
 	char *want_old, *want_new;
@@ -1972,12 +1891,12 @@ static void full_disk_fails_the_build_cleanly(void **state)
 	(void)state;
 	test_buf_add(&seen, "", 0);
 	write_tiny_corpus(old_docs);
-	new_docs[0] = xasprintf("%s/new", dir);
-	new_docs[1] = xasprintf("%s/noisy", dir);
+	new_docs[0] = test_asprintf("%s/new", dir);
+	new_docs[1] = test_asprintf("%s/noisy", dir);
 	write_large_corpus(new_docs[0]);
 	write_noisy_corpus(new_docs[1]);
 	{
-		char *ref = xasprintf("%s/ref", dir);
+		char *ref = test_asprintf("%s/ref", dir);
 		LODE(&r, "index", "-q", "-i", ref, new_docs[0]);
 		TEST_RUN_EXPECT(&r, test_run_exited(&r, 0));
 		test_run_release(&r);
@@ -2068,10 +1987,10 @@ static void full_disk_fails_the_build_cleanly(void **state)
 static void held_lock_refuses_a_second_writer(void **state)
 {
 	char *dir = fresh_dir("lock");
-	char *docs = xasprintf("%s/docs", dir);
-	char *other = xasprintf("%s/other", dir);
-	char *index = xasprintf("%s/idx", dir);
-	char *lock = xasprintf("%s/LOCK", index);
+	char *docs = test_asprintf("%s/docs", dir);
+	char *other = test_asprintf("%s/other", dir);
+	char *index = test_asprintf("%s/idx", dir);
+	char *lock = test_asprintf("%s/LOCK", index);
 	char *want, *got;
 	test_run r;
 	int fd;
@@ -2132,15 +2051,15 @@ static void concurrent_builds_take_turns(void **state)
 {
 	enum { WRITERS = 4, ROUNDS = 5 };
 	char *dir = fresh_dir("writers");
-	char *docs = xasprintf("%s/docs", dir);
-	char *index = xasprintf("%s/idx", dir);
+	char *docs = test_asprintf("%s/docs", dir);
+	char *index = test_asprintf("%s/idx", dir);
 	char *want;
 	unsigned busy = 0, built = 0;
 
 	(void)state;
 	write_oom_corpus(docs, 1);
 	{
-		char *ref = xasprintf("%s/ref", dir);
+		char *ref = test_asprintf("%s/ref", dir);
 		test_run r;
 		LODE(&r, "index", "-q", "-i", ref, docs);
 		TEST_RUN_EXPECT(&r, test_run_exited(&r, 0));
