@@ -1,10 +1,13 @@
 /*
  * inverter.c -- in-memory postings buffers, sorted runs and their merge.
  *
- * Per document, tokens are chained per term in a scratch array (no sorting):
- * each term remembers the first and last token it had in the current
- * document, so that when the document ends its positions can be appended to
- * the term's buffer in order.  Buffers are the chunk encoding of inverter.h.
+ * Each token's position goes straight into its term's buffer, so a document
+ * costs no scratch memory per token (a 2 GB file would otherwise need
+ * gigabytes of it).  The first time a document touches a term, the term's
+ * buffer gets the document gap and a FREQ_SLOT-byte hole for the frequency,
+ * which is not known yet; when the document ends, the frequency is written
+ * into the hole and the positions slide back over what it did not use.
+ * Buffers are the chunk encoding of inverter.h.
  */
 #include "inverter.h"
 
@@ -22,7 +25,7 @@
 
 #define RUN_MAGIC "LODE\0RUN"
 #define NO_DOC UINT32_MAX
-#define NO_TOKEN UINT32_MAX
+#define FREQ_SLOT 5 /* VByte bytes of the largest uint32_t */
 
 struct term {
 	uint64_t text;      /* offset of the term's bytes in the arena */
@@ -33,18 +36,14 @@ struct term {
 	uint32_t last_doc;  /* last document in buf, NO_DOC if none */
 	uint32_t df;        /* documents in buf */
 	uint64_t cf;        /* positions in buf */
-	uint32_t first_tok; /* current document's token chain: head ... */
-	uint32_t last_tok;  /* ... and tail, valid while last_seen == doc */
-	uint32_t last_seen; /* document whose chain first_tok starts */
+	uint32_t last_seen; /* last document that touched the term; while it
+	                       is the current one, the fields below are valid */
+	uint32_t freq_at;   /* offset in buf of the frequency's hole */
+	uint32_t last_pos;  /* position of the latest token */
 	uint32_t freq;      /* tokens in the current document */
 	uint32_t stem;      /* exact term: its stem term's index + 1, 0 if not
 	                       known yet */
 	int is_stem;        /* a stem term: postings without positions */
-};
-
-struct tok {
-	uint32_t pos;  /* position in the document */
-	uint32_t next; /* next token of the same term, NO_TOKEN at the end */
 };
 
 struct run {
@@ -76,8 +75,7 @@ struct lode_inverter {
 	size_t arena_used, arena_cap;
 	size_t buffered;        /* bytes allocated for postings buffers */
 
-	struct tok *toks;       /* current document's tokens */
-	size_t ntoks, toks_cap;
+	size_t ntoks;           /* tokens of the current document */
 	uint32_t *touched;      /* terms seen in the current document */
 	size_t ntouched, touched_cap;
 	uint32_t doc;           /* current document */
@@ -187,85 +185,12 @@ static int64_t term_lookup(struct lode_inverter *inv, const char *p, size_t n)
 	return (int64_t)inv->nterms - 1;
 }
 
-/* Note an occurrence of term ti in the current document's touched list. */
-static int touch(struct lode_inverter *inv, uint32_t ti)
-{
-	struct term *t = &inv->terms[ti];
-
-	if (t->last_seen == inv->doc)
-		return LODE_OK;
-	if (lode_grow(&inv->touched, &inv->touched_cap, inv->ntouched + 1,
-	              sizeof(uint32_t)))
-		return LODE_ENOMEM;
-	inv->touched[inv->ntouched++] = ti;
-	t->last_seen = inv->doc;
-	t->freq = 0;
-	return LODE_OK;
-}
-
-/* Count an occurrence of the stem of exact term ti. */
-static int add_stem(struct lode_inverter *inv, uint32_t ti)
-{
-	if (inv->terms[ti].stem == 0) {
-		char stem[LODE_STEM_TERM_MAX];
-		size_t n = lode_stem_term(inv->stemmer, inv->arena + inv->terms[ti].text,
-		                          inv->terms[ti].len, stem);
-		int64_t si = term_lookup(inv, stem, n);
-		if (si < 0)
-			return LODE_ENOMEM;
-		inv->terms[si].is_stem = 1;
-		inv->terms[ti].stem = (uint32_t)si + 1;
-	}
-	ti = inv->terms[ti].stem - 1;
-	if (touch(inv, ti))
-		return LODE_ENOMEM;
-	inv->terms[ti].freq++;
-	return LODE_OK;
-}
-
-static int on_token(void *ctx, const char *term, size_t len, uint32_t position,
-                    size_t start, size_t end)
-{
-	struct lode_inverter *inv = ctx;
-	int64_t ti;
-	struct term *t;
-	uint32_t tok = (uint32_t)inv->ntoks;
-
-	(void)start;
-	(void)end;
-	if (inv->ntoks == UINT32_MAX - 1) {
-		inv->rc = LODE_ELIMIT;
-		return 1;
-	}
-	ti = term_lookup(inv, term, len);
-	if (ti < 0 || lode_grow(&inv->toks, &inv->toks_cap, inv->ntoks + 1,
-	                        sizeof(struct tok)) ||
-	    touch(inv, (uint32_t)ti) ||
-	    (inv->stemmer && add_stem(inv, (uint32_t)ti))) {
-		inv->rc = LODE_ENOMEM;
-		return 1;
-	}
-	t = &inv->terms[ti];
-	inv->toks[tok].pos = position;
-	inv->toks[tok].next = NO_TOKEN;
-	inv->ntoks++;
-	if (t->freq == 0)
-		t->first_tok = tok;
-	else
-		inv->toks[t->last_tok].next = tok;
-	t->last_tok = tok;
-	t->freq++;
-	return 0;
-}
-
-/* Make room for need more bytes in t's buffer. */
-static int buf_reserve(struct lode_inverter *inv, struct term *t, size_t need)
+/* buf_reserve's slow path: grow t's buffer. */
+static int buf_grow(struct lode_inverter *inv, struct term *t, size_t need)
 {
 	size_t cap = t->cap;
 	uint8_t *buf;
 
-	if ((size_t)t->used + need <= t->cap)
-		return LODE_OK;
 	if ((uint64_t)t->used + need > UINT32_MAX / 2)
 		return LODE_ELIMIT;
 	if (cap < 16)
@@ -281,38 +206,120 @@ static int buf_reserve(struct lode_inverter *inv, struct term *t, size_t need)
 	return LODE_OK;
 }
 
-/* Append the current document's postings to each touched term's buffer. */
-static int flush_document(struct lode_inverter *inv)
+/* Make room for need more bytes in t's buffer. */
+static inline int buf_reserve(struct lode_inverter *inv, struct term *t,
+                              size_t need)
+{
+	if ((size_t)t->used + need <= t->cap)
+		return LODE_OK;
+	return buf_grow(inv, t, need);
+}
+
+/* Make term ti part of the current document: on its first occurrence, note
+ * it in the touched list and start its posting (document gap, hole for the
+ * frequency) in its buffer. */
+static int touch(struct lode_inverter *inv, uint32_t ti)
+{
+	struct term *t = &inv->terms[ti];
+	int rc;
+
+	if (t->last_seen == inv->doc)
+		return LODE_OK;
+	if (lode_grow(&inv->touched, &inv->touched_cap, inv->ntouched + 1,
+	              sizeof(uint32_t)))
+		return LODE_ENOMEM;
+	if ((rc = buf_reserve(inv, t, LODE_VBYTE_MAX + FREQ_SLOT)))
+		return rc;
+	t->used += (uint32_t)lode_vbyte_put(t->buf + t->used,
+	                                    t->last_doc == NO_DOC
+	                                            ? inv->doc
+	                                            : inv->doc - t->last_doc);
+	t->freq_at = t->used;
+	t->used += FREQ_SLOT;
+	inv->touched[inv->ntouched++] = ti;
+	t->last_seen = inv->doc;
+	t->freq = 0;
+	t->last_pos = 0;
+	return LODE_OK;
+}
+
+/* Count an occurrence of the stem of exact term ti. */
+static int add_stem(struct lode_inverter *inv, uint32_t ti)
+{
+	int rc;
+
+	if (inv->terms[ti].stem == 0) {
+		char stem[LODE_STEM_TERM_MAX];
+		size_t n = lode_stem_term(inv->stemmer, inv->arena + inv->terms[ti].text,
+		                          inv->terms[ti].len, stem);
+		int64_t si = term_lookup(inv, stem, n);
+		if (si < 0)
+			return LODE_ENOMEM;
+		inv->terms[si].is_stem = 1;
+		inv->terms[ti].stem = (uint32_t)si + 1;
+	}
+	ti = inv->terms[ti].stem - 1;
+	if ((rc = touch(inv, ti)))
+		return rc;
+	inv->terms[ti].freq++;
+	return LODE_OK;
+}
+
+static int on_token(void *ctx, const char *term, size_t len, uint32_t position,
+                    size_t start, size_t end)
+{
+	struct lode_inverter *inv = ctx;
+	int64_t ti;
+	struct term *t;
+	int rc;
+
+	(void)start;
+	(void)end;
+	if (inv->ntoks == UINT32_MAX - 1) {
+		inv->rc = LODE_ELIMIT;
+		return 1;
+	}
+	ti = term_lookup(inv, term, len);
+	if (ti < 0) {
+		inv->rc = LODE_ENOMEM;
+		return 1;
+	}
+	if ((rc = touch(inv, (uint32_t)ti)) ||
+	    (inv->stemmer && (rc = add_stem(inv, (uint32_t)ti))) ||
+	    (rc = buf_reserve(inv, &inv->terms[ti], LODE_VBYTE_MAX))) {
+		inv->rc = rc;
+		return 1;
+	}
+	/* Stem terms keep no positions: phrases match exact words. */
+	t = &inv->terms[ti];
+	t->used += (uint32_t)lode_vbyte_put(t->buf + t->used,
+	                                    position - t->last_pos);
+	t->last_pos = position;
+	t->freq++;
+	inv->ntoks++;
+	return 0;
+}
+
+/* End the current document: write each touched term's frequency into its
+ * hole, and slide its positions back over the bytes the frequency did not
+ * need. */
+static void flush_document(struct lode_inverter *inv)
 {
 	for (size_t i = 0; i < inv->ntouched; i++) {
 		struct term *t = &inv->terms[inv->touched[i]];
-		uint32_t gap = t->last_doc == NO_DOC ? inv->doc : inv->doc - t->last_doc;
-		uint32_t prev = 0;
-		uint8_t *p;
-		int rc;
+		uint8_t *hole = t->buf + t->freq_at;
+		size_t n = lode_vbyte_put(hole, t->freq);
+		size_t tail = t->used - t->freq_at - FREQ_SLOT;
 
-		/* Worst case: two header values and freq positions. */
-		rc = buf_reserve(inv, t, 2 * LODE_VBYTE_MAX +
-		                         (size_t)t->freq * 5);
-		if (rc)
-			return rc;
-		p = t->buf + t->used;
-		p += lode_vbyte_put(p, gap);
-		p += lode_vbyte_put(p, t->freq);
-		/* Stem terms keep no positions: phrases match exact words. */
-		for (uint32_t k = t->is_stem ? NO_TOKEN : t->first_tok; k != NO_TOKEN;
-		     k = inv->toks[k].next) {
-			p += lode_vbyte_put(p, inv->toks[k].pos - prev);
-			prev = inv->toks[k].pos;
-		}
-		t->used = (uint32_t)(p - t->buf);
+		/* Mostly a few bytes: a loop beats calling memmove. */
+		for (size_t k = 0; k < tail; k++)
+			hole[n + k] = hole[FREQ_SLOT + k];
+		t->used -= (uint32_t)(FREQ_SLOT - n);
 		t->last_doc = inv->doc;
 		t->df++;
 		t->cf += t->freq;
 	}
 	inv->ntouched = 0;
-	inv->ntoks = 0;
-	return LODE_OK;
 }
 
 static int compare_keys(const void *a, const void *b)
@@ -443,21 +450,20 @@ static int spill(struct lode_inverter *inv, lode_error *err)
 int lode_inverter_add(struct lode_inverter *inv, uint32_t doc, const char *text,
                       size_t len, uint32_t *tokens, lode_error *err)
 {
-	int rc;
-
 	inv->doc = doc;
 	inv->rc = LODE_OK;
 	inv->ntoks = 0;
 	inv->ntouched = 0;
 	lode_tokenize(text, len, on_token, inv);
 	*tokens = (uint32_t)inv->ntoks;
+	if (inv->rc == LODE_ENOMEM)
+		return lode_fail(err, LODE_ENOMEM, "out of memory");
 	if (inv->rc == LODE_ELIMIT)
 		return lode_fail(err, LODE_ELIMIT,
-		                 "document has more than 2^32 tokens");
-	if (inv->rc != LODE_OK || (rc = flush_document(inv)) == LODE_ENOMEM)
-		return lode_fail(err, LODE_ENOMEM, "out of memory");
-	if (rc != LODE_OK)
-		return lode_fail(err, rc, "a term's postings exceed 2 GB in memory");
+		                 inv->ntoks == UINT32_MAX - 1
+		                         ? "document has more than 2^32 tokens"
+		                         : "a term's postings exceed 2 GB in memory");
+	flush_document(inv);
 	if (memory_used(inv) > inv->budget)
 		return spill(inv, err);
 	return LODE_OK;
@@ -571,7 +577,6 @@ void lode_inverter_free(struct lode_inverter *inv)
 	lode_free(inv->terms);
 	lode_free(inv->table);
 	lode_free(inv->arena);
-	lode_free(inv->toks);
 	lode_free(inv->touched);
 	lode_free(inv->order);
 	lode_free(inv->chunks);
