@@ -129,7 +129,8 @@ static int check_docs(const struct lode_segment *seg, lode_error *err)
 		char *text;
 		size_t len;
 		if ((rc = lode_segment_doc(seg, d, &info, err)) ||
-		    (rc = lode_segment_doc_text(seg, d, &text, &len, err)))
+		    (rc = lode_segment_doc_text(seg, d, SIZE_MAX, &text, &len,
+		                                NULL, err)))
 			return rc;
 		lode_free(text);
 		if (len != info.byte_length)

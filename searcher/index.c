@@ -196,5 +196,5 @@ int lode_doc_text(const lode_index *ix, uint32_t doc, char **text, size_t *len,
 
 	if (!seg)
 		return lode_fail(err, LODE_EINVAL, "no document %u", doc);
-	return lode_segment_doc_text(seg, local, text, len, err);
+	return lode_segment_doc_text(seg, local, SIZE_MAX, text, len, NULL, err);
 }

@@ -291,7 +291,8 @@ int lode_segment_doc(const struct lode_segment *seg, uint32_t doc,
 }
 
 int lode_segment_doc_text(const struct lode_segment *seg, uint32_t doc,
-                          char **text, size_t *len, lode_error *err)
+                          size_t max, char **text, size_t *len,
+                          uint64_t *full, lode_error *err)
 {
 	const uint8_t *r;
 	uint64_t off, size, start, need;
@@ -320,6 +321,12 @@ int lode_segment_doc_text(const struct lode_segment *seg, uint32_t doc,
 	if (size > UINT64_MAX - start || need > (uint64_t)clen * 1032 + 64 ||
 	    need > SIZE_MAX - 1)
 		return corrupt(&seg->docs, "stored text length is implausible", err);
+	if (full)
+		*full = size;
+	if (size > max) {
+		size = max;
+		need = start + size;
+	}
 	buf = lode_malloc((size_t)need + 1);
 	if (!buf)
 		return lode_fail(err, LODE_ENOMEM, "out of memory");

@@ -73,8 +73,13 @@ int lode_segment_terms(const struct lode_segment *seg, lode_term_fn fn,
 
 int lode_segment_doc(const struct lode_segment *seg, uint32_t doc,
                      lode_doc_info *info, lode_error *err);
+/* The first max bytes (all of them if fewer) of document doc's stored text,
+ * in a buffer the caller frees, NUL-terminated; only what they need is
+ * inflated.  *len receives the length returned, *full (if not NULL) the
+ * document's whole length. */
 int lode_segment_doc_text(const struct lode_segment *seg, uint32_t doc,
-                          char **text, size_t *len, lode_error *err);
+                          size_t max, char **text, size_t *len,
+                          uint64_t *full, lode_error *err);
 
 /* Check every file's CRC and the dictionary's order and bounds. */
 int lode_segment_verify(const struct lode_segment *seg, lode_error *err);

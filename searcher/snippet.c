@@ -7,6 +7,10 @@
  * about width bytes, cut at white space, folded onto one line (runs of
  * white space and control characters become one space, invalid UTF-8
  * becomes U+FFFD) and marked with '…' where text was cut.
+ *
+ * Only the first SCAN_MAX bytes of a document are searched for the passage
+ * (Lucene's highlighters and Elasticsearch bound theirs likewise): a
+ * snippet must not inflate and tokenize a whole 2 GB file.
  */
 #include <string.h>
 #include <utf8proc.h>
@@ -15,10 +19,12 @@
 #include "error.h"
 #include "index.h"
 #include "query.h"
+#include "segment.h"
 #include "stem.h"
 #include "tokenizer.h"
 
 #define MAX_WORDS 64 /* distinct query words told apart; more share slots */
+#define SCAN_MAX ((size_t)1 << 20) /* bytes of a document searched */
 
 static const char ellipsis[] = "\xe2\x80\xa6";
 
@@ -182,8 +188,7 @@ static int render(struct out *o, const char *text, size_t start, size_t end,
 		if (pending_space && o->len > 0 && put(o, " ", 1))
 			return LODE_ENOMEM;
 		pending_space = 0;
-		if (m < c->nmatches && c->matches[m].start == i &&
-		    c->matches[m].end <= end) {
+		if (m < c->nmatches && c->matches[m].start == i) {
 			if (lode_grow(&o->spans, &o->spans_cap, o->nspans + 1,
 			              sizeof(lode_span)))
 				return LODE_ENOMEM;
@@ -200,9 +205,9 @@ static int render(struct out *o, const char *text, size_t start, size_t end,
 		}
 		i += (size_t)n;
 		if (m < c->nmatches && c->matches[m].start < i &&
-		    i >= c->matches[m].end) {
-			if (c->matches[m].end <= end)
-				o->spans[o->nspans++].end = o->len;
+		    (i >= c->matches[m].end || i >= end)) {
+			/* A match the window cuts is marked as far as shown. */
+			o->spans[o->nspans++].end = o->len;
 			m++;
 		}
 	}
@@ -215,13 +220,34 @@ int lode_snippet_make(const lode_index *ix, const lode_query *query,
 {
 	struct collect c = {0};
 	struct out o = {0};
-	size_t len, first, last, start = 0, end;
+	size_t len, first, last, start = 0, end, cut;
+	uint64_t full;
+	uint32_t local;
+	const struct lode_segment *seg = lode_index_segment_of(ix, doc, &local);
 	char *text;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = lode_doc_text(ix, doc, &text, &len, err)))
+	if (!seg)
+		return lode_fail(err, LODE_EINVAL, "no document %u", doc);
+	if ((rc = lode_segment_doc_text(seg, local, SCAN_MAX + 4, &text, &len, &full,
+	                                err)))
 		return rc;
+	if (len < full) {
+		/* Read 4 bytes more than searched, to see where characters
+		 * end.  Search no further than the last white space, so that no
+		 * word is cut in two; inside a huge word (longer than a token
+		 * can be), between two characters. */
+		size_t limit = len - 4;
+		cut = limit;
+		while (cut > 0 && limit - cut < 4 * LODE_MAX_TOKEN_BYTES &&
+		       !is_space((unsigned char)text[cut - 1]))
+			cut--;
+		if (cut == 0 || !is_space((unsigned char)text[cut - 1]))
+			for (cut = limit; cut > 0 && ((uint8_t)text[cut] & 0xc0) == 0x80;)
+				cut--;
+		len = cut;
+	}
 	if (width < 16)
 		width = 16;
 	if (ix->stemmer[0] && !query->exact &&
@@ -247,6 +273,13 @@ int lode_snippet_make(const lode_index *ix, const lode_query *query,
 		end = we + (extra - (ws - start));
 		if (end > len)
 			end = len;
+		/* One match longer than the snippet (a 255-byte word): cut it
+		 * between characters. */
+		if (end - start > 2 * width) {
+			end = start + 2 * width;
+			while (end > start && ((uint8_t)text[end] & 0xc0) == 0x80)
+				end--;
+		}
 		/* Cut at white space, never inside a word or a character. */
 		if (start > 0) {
 			size_t s = start;
@@ -264,7 +297,7 @@ int lode_snippet_make(const lode_index *ix, const lode_query *query,
 	}
 	if ((start > 0 && put(&o, ellipsis, strlen(ellipsis))) ||
 	    render(&o, text, start, end, &c) ||
-	    (end < len && put(&o, ellipsis, strlen(ellipsis))) ||
+	    (end < full && put(&o, ellipsis, strlen(ellipsis))) ||
 	    (!o.buf && put(&o, "", 0)))
 		goto out_nomem;
 	out->text = o.buf;

@@ -1384,6 +1384,114 @@ static void not_of_absent_term_frees_its_matchers(void **state)
 	free(root);
 }
 
+/* The snippet of query text in document doc of ix; the caller releases it. */
+static lode_snippet snippet_of(const lode_index *ix, const char *text,
+                               uint32_t doc)
+{
+	lode_query *query = parse(text);
+	lode_snippet snip;
+	lode_error err = {0};
+
+	if (lode_snippet_make(ix, query, doc, 160, &snip, &err) != LODE_OK)
+		fail_msg("snippet of '%s': %s", text, err.message);
+	lode_query_free(query);
+	return snip;
+}
+
+static int ends_with(const lode_snippet *s, const char *tail)
+{
+	size_t n = strlen(tail);
+
+	return s->len >= n && memcmp(s->text + s->len - n, tail, n) == 0;
+}
+
+/*
+ * Documents of megabytes: every position is indexed (the inverter streams
+ * positions into the term buffers, indexer/inverter.c), and snippets search
+ * only the first MiB (searcher/snippet.c SCAN_MAX), cut between words or,
+ * inside one huge word, between characters.
+ */
+static void huge_documents_are_indexed_and_snippeted(void **state)
+{
+	static const char *const names[] = {"big.txt", "word.txt"};
+	const size_t big = (size_t)3 << 20, word = (size_t)3 << 19;
+	char *texts[2];
+	lode_index *ix = NULL;
+	lode_doc_info info;
+	lode_error err = {0};
+	lode_snippet snip;
+	uint64_t count;
+	size_t len = 0, filler = 0;
+	char *root, eee[256];
+
+	(void)state;
+	/* "needle", then "lorem ipsum " to 2 MiB, "haystack", more filler. */
+	texts[0] = malloc(big + 1);
+	assert_non_null(texts[0]);
+	len = (size_t)sprintf(texts[0], "needle ");
+	while (len + 12 < big) {
+		if (len >= (size_t)2 << 20 && len < ((size_t)2 << 20) + 12)
+			len += (size_t)sprintf(texts[0] + len, "haystack ");
+		memcpy(texts[0] + len, "lorem ipsum ", 12);
+		len += 12;
+		filler++;
+	}
+	texts[0][len] = '\0';
+	/* "start", then one word of 1.5 MiB of two-byte characters ('é'). */
+	texts[1] = malloc(word + 8);
+	assert_non_null(texts[1]);
+	memcpy(texts[1], "start ", 6);
+	for (len = 6; len + 2 <= word + 6; len += 2)
+		memcpy(texts[1] + len, "\xc3\xa9", 2);
+	texts[1][len] = '\0';
+	root = small_index(names, (const char *const *)texts, 2, NULL, 0, &ix);
+
+	assert_int_equal(lode_doc(ix, 0, &info, &err), LODE_OK);
+	assert_int_equal(info.tokens, 2 + 2 * filler);
+	lode_query *q = parse("haystack AND \"ipsum lorem\" AND needle");
+	assert_int_equal(lode_count(ix, q, &count, &err), LODE_OK);
+	assert_int_equal(count, 1);
+	lode_query_free(q);
+
+	snip = snippet_of(ix, "needle", 0);
+	assert_int_equal(snip.nspans, 1);
+	assert_memory_equal(snip.text + snip.spans[0].start, "needle", 6);
+	assert_true(ends_with(&snip, "\xe2\x80\xa6"));
+	lode_snippet_release(&snip);
+
+	/* Beyond the first MiB: the start of the text, unmarked, cut. */
+	snip = snippet_of(ix, "haystack", 0);
+	assert_int_equal(snip.nspans, 0);
+	assert_memory_equal(snip.text, "needle lorem", 12);
+	assert_true(ends_with(&snip, "\xe2\x80\xa6"));
+	lode_snippet_release(&snip);
+
+	/* The window stops before the huge word. */
+	snip = snippet_of(ix, "start", 1);
+	assert_int_equal(snip.nspans, 1);
+	assert_string_equal(snip.text, "start\xe2\x80\xa6");
+	lode_snippet_release(&snip);
+
+	/* The huge word's token (its first 255 bytes, folded to 'e') matches
+	 * the whole word; the snippet shows about two widths of it, cut
+	 * between characters (no U+FFFD), marked as far as shown. */
+	memset(eee, 'e', 255);
+	eee[255] = '\0';
+	snip = snippet_of(ix, eee, 1);
+	assert_int_equal(snip.nspans, 1);
+	assert_true(snip.len <= 3 + 2 * 160 + 3);
+	assert_null(strstr(snip.text, "\xef\xbf\xbd"));
+	assert_true(ends_with(&snip, "\xc3\xa9\xe2\x80\xa6"));
+	assert_int_equal(snip.spans[0].end, snip.len - 3);
+	lode_snippet_release(&snip);
+
+	lode_index_close(ix);
+	test_rmtree(root);
+	free(root);
+	free(texts[0]);
+	free(texts[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1394,6 +1502,7 @@ int main(void)
 		cmocka_unit_test(not_of_absent_term_frees_its_matchers),
 		cmocka_unit_test(empty_directories_are_walked),
 		cmocka_unit_test(search_for_no_hits_takes_no_buffer),
+		cmocka_unit_test(huge_documents_are_indexed_and_snippeted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
