@@ -199,6 +199,9 @@ static void child_setup(const int out_pipe[2], const int err_pipe[2],
 		setenv("LODE_INDEX", opts->lode_index, 1);
 	else
 		unsetenv("LODE_INDEX");
+	for (size_t i = 0; opts && opts->env && opts->env[i]; i++)
+		if (putenv((char *)(uintptr_t)opts->env[i]) != 0)
+			_exit(126);
 }
 
 /* Sleep until start + after_us on the monotonic clock, then SIGKILL pid. */

@@ -93,6 +93,8 @@ typedef struct test_run_opts {
 	int kill;               /* nonzero: SIGKILL the child kill_after_us
 	                         * after fork, whether or not it has exited */
 	long kill_after_us;     /* microseconds */
+	const char *const *env; /* "NAME=value" strings added to the child's
+	                         * environment, NULL-terminated; or NULL */
 } test_run_opts;
 
 /*

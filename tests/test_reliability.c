@@ -615,6 +615,193 @@ static void killed_build_leaves_old_or_new_index(void **state)
 	free(dir);
 }
 
+/* ---- 1b. power loss during a build ----------------------------------------- */
+
+/* tests/powerloss.c: its exit status after pulling the plug. */
+#define POWERLOSS_EXIT 86
+
+/* The power-loss library built beside the binary under test (the Makefile
+ * puts it in $(BUILD)/tests/, and lode in $(BUILD)/). */
+static char *powerloss_library(void)
+{
+	char *dir = xstrdup(lode_bin), *slash = strrchr(dir, '/'), *lib;
+
+	*slash = '\0';
+	lib = test_asprintf("%s/tests/powerloss.so", dir);
+	free(dir);
+	if (access(lib, R_OK) != 0)
+		fail_msg("no %s: build it with make check-run", lib);
+	return lib;
+}
+
+/* Build index from corpus under the power-loss library: the power goes out
+ * at event at (0: never) under model; *events receives the number of
+ * events of a whole build when at is 0.  Returns how the run ended. */
+static void build_with_power_loss(test_run *r, const char *dir,
+                                  const char *index, const char *corpus,
+                                  long at, const char *model, long *events)
+{
+	char *lib = powerloss_library();
+	char *stash = test_asprintf("%s/stash", dir);
+	char *count = test_asprintf("%s/events", dir);
+	char *env[6];
+	test_run_opts opts = {.env = (const char *const *)env};
+	size_t n = 0;
+
+	test_rmtree(stash);
+	if (mkdir(stash, 0755) != 0)
+		fail_msg("cannot create %s: %s", stash, strerror(errno));
+	env[n++] = test_asprintf("LD_PRELOAD=%s", lib);
+	env[n++] = test_asprintf("LODE_POWERLOSS_STASH=%s", stash);
+	env[n++] = test_asprintf("LODE_POWERLOSS_MODEL=%s", model);
+	env[n++] = at ? test_asprintf("LODE_POWERLOSS_AT=%ld", at)
+	              : test_asprintf("LODE_POWERLOSS_COUNT=%s", count);
+	/* An ASan build's runtime wants to come first; the library must. */
+	env[n++] = xstrdup("ASAN_OPTIONS=verify_asan_link_order=0");
+	env[n] = NULL;
+	LODE_OPTS(r, &opts, "index", "-q", "-i", index, corpus);
+	if (!at) {
+		size_t len;
+		char *text;
+		TEST_RUN_EXPECT(r, test_run_exited(r, 0) && r->err.len == 0);
+		text = test_read_file(count, &len);
+		*events = atol(text);
+		free(text);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(env[i]);
+	free(count);
+	free(stash);
+	free(lib);
+}
+
+/*
+ * The power goes out during `lode index`, at each of the build's file system
+ * events in turn (writes, fsyncs, creates, renames, unlinks: 26 to 32 for
+ * this corpus), building either way between the corpus's two versions,
+ * under two models of what the disk then holds (tests/powerloss.c): "all"
+ * loses every write not fsynced and every directory change whose directory
+ * was not fsynced after it; "data" keeps the directory changes and loses
+ * the unsynced data.  Each time the index starts as a clean copy of the old
+ * version.  Afterwards `lode check` passes and every query answers exactly
+ * as the old index or the new one: the old one up to some event, the new
+ * one from there on, never back.  Then a normal build over whatever the
+ * crash left succeeds, leaves nothing temporary and answers as the new
+ * version.  The power also goes out just as a finished build exits: the
+ * new index must be on disk then.
+ */
+static void power_loss_leaves_old_or_new_index(void **state)
+{
+	static const char *const models[] = {"all", "data"};
+	char *dir = fresh_dir("powerloss");
+	char *corpus = test_asprintf("%s/corpus", dir);
+	char *stash = test_asprintf("%s/stash-1", dir);
+	char *index = test_asprintf("%s/idx", dir);
+	char *ref[2];
+	struct answer want[2][NCRASH_QUERIES];
+	long events[2], first_new[2][2];
+	unsigned crashes = 0;
+	int live = 0;
+	double t0 = test_now_ms();
+	test_run r;
+
+	(void)state;
+	write_crash_corpus(corpus, 0);
+	write_crash_corpus(stash, 1);
+	for (int v = 0; v < 2; v++) {
+		ref[v] = test_asprintf("%s/ref-%d", dir, v);
+		switch_corpus(dir, &live, v);
+		LODE(&r, "index", "-q", "-i", ref[v], corpus);
+		TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
+		test_run_release(&r);
+		query_answers(ref[v], want[v]);
+	}
+	/* How many events a build towards each version has. */
+	for (int v = 0; v < 2; v++) {
+		switch_corpus(dir, &live, v);
+		test_rmtree(index);
+		test_copy_tree(ref[1 - v], index);
+		build_with_power_loss(&r, dir, index, corpus, 0, "all",
+		                      &events[v]);
+		test_run_release(&r);
+		assert_int_equal(which_version(index, want), v);
+	}
+
+	for (int m = 0; m < 2; m++) {
+		for (int v = 0; v < 2; v++) {
+			first_new[m][v] = 0;
+			switch_corpus(dir, &live, v);
+			for (long at = 1; at <= events[v] + 1; at++) {
+				struct leftovers lo;
+				int now;
+
+				test_rmtree(index);
+				test_copy_tree(ref[1 - v], index);
+				build_with_power_loss(&r, dir, index, corpus, at,
+				                      models[m], NULL);
+				/* At events + 1: as lode exits. */
+				TEST_RUN_EXPECT(&r, test_run_exited(&r, POWERLOSS_EXIT));
+				crashes++;
+				test_run_release(&r);
+				scan_leftovers(index, &lo);
+				LODE(&r, "check", "-i", index);
+				if (!test_run_exited(&r, 0) || r.err.len != 0 ||
+				    !strstr(r.out.p, ": ok: 1 segment")) {
+					test_run_dump(&r, print_error);
+					fail_msg("power lost at event %ld of %ld (model "
+					         "%s): check failed; index holds %s",
+					         at, events[v], models[m], lo.listing.p);
+				}
+				test_run_release(&r);
+				now = which_version(index, want);
+				if (now < 0 || (first_new[m][v] && now != v))
+					fail_msg("power lost at event %ld of %ld (model "
+					         "%s): answers are %s; index holds %s",
+					         at, events[v], models[m],
+					         now < 0 ? "neither the old index's nor "
+					                   "the new one's"
+					                 : "the old index's after an "
+					                   "earlier crash gave the new",
+					         lo.listing.p);
+				test_buf_release(&lo.listing);
+				if (now == v && !first_new[m][v])
+					first_new[m][v] = at;
+
+				/* The next build cleans up. */
+				LODE(&r, "index", "-q", "-i", index, corpus);
+				TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) &&
+				                    r.err.len == 0);
+				test_run_release(&r);
+				expect_clean_index(index);
+				expect_check_ok(index);
+				assert_int_equal(which_version(index, want), v);
+			}
+			if (!first_new[m][v])
+				fail_msg("model %s: a finished build (towards "
+				         "version %d) was not on disk as lode "
+				         "exited", models[m], v);
+			/* The old index survived the early crashes. */
+			assert_true(first_new[m][v] > 1);
+		}
+	}
+
+	print_message("power loss: %u crashes over builds of %ld and %ld "
+	              "events; the new index from event %ld/%ld (model all), "
+	              "%ld/%ld (model data); %.1f s\n", crashes, events[0],
+	              events[1], first_new[0][0], first_new[0][1],
+	              first_new[1][0], first_new[1][1],
+	              (test_now_ms() - t0) / 1e3);
+	for (int v = 0; v < 2; v++) {
+		for (size_t q = 0; q < NCRASH_QUERIES; q++)
+			free(want[v][q].out);
+		free(ref[v]);
+	}
+	free(index);
+	free(stash);
+	free(corpus);
+	free(dir);
+}
+
 /* ---- 2. damaged index files -------------------------------------------------- */
 
 static const char *const index_files[] = {
@@ -2126,6 +2313,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(killed_build_leaves_old_or_new_index),
+		cmocka_unit_test(power_loss_leaves_old_or_new_index),
 		cmocka_unit_test(damaged_files_fail_cleanly_in_process),
 		cmocka_unit_test(damaged_files_fail_cleanly_in_the_cli),
 		cmocka_unit_test(failed_allocations_in_build_are_clean),
@@ -2135,5 +2323,8 @@ int main(void)
 		cmocka_unit_test(concurrent_builds_take_turns),
 	};
 
+	/* TEST_FILTER=power_loss* runs only the tests matching it. */
+	if (getenv("TEST_FILTER"))
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
