@@ -194,7 +194,7 @@ int lode_evaluate(const lode_index *ix, const char *queries_path,
 		return lode_fail_errno(err, "%s", queries_path);
 	while (rc == LODE_OK && (len = getline(&line, &line_cap, f)) >= 0) {
 		char *tab, name[1024];
-		size_t nhits, nrel;
+		size_t nhits = 0, nrel;
 		lode_query *q;
 		lode_metrics m;
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
@@ -212,7 +212,9 @@ int lode_evaluate(const lode_index *ix, const char *queries_path,
 		if ((rc = lode_query_parse_text(tab + 1, strlen(tab + 1), &q, err)))
 			break;
 		lode_query_set_exact(q, opt->exact);
-		rc = lode_search(ix, q, LODE_EVAL_DEPTH, hits, &nhits, NULL, err);
+		if ((rc = lode_query_set_bm25(q, opt->k1, opt->b, err)) == LODE_OK)
+			rc = lode_search(ix, q, LODE_EVAL_DEPTH, hits, &nhits, NULL,
+			                 err);
 		lode_query_free(q);
 		for (size_t i = 0; rc == LODE_OK && i < nhits; i++) {
 			lode_doc_info info;

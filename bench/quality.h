@@ -74,7 +74,9 @@ typedef struct lode_eval_summary {
  * not NULL, and average the metrics over the judged queries.
  */
 typedef struct lode_eval_options {
-	int exact;  /* words match exactly even in a stemmed index */
+	int exact;     /* words match exactly even in a stemmed index */
+	double k1, b;  /* BM25 parameters (LODE_BM25_K1 and LODE_BM25_B for the
+	                  defaults); out of range: LODE_EINVAL */
 } lode_eval_options;
 
 int lode_evaluate(const lode_index *index, const char *queries_path,

@@ -75,6 +75,8 @@ static const char usage_search[] =
 	"      --json         one JSON object per result\n"
 	"      --text         treat QUERY as plain text: its words ORed, ranked\n"
 	"      --no-stem      match exact words only, in a stemmed index too\n"
+	"      --k1 K1        BM25 term frequency saturation, >= 0 (default 1.2)\n"
+	"      --b B          BM25 length normalisation, 0 to 1 (default 0.75)\n"
 	"      --color WHEN   highlight matches: auto, always or never\n"
 	"\n"
 	"Exit status: 0 if something matched, 1 if nothing did, 2 on error.\n";
@@ -108,7 +110,9 @@ static const char usage_eval[] =
 	"averaged over the queries with at least one relevant document.\n"
 	"\n"
 	"  -r, --run FILE     also write the TREC run ('qid Q0 doc rank score lode')\n"
-	"      --no-stem      match exact words only, in a stemmed index too\n";
+	"      --no-stem      match exact words only, in a stemmed index too\n"
+	"      --k1 K1        BM25 term frequency saturation, >= 0 (default 1.2)\n"
+	"      --b B          BM25 length normalisation, 0 to 1 (default 0.75)\n";
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
@@ -256,6 +260,19 @@ static unsigned parse_count(const char *usage, const char *what,
 	if (errno || *end || end == s || *s == '-' || v == 0 || v > max)
 		usage_error(usage, "bad %s '%s'", what, s);
 	return (unsigned)v;
+}
+
+/* A decimal number, for options such as --k1 (the library checks ranges). */
+static double parse_number(const char *usage, const char *what, const char *s)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || end == s)
+		usage_error(usage, "bad %s '%s'", what, s);
+	return v;
 }
 
 /* ---- index ------------------------------------------------------------- */
@@ -472,6 +489,8 @@ static int cmd_search(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"text", no_argument, NULL, 'T'},
 		{"no-stem", no_argument, NULL, 'S'},
+		{"k1", required_argument, NULL, 'K'},
+		{"b", required_argument, NULL, 'B'},
 		{"color", required_argument, NULL, 'C'},
 		{"colour", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
@@ -485,7 +504,7 @@ static int cmd_search(int argc, char **argv)
 	lode_query *q;
 	lode_hit *hits = NULL;
 	lode_error err;
-	double start;
+	double start, k1 = LODE_BM25_K1, b = LODE_BM25_B;
 	char *text, *end;
 	int c, color, free_text = 0, exact = 0;
 
@@ -504,6 +523,8 @@ static int cmd_search(int argc, char **argv)
 		case 'j': mode = MODE_JSON; break;
 		case 'T': free_text = 1; break;
 		case 'S': exact = 1; break;
+		case 'K': k1 = parse_number(usage_search, "--k1", optarg); break;
+		case 'B': b = parse_number(usage_search, "--b", optarg); break;
 		case 'C': color_when = optarg; break;
 		case 'h': fputs(usage_search, stdout); return 0;
 		default: bad_option(usage_search, argc, argv);
@@ -526,6 +547,8 @@ static int cmd_search(int argc, char **argv)
 	            text, strlen(text), &q, &err))
 		die("%s", err.message);
 	lode_query_set_exact(q, exact);
+	if (lode_query_set_bm25(q, k1, b, &err))
+		die("%s", err.message);
 	ix = open_index(index);
 	switch (mode) {
 	case MODE_FILES: {
@@ -670,11 +693,13 @@ static int cmd_eval(int argc, char **argv)
 		{"index", required_argument, NULL, 'i'},
 		{"run", required_argument, NULL, 'r'},
 		{"no-stem", no_argument, NULL, 'S'},
+		{"k1", required_argument, NULL, 'K'},
+		{"b", required_argument, NULL, 'B'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *index = default_index(), *run_path = NULL;
-	lode_eval_options eo = {0};
+	lode_eval_options eo = {0, LODE_BM25_K1, LODE_BM25_B};
 	lode_eval_summary sum;
 	lode_qrels qrels;
 	lode_index *ix;
@@ -687,6 +712,8 @@ static int cmd_eval(int argc, char **argv)
 		case 'i': index = optarg; break;
 		case 'r': run_path = optarg; break;
 		case 'S': eo.exact = 1; break;
+		case 'K': eo.k1 = parse_number(usage_eval, "--k1", optarg); break;
+		case 'B': eo.b = parse_number(usage_eval, "--b", optarg); break;
 		case 'h': fputs(usage_eval, stdout); return 0;
 		default: bad_option(usage_eval, argc, argv);
 		}

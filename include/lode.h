@@ -185,6 +185,21 @@ int lode_query_parse_text(const char *text, size_t len, lode_query **out,
  */
 void lode_query_set_exact(lode_query *query, int exact);
 
+/* BM25 parameters used by lode_search, unless lode_query_set_bm25 says
+ * otherwise. */
+#define LODE_BM25_K1 1.2
+#define LODE_BM25_B 0.75
+
+/*
+ * Rank query's matches by BM25 with these parameters: k1 >= 0, the term
+ * frequency saturation (0 makes a word count once however often it occurs),
+ * and 0 <= b <= 1, the document length normalisation (0 ignores length).
+ * Returns LODE_EINVAL, with the query unchanged, if either is out of range
+ * or not a number.  Which documents match never depends on them.
+ */
+int lode_query_set_bm25(lode_query *query, double k1, double b,
+                        lode_error *err);
+
 void lode_query_free(lode_query *query);
 
 /* Called with each matching document id, in increasing order. */
@@ -203,10 +218,6 @@ typedef struct lode_hit {
 	uint32_t doc; /* document id */
 	double score; /* BM25 score */
 } lode_hit;
-
-/* BM25 parameters used by lode_search. */
-#define LODE_BM25_K1 1.2
-#define LODE_BM25_B 0.75
 
 /*
  * The k best documents by BM25 (ties broken by lower document id), best

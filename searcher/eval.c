@@ -55,6 +55,7 @@ struct lode_eval {
 	struct lode_qnode *owned;  /* a tree made for this evaluation */
 	uint32_t seg;              /* segment being evaluated */
 	uint32_t doc;              /* last document returned (local) */
+	double k1, b;              /* BM25 parameters of the query */
 };
 
 struct build {
@@ -362,15 +363,15 @@ static int m_advance(struct matcher *m, uint32_t target, lode_error *err)
 
 /* BM25 of one leaf: the one expression every path uses, so that pruned and
  * exhaustive searches compute bit-identical scores. */
-static inline double bm25(double weight, uint32_t tf, double norm)
+static inline double bm25(double weight, uint32_t tf, double norm, double k1)
 {
-	return weight * tf * (LODE_BM25_K1 + 1) / (tf + norm);
+	return weight * tf * (k1 + 1) / (tf + norm);
 }
 
 /* k1 * (1 - b + b * dl / avgdl) for a document of dl tokens. */
-static inline double bm25_norm(const lode_index *ix, uint32_t dl)
+static inline double bm25_norm(const struct lode_eval *ev, uint32_t dl)
 {
-	return LODE_BM25_K1 * (1 - LODE_BM25_B + LODE_BM25_B * dl / ix->avgdl);
+	return ev->k1 * (1 - ev->b + ev->b * dl / ev->ix->avgdl);
 }
 
 /* Term frequency of a leaf on its current document. */
@@ -385,8 +386,8 @@ static int leaf_tf(struct matcher *m, uint32_t *tf, lode_error *err)
 
 /* Add m's BM25 contribution for doc (m->doc == doc); norm is
  * k1 * (1 - b + b * dl / avgdl). */
-static int m_score(struct matcher *m, uint32_t doc, double norm, double *acc,
-                   lode_error *err)
+static int m_score(struct matcher *m, uint32_t doc, double norm, double k1,
+                   double *acc, lode_error *err)
 {
 	uint32_t tf;
 	int rc;
@@ -398,18 +399,18 @@ static int m_score(struct matcher *m, uint32_t doc, double norm, double *acc,
 			return LODE_OK;
 		if ((rc = leaf_tf(m, &tf, err)))
 			return rc;
-		*acc += bm25(m->weight, tf, norm);
+		*acc += bm25(m->weight, tf, norm, k1);
 		return LODE_OK;
 	case M_AND:
 	case M_OR:
 		for (size_t i = 0; i < m->nchild; i++) {
 			if (m->child[i]->doc == doc &&
-			    (rc = m_score(m->child[i], doc, norm, acc, err)))
+			    (rc = m_score(m->child[i], doc, norm, k1, acc, err)))
 				return rc;
 		}
 		return LODE_OK;
 	case M_ANDNOT:
-		return m_score(m->child[0], doc, norm, acc, err);
+		return m_score(m->child[0], doc, norm, k1, acc, err);
 	case M_EMPTY:
 	case M_NOT:
 		return LODE_OK;
@@ -641,6 +642,8 @@ int lode_eval_open(const lode_index *ix, const struct lode_query *query,
 	}
 	ev->ix = ix;
 	ev->root = root;
+	ev->k1 = query->k1;
+	ev->b = query->b;
 	if (ix->stemmer[0] && !query->exact) {
 		if ((rc = lode_stemmer_new(ix->stemmer, &ev->stemmer, err)))
 			goto out_close;
@@ -692,10 +695,10 @@ int lode_eval_next(struct lode_eval *ev, uint32_t *doc, lode_error *err)
 int lode_eval_score(struct lode_eval *ev, double *score, lode_error *err)
 {
 	const struct lode_segment *seg = &ev->ix->segs[ev->seg];
-	double norm = bm25_norm(ev->ix, lode_segment_doc_tokens(seg, ev->doc));
+	double norm = bm25_norm(ev, lode_segment_doc_tokens(seg, ev->doc));
 
 	*score = 0;
-	return m_score(ev->roots[ev->seg], ev->doc, norm, score, err);
+	return m_score(ev->roots[ev->seg], ev->doc, norm, ev->k1, score, err);
 }
 
 /* ---- top k --------------------------------------------------------------- */
@@ -723,9 +726,9 @@ static int top_exhaustive(struct lode_eval *ev, uint32_t s, lode_topk *top,
 			continue;
 		hit.doc = seg->doc_base + m->doc;
 		hit.score = 0;
-		rc = m_score(m, m->doc, bm25_norm(ev->ix, lode_segment_doc_tokens(
-		                                         seg, m->doc)),
-		             &hit.score, err);
+		rc = m_score(m, m->doc, bm25_norm(ev, lode_segment_doc_tokens(
+		                                      seg, m->doc)),
+		             ev->k1, &hit.score, err);
 		if (rc)
 			return rc;
 		lode_topk_offer(top, hit);
@@ -779,7 +782,7 @@ static int top_maxscore(struct lode_eval *ev, uint32_t s, lode_topk *top,
 	struct ms_leaf *leaf = lode_calloc(n, sizeof(*leaf));
 	double *prefix = lode_calloc(n + 1, sizeof(double));
 	double *contrib = lode_calloc(n, sizeof(double));
-	double min_norm = LODE_BM25_K1 * (1 - LODE_BM25_B);
+	double min_norm = ev->k1 * (1 - ev->b);
 	int rc = LODE_OK;
 
 	if (!leaf || !prefix || !contrib) {
@@ -791,7 +794,7 @@ static int top_maxscore(struct lode_eval *ev, uint32_t s, lode_topk *top,
 		double tf = (double)c->max_tf;
 		leaf[i].m = c;
 		leaf[i].index = i;
-		leaf[i].bound = c->weight * tf * (LODE_BM25_K1 + 1) / (tf + min_norm);
+		leaf[i].bound = c->weight * tf * (ev->k1 + 1) / (tf + min_norm);
 		if ((rc = m_advance(c, 0, err)))
 			goto out_free;
 	}
@@ -809,14 +812,15 @@ static int top_maxscore(struct lode_eval *ev, uint32_t s, lode_topk *top,
 				d = leaf[j].m->doc;
 		if (d == LODE_DOC_END)
 			break;
-		double norm = bm25_norm(ev->ix, lode_segment_doc_tokens(seg, d));
+		double norm = bm25_norm(ev, lode_segment_doc_tokens(seg, d));
 		memset(contrib, 0, n * sizeof(double));
 		for (j = e; j < n; j++) {
 			if (leaf[j].m->doc != d)
 				continue;
 			if ((rc = leaf_tf(leaf[j].m, &tf, err)))
 				goto out_free;
-			contrib[leaf[j].index] = bm25(leaf[j].m->weight, tf, norm);
+			contrib[leaf[j].index] = bm25(leaf[j].m->weight, tf, norm,
+			                              ev->k1);
 			sum += contrib[leaf[j].index];
 		}
 		for (j = e; j-- > 0;) {
@@ -828,7 +832,8 @@ static int top_maxscore(struct lode_eval *ev, uint32_t s, lode_topk *top,
 				continue;
 			if ((rc = leaf_tf(leaf[j].m, &tf, err)))
 				goto out_free;
-			contrib[leaf[j].index] = bm25(leaf[j].m->weight, tf, norm);
+			contrib[leaf[j].index] = bm25(leaf[j].m->weight, tf, norm,
+			                              ev->k1);
 			sum += contrib[leaf[j].index];
 		}
 		if (j == (size_t)-1) {

@@ -15,7 +15,8 @@
  * segment after segment.  score() gives the BM25 score of the document next()
  * just returned: the sum, over the terms and phrases not under a NOT that
  * match it, of idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl)),
- * with idf = ln(1 + (N - df + 0.5) / (df + 0.5)) from index-wide counts.  A
+ * with idf = ln(1 + (N - df + 0.5) / (df + 0.5)) from index-wide counts, and k1
+ * and b the query's (lode_query_set_bm25; 1.2 and 0.75 by default).  A
  * phrase's tf is its number of occurrences and its idf the sum of its terms'
  * (as Lucene does), so no extra pass is needed to count phrase documents.
  */

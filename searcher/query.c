@@ -26,6 +26,7 @@
 #include "query.h"
 
 #include <assert.h>
+#include <float.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -950,6 +951,8 @@ int lode_query_parse(const char *text, size_t len, lode_query **out,
 	if (!query)
 		return lode_fail(err, LODE_ENOMEM,
 		                 "out of memory parsing the query");
+	query->k1 = LODE_BM25_K1;
+	query->b = LODE_BM25_B;
 	rc = lode_qnode_parse(text, len, &query->root, err);
 	if (rc) {
 		lode_free(query);
@@ -971,6 +974,8 @@ int lode_query_parse_text(const char *text, size_t len, lode_query **out,
 		return lode_fail(err, LODE_ENOMEM,
 		                 "out of memory parsing the query");
 	query->free_text = 1;
+	query->k1 = LODE_BM25_K1;
+	query->b = LODE_BM25_B;
 	rc = lode_qnode_from_text(text, len, &query->root, err);
 	if (rc) {
 		lode_free(query);
@@ -983,6 +988,21 @@ int lode_query_parse_text(const char *text, size_t len, lode_query **out,
 void lode_query_set_exact(lode_query *query, int exact)
 {
 	query->exact = exact != 0;
+}
+
+int lode_query_set_bm25(lode_query *query, double k1, double b,
+                        lode_error *err)
+{
+	/* Written so that NaN fails every test. */
+	if (!(k1 >= 0 && k1 <= DBL_MAX))
+		return lode_fail(err, LODE_EINVAL, "BM25 k1 must be a number >= 0,"
+		                 " not %g", k1);
+	if (!(b >= 0 && b <= 1))
+		return lode_fail(err, LODE_EINVAL, "BM25 b must be a number from 0"
+		                 " to 1, not %g", b);
+	query->k1 = k1;
+	query->b = b;
+	return LODE_OK;
 }
 
 void lode_query_free(lode_query *query)

@@ -63,6 +63,8 @@ struct lode_query {
 	struct lode_qnode *root;
 	int exact;     /* never match stems, even in a stemmed index */
 	int free_text; /* from lode_query_parse_text: ranks exact and stem */
+	double k1, b;  /* BM25 parameters, LODE_BM25_K1 and LODE_BM25_B unless
+	                  lode_query_set_bm25 changed them */
 };
 
 /* Parse text[0, len) into *root; on error *root is NULL. */

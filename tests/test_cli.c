@@ -1328,6 +1328,47 @@ static void flipped_bytes_never_crash(void **state)
 	free(docs);
 }
 
+/* --k1 and --b change the ranking's scores, not the matches; bad values are
+ * errors (exit 2) naming the value. */
+static void bm25_options_rank_and_check_their_values(void **state)
+{
+	char *queries = test_asprintf("%s/bm25-queries.tsv", tmp_root);
+	char *qrels = test_asprintf("%s/bm25-qrels", tmp_root);
+	test_run r;
+
+	(void)state;
+	test_write_file(tmp_root, "bm25-queries.tsv", "1\thezbollah\n", 12);
+	test_write_file(tmp_root, "bm25-qrels", "1 0 nothing 1\n", 14);
+	LODE(&r, "search", "--k1", "0", "--b", "0", "-i", corpus_index,
+	     "hezbollah");
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
+	check_ranked(&r, D0 | D3 | D4, 3);
+	test_run_release(&r);
+	LODE(&r, "search", "--k1", "2", "--b", "1", "--text", "-i",
+	     corpus_index, "hezbollah retaliation");
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
+	test_run_release(&r);
+	LODE(&r, "search", "--k1", "-1", "-i", corpus_index, "iran");
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
+	TEST_RUN_EXPECT(&r, strstr(r.err.p, "k1 must be a number >= 0, not -1"));
+	test_run_release(&r);
+	LODE(&r, "search", "--b", "0.5x", "-i", corpus_index, "iran");
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
+	TEST_RUN_EXPECT(&r, strstr(r.err.p, "bad --b '0.5x'"));
+	test_run_release(&r);
+	LODE(&r, "eval", "--k1", "0", "--b", "0", "-i", corpus_index, queries,
+	     qrels);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
+	TEST_RUN_EXPECT(&r, starts_with(r.out.p, "queries   1 (1 with relevant"));
+	test_run_release(&r);
+	LODE(&r, "eval", "--b", "2", "-i", corpus_index, queries, qrels);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
+	TEST_RUN_EXPECT(&r, strstr(r.err.p, "b must be a number from 0 to 1"));
+	test_run_release(&r);
+	free(queries);
+	free(qrels);
+}
+
 static void unknown_option_is_a_usage_error(void **state)
 {
 	test_run r;
@@ -1904,6 +1945,7 @@ int main(void)
 		cmocka_unit_test(missing_segment_file_is_corrupt),
 		cmocka_unit_test(check_verifies_every_checksum),
 		cmocka_unit_test(flipped_bytes_never_crash),
+		cmocka_unit_test(bm25_options_rank_and_check_their_values),
 		cmocka_unit_test(unknown_option_is_a_usage_error),
 		cmocka_unit_test(unknown_option_error_starts_with_lode_and_names_it),
 		cmocka_unit_test(unknown_command_is_a_usage_error),

@@ -8,6 +8,7 @@
  * count), out-of-memory injection on every allocation, and a seeded fuzz that
  * also prints each parsed tree back as a query and parses it again.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -535,6 +536,37 @@ static void public_parse_wraps_the_tree(void **state)
 	lode_qnode_free(NULL);
 }
 
+/* Both parsers start from the default BM25 parameters; out-of-range values
+ * are refused and leave the query as it was. */
+static void bm25_parameters_are_checked(void **state)
+{
+	static const double bad[][2] = {
+		{-0.1, 0.75}, {1.2, -0.1}, {1.2, 1.01}, {NAN, 0.75}, {1.2, NAN},
+		{INFINITY, 0.75}, {-INFINITY, 0.5},
+	};
+	lode_query *query;
+	lode_error err = { 0 };
+
+	(void)state;
+	assert_int_equal(lode_query_parse_text("a b", 3, &query, &err), LODE_OK);
+	assert_true(query->k1 == LODE_BM25_K1 && query->b == LODE_BM25_B);
+	assert_int_equal(lode_query_set_bm25(query, 0, 1, &err), LODE_OK);
+	assert_true(query->k1 == 0 && query->b == 1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(lode_query_set_bm25(query, bad[i][0], bad[i][1],
+		                                     &err), LODE_EINVAL);
+		assert_int_equal(err.code, LODE_EINVAL);
+		assert_true(query->k1 == 0 && query->b == 1);
+	}
+	assert_string_equal(err.message, "BM25 k1 must be a number >= 0, not -inf");
+	lode_query_free(query);
+	assert_int_equal(lode_query_parse("a", 1, &query, &err), LODE_OK);
+	assert_true(query->k1 == LODE_BM25_K1 && query->b == LODE_BM25_B);
+	assert_int_equal(lode_query_set_bm25(query, 1000, 0, NULL), LODE_OK);
+	assert_int_equal(lode_query_set_bm25(query, 1, 2, NULL), LODE_EINVAL);
+	lode_query_free(query);
+}
+
 /* ---- out of memory ----------------------------------------------------- */
 
 /*
@@ -920,6 +952,7 @@ int main(void)
 		cmocka_unit_test(longest_not_chain_formats_and_frees),
 		cmocka_unit_test(format_truncates_and_reports_length),
 		cmocka_unit_test(public_parse_wraps_the_tree),
+		cmocka_unit_test(bm25_parameters_are_checked),
 		cmocka_unit_test(every_allocation_failure_is_clean),
 		cmocka_unit_test(random_token_soup_parses_or_fails_cleanly),
 		cmocka_unit_test(grammar_queries_parse_and_mutants_fail_cleanly),

@@ -29,6 +29,8 @@
  *
  * BM25, as eval.h specifies: a node's score at a document it matches is, for
  * a PHRASE leaf, idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))
+ * (k1 and b the defaults for most queries, others set with
+ * lode_query_set_bm25 for the rest, edge values 0 and 1 among them)
  * with idf the sum of ln(1 + (N - df + 0.5) / (df + 0.5)) over its terms
  * (times its boost, 1 in a parsed query), df counted in the whole index, and
  * tf the number of start positions where it occurs; for AND and OR the sum of
@@ -318,14 +320,25 @@ static void rres_free(struct rres *res)
 	free(res->score);
 }
 
+/* BM25 parameters of a query. */
+struct bm25 {
+	double k1, b;
+};
+
+/* Query n is ranked with bm25_params[n % 5]: the defaults for two in five. */
+static const struct bm25 bm25_params[] = {
+	{LODE_BM25_K1, LODE_BM25_B}, {LODE_BM25_K1, LODE_BM25_B},
+	{0.5, 0.3}, {2.0, 1.0}, {0, 0},
+};
+
 static double ref_idf(const struct ref *r, uint32_t df)
 {
 	return log(1.0 + ((double)r->ndocs - df + 0.5) / (df + 0.5));
 }
 
 /* A phrase: counts every start position where all its terms follow. */
-static void ref_phrase(const struct ref *r, const struct lode_qnode *q,
-                       struct rres *out)
+static void ref_phrase(const struct ref *r, const struct bm25 *p,
+                       const struct lode_qnode *q, struct rres *out)
 {
 	int64_t *ids = xcalloc(q->nterms, sizeof(int64_t));
 	uint32_t *tf = xcalloc(r->ndocs, sizeof(uint32_t));
@@ -354,34 +367,33 @@ static void ref_phrase(const struct ref *r, const struct lode_qnode *q,
 		double norm;
 		if (!tf[d])
 			continue;
-		norm = LODE_BM25_K1 * (1 - LODE_BM25_B + LODE_BM25_B *
-		                       r->docs[d].ntoks / r->avgdl);
+		norm = p->k1 * (1 - p->b + p->b * r->docs[d].ntoks / r->avgdl);
 		out->match[d] = 1;
-		out->score[d] = idf * tf[d] * (LODE_BM25_K1 + 1) / (tf[d] + norm);
+		out->score[d] = idf * tf[d] * (p->k1 + 1) / (tf[d] + norm);
 	}
 	free(ids);
 	free(tf);
 }
 
-static void ref_eval(const struct ref *r, const struct lode_qnode *q,
-                     struct rres *out)
+static void ref_eval(const struct ref *r, const struct bm25 *p,
+                     const struct lode_qnode *q, struct rres *out)
 {
 	struct rres c;
 
 	if (q->kind == LODE_Q_ANDNOT)
-		ref_eval(r, q->child[0], out);
+		ref_eval(r, p, q->child[0], out);
 	else
 		rres_new(r, out);
 	switch (q->kind) {
 	case LODE_Q_PHRASE:
-		ref_phrase(r, q, out);
+		ref_phrase(r, p, q, out);
 		return;
 	case LODE_Q_AND:
 		memset(out->match, 1, r->ndocs);
 		/* fall through */
 	case LODE_Q_OR:
 		for (size_t i = 0; i < q->nchild; i++) {
-			ref_eval(r, q->child[i], &c);
+			ref_eval(r, p, q->child[i], &c);
 			for (uint32_t d = 0; d < r->ndocs; d++) {
 				if (q->kind == LODE_Q_AND)
 					out->match[d] &= c.match[d];
@@ -393,13 +405,13 @@ static void ref_eval(const struct ref *r, const struct lode_qnode *q,
 		}
 		break;
 	case LODE_Q_ANDNOT:
-		ref_eval(r, q->child[1], &c);
+		ref_eval(r, p, q->child[1], &c);
 		for (uint32_t d = 0; d < r->ndocs; d++)
 			out->match[d] &= !c.match[d];
 		rres_free(&c);
 		break;
 	case LODE_Q_NOT:
-		ref_eval(r, q->child[0], &c);
+		ref_eval(r, p, q->child[0], &c);
 		for (uint32_t d = 0; d < r->ndocs; d++)
 			out->match[d] = !c.match[d];
 		rres_free(&c);
@@ -791,6 +803,7 @@ struct check {
 	const char *index;  /* which build */
 	const char *query;
 	const struct lode_qnode *tree;
+	const struct bm25 *bm25; /* the query's ranking parameters */
 	unsigned failures;  /* mismatches in the corpus */
 	unsigned reported;  /* (query, index) pairs reported in the corpus */
 	int headed;         /* the current pair's header is printed */
@@ -813,7 +826,8 @@ static void mismatch(struct check *ck, const char *fmt, ...)
 		fprintf(stderr, "MISMATCH seed %" PRIu64 ", %s index", ck->seed,
 		        ck->index);
 		if (ck->query)
-			fprintf(stderr, ", query '%s'", ck->query);
+			fprintf(stderr, ", query '%s' (k1 %g, b %g)", ck->query,
+			        ck->bm25->k1, ck->bm25->b);
 		if (ck->tree) {
 			lode_qnode_format(ck->tree, tree, sizeof(tree));
 			fprintf(stderr, "\n  tree %s", tree);
@@ -960,6 +974,11 @@ static void check_query(struct check *ck, const struct ref *r,
 	rc = lode_query_parse(ck->query, strlen(ck->query), &query, &err);
 	if (rc != LODE_OK) {
 		mismatch(ck, "lode_query_parse failed: %s", err.message);
+		goto out;
+	}
+	rc = lode_query_set_bm25(query, ck->bm25->k1, ck->bm25->b, &err);
+	if (rc != LODE_OK) {
+		mismatch(ck, "lode_query_set_bm25 failed: %s", err.message);
 		goto out;
 	}
 	lode_qnode_format(query->root, tree, sizeof(tree));
@@ -1149,6 +1168,8 @@ static unsigned run_corpus(const struct corpus_spec *spec)
 			gen_query(&g, &r, &q, 0);
 		ck.query = q.p;
 		ck.tree = NULL;
+		ck.bm25 = &bm25_params[n % (sizeof(bm25_params) /
+		                            sizeof(bm25_params[0]))];
 		ck.index = "reference";
 		ck.headed = 0;
 		if (lode_qnode_parse(q.p, q.len, &tree, &err) != LODE_OK) {
@@ -1156,7 +1177,7 @@ static unsigned run_corpus(const struct corpus_spec *spec)
 			continue;
 		}
 		ck.tree = tree;
-		ref_eval(&r, tree, &res);
+		ref_eval(&r, ck.bm25, tree, &res);
 		for (int b = 0; b < 2; b++) {
 			ck.index = labels[b];
 			ck.headed = 0;
