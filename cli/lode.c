@@ -361,7 +361,8 @@ static int cmd_index(int argc, char **argv)
 			printf("skipped %" PRIu64 " binary files, %" PRIu64
 			       " unreadable\n", st.skipped_binary, st.skipped_error);
 		printf("%" PRIu64 " distinct terms, %" PRIu64 " postings, %" PRIu64
-		       " positions\n", st.terms, st.postings, st.tokens);
+		       " positions; %" PRIu64 " pairs of common words\n",
+		       st.terms, st.postings, st.tokens, st.pairs);
 		printf("input %.2f MB, index %.2f MB (%.0f%% of input) in %s\n",
 		       in_mb, (double)st.index_bytes / 1e6,
 		       st.input_bytes ? 100.0 * (double)st.index_bytes /

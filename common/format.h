@@ -6,6 +6,7 @@
  * one directory per segment, seg-NNNNNN/, with five files:
  *
  *     terms.dic   term dictionary: front-coded blocks + sparse block index
+ *                 + the segment's common words (pairs.h)
  *     postings.pst document ids and frequencies in bit-packed blocks
  *     positions.pos token positions, VByte, per document
  *     docs.tab    document table: fixed records + path strings
@@ -20,7 +21,7 @@
 
 #include <stdint.h>
 
-#define LODE_FORMAT_VERSION 3u
+#define LODE_FORMAT_VERSION 4u
 
 #define LODE_HEADER_SIZE 16
 #define LODE_MAGIC_LEN 8
@@ -68,7 +69,8 @@
 #define LODE_POSTINGS_PAD 16
 
 /* Footer sizes, CRC included. */
-#define LODE_DICT_FOOTER_SIZE 28  /* u64 terms, u64 blocks, u64 index_off, crc */
+#define LODE_DICT_FOOTER_SIZE 36  /* u64 terms, u64 blocks, u64 index_off,
+                                   u64 common_off, crc */
 #define LODE_DOCS_FOOTER_SIZE 36  /* u64 docs, u64 tokens, u64 paths_off, u64 paths_len, crc */
 #define LODE_PLAIN_FOOTER_SIZE 4  /* crc only: postings, positions, text */
 

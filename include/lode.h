@@ -73,8 +73,10 @@ typedef struct lode_build_stats {
 	uint64_t documents;      /* files indexed */
 	uint64_t skipped_binary; /* files skipped because they look binary */
 	uint64_t skipped_error;  /* files or directories that could not be read */
-	uint64_t terms;          /* distinct terms */
-	uint64_t postings;       /* (term, document) pairs */
+	uint64_t terms;          /* distinct terms (words, and stems) */
+	uint64_t postings;       /* (term, document) pairs of those terms */
+	uint64_t pairs;          /* pair terms: two adjacent common words
+	                            indexed as one, for fast phrases */
 	uint64_t tokens;         /* token occurrences, i.e. positions */
 	uint64_t input_bytes;    /* bytes of text read */
 	uint64_t index_bytes;    /* bytes of the published index */

@@ -384,8 +384,10 @@ static int write_postings(struct build *b, const char *seg_dir)
 		return rc;
 	}
 	b->stats->runs = lode_inverter_runs(b->inv);
-	return lode_postings_writer_finish(pw, &b->stats->terms,
-	                                   &b->stats->postings, b->err);
+	return lode_postings_writer_finish(pw, lode_inverter_common(b->inv),
+	                                   &b->stats->terms,
+	                                   &b->stats->postings,
+	                                   &b->stats->pairs, b->err);
 }
 
 int lode_build(const char *index, const char *const *dirs, size_t ndirs,

@@ -8,6 +8,11 @@
  * which is not known yet; when the document ends, the frequency is written
  * into the hole and the positions slide back over what it did not use.
  * Buffers are the chunk encoding of inverter.h.
+ *
+ * Pair terms (pairs.h) need the common words, which need statistics: the
+ * first tokens are kept in a sample (sample.h) until it is full or the
+ * input ends; then the common words are chosen from it, the pairs it holds
+ * are added, and from there on pairs are indexed as they come.
  */
 #include "inverter.h"
 
@@ -20,6 +25,8 @@
 #include "codec.h"
 #include "error.h"
 #include "file.h"
+#include "pairs.h"
+#include "sample.h"
 #include "stem.h"
 #include "tokenizer.h"
 
@@ -43,7 +50,8 @@ struct term {
 	uint32_t freq;      /* tokens in the current document */
 	uint32_t stem;      /* exact term: its stem term's index + 1, 0 if not
 	                       known yet */
-	int is_stem;        /* a stem term: postings without positions */
+	uint32_t sample_id; /* its word's id in the sample, while there is one */
+	uint8_t common;     /* its id among the common words, 0 if none */
 };
 
 struct run {
@@ -81,6 +89,14 @@ struct lode_inverter {
 	uint32_t doc;           /* current document */
 	int rc;                 /* error raised inside the tokenizer callback */
 
+	/* Common words and pair terms. */
+	struct lode_sample *sample; /* until the common words are chosen */
+	lode_common_words common;
+	uint32_t *pair_of;      /* common ids a, b: pair term index + 1 at
+	                           (a - 1) * LODE_PAIR_WORDS_MAX + b - 1, or 0 */
+	uint8_t prev_common;    /* the current document's previous token's
+	                           common id */
+
 	struct run *runs;
 	size_t nruns, runs_cap;
 
@@ -105,6 +121,8 @@ static size_t memory_used(const struct lode_inverter *inv)
 {
 	/* What is in use: the tables keep their size across spills, and
 	 * counting their capacity would make every later document spill. */
+	/* Not the sample: it has a size of its own (sample.h), and counting
+	 * it would make a small budget spill after every document. */
 	return inv->buffered + inv->nterms * (sizeof(struct term) +
 	                                      2 * sizeof(uint32_t)) +
 	       inv->arena_used;
@@ -125,7 +143,10 @@ int lode_inverter_new(size_t budget, const char *run_dir,
 	inv->run_dir = lode_malloc(n);
 	inv->table_cap = 1u << 12;
 	inv->table = lode_calloc(inv->table_cap, sizeof(uint32_t));
-	if (!inv->run_dir || !inv->table) {
+	inv->pair_of = lode_calloc(LODE_PAIR_WORDS_MAX * LODE_PAIR_WORDS_MAX,
+	                           sizeof(uint32_t));
+	if (!inv->run_dir || !inv->table || !inv->pair_of ||
+	    lode_sample_new(&inv->sample)) {
 		lode_inverter_free(inv);
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
 	}
@@ -177,6 +198,11 @@ static int64_t term_lookup(struct lode_inverter *inv, const char *p, size_t n)
 	t->hash = h;
 	t->last_doc = NO_DOC;
 	t->last_seen = NO_DOC;
+	t->common = (uint8_t)lode_common_id(&inv->common, p, n);
+	/* Words only: stem and pair terms start with their marks. */
+	if (inv->sample && p[0] != LODE_STEM_MARK && p[0] != LODE_PAIR_MARK &&
+	    lode_sample_word(inv->sample, p, n, &t->sample_id))
+		return LODE_ENOMEM;
 	memcpy(inv->arena + inv->arena_used, p, n);
 	inv->arena_used += n;
 	inv->table[slot] = (uint32_t)++inv->nterms;
@@ -243,11 +269,21 @@ static int touch(struct lode_inverter *inv, uint32_t ti)
 	return LODE_OK;
 }
 
-/* Count an occurrence of the stem of exact term ti. */
-static int add_stem(struct lode_inverter *inv, uint32_t ti)
+/* One occurrence of term ti, which keeps no positions (a stem or pair
+ * term), in the current document. */
+static int add_count(struct lode_inverter *inv, uint32_t ti)
 {
 	int rc;
 
+	if ((rc = touch(inv, ti)))
+		return rc;
+	inv->terms[ti].freq++;
+	return LODE_OK;
+}
+
+/* Count an occurrence of the stem of exact term ti. */
+static int add_stem(struct lode_inverter *inv, uint32_t ti)
+{
 	if (inv->terms[ti].stem == 0) {
 		char stem[LODE_STEM_TERM_MAX];
 		size_t n = lode_stem_term(inv->stemmer, inv->arena + inv->terms[ti].text,
@@ -255,13 +291,67 @@ static int add_stem(struct lode_inverter *inv, uint32_t ti)
 		int64_t si = term_lookup(inv, stem, n);
 		if (si < 0)
 			return LODE_ENOMEM;
-		inv->terms[si].is_stem = 1;
 		inv->terms[ti].stem = (uint32_t)si + 1;
 	}
-	ti = inv->terms[ti].stem - 1;
-	if ((rc = touch(inv, ti)))
+	return add_count(inv, inv->terms[ti].stem - 1);
+}
+
+/* One occurrence of term ti at position in the current document. */
+static int add_position(struct lode_inverter *inv, uint32_t ti,
+                        uint32_t position)
+{
+	struct term *t;
+	int rc;
+
+	if ((rc = touch(inv, ti)) ||
+	    (rc = buf_reserve(inv, &inv->terms[ti], LODE_VBYTE_MAX)))
 		return rc;
-	inv->terms[ti].freq++;
+	t = &inv->terms[ti];
+	t->used += (uint32_t)lode_vbyte_put(t->buf + t->used,
+	                                    position - t->last_pos);
+	t->last_pos = position;
+	t->freq++;
+	return LODE_OK;
+}
+
+/* An occurrence of the pair of common words a, b (ids). */
+static int add_pair(struct lode_inverter *inv, unsigned a, unsigned b)
+{
+	uint32_t *slot = &inv->pair_of[(a - 1) * LODE_PAIR_WORDS_MAX + b - 1];
+
+	if (*slot == 0) {
+		char term[LODE_PAIR_TERM_MAX];
+		size_t n = lode_pair_term(inv->common.word[a - 1],
+		                          inv->common.len[a - 1],
+		                          inv->common.word[b - 1],
+		                          inv->common.len[b - 1], term);
+		int64_t ti = term_lookup(inv, term, n);
+		if (ti < 0)
+			return LODE_ENOMEM;
+		*slot = (uint32_t)ti + 1;
+	}
+	return add_count(inv, *slot - 1);
+}
+
+static int end_sample(struct lode_inverter *inv);
+
+/* After exact term ti: keep it in the sample, or count the pair it ends. */
+static int follow_pairs(struct lode_inverter *inv, uint32_t ti)
+{
+	uint8_t c;
+	int rc;
+
+	if (inv->sample) {
+		if (lode_sample_token(inv->sample, inv->terms[ti].sample_id))
+			return LODE_ENOMEM;
+		if (lode_sample_tokens(inv->sample) >= lode_sample_limit)
+			return end_sample(inv);
+		return LODE_OK;
+	}
+	c = inv->terms[ti].common;
+	if (c && inv->prev_common && (rc = add_pair(inv, inv->prev_common, c)))
+		return rc;
+	inv->prev_common = c;
 	return LODE_OK;
 }
 
@@ -270,7 +360,6 @@ static int on_token(void *ctx, const char *term, size_t len, uint32_t position,
 {
 	struct lode_inverter *inv = ctx;
 	int64_t ti;
-	struct term *t;
 	int rc;
 
 	(void)start;
@@ -284,18 +373,13 @@ static int on_token(void *ctx, const char *term, size_t len, uint32_t position,
 		inv->rc = LODE_ENOMEM;
 		return 1;
 	}
-	if ((rc = touch(inv, (uint32_t)ti)) ||
+	/* Stem terms keep no positions: phrases match exact words. */
+	if ((rc = add_position(inv, (uint32_t)ti, position)) ||
 	    (inv->stemmer && (rc = add_stem(inv, (uint32_t)ti))) ||
-	    (rc = buf_reserve(inv, &inv->terms[ti], LODE_VBYTE_MAX))) {
+	    (rc = follow_pairs(inv, (uint32_t)ti))) {
 		inv->rc = rc;
 		return 1;
 	}
-	/* Stem terms keep no positions: phrases match exact words. */
-	t = &inv->terms[ti];
-	t->used += (uint32_t)lode_vbyte_put(t->buf + t->used,
-	                                    position - t->last_pos);
-	t->last_pos = position;
-	t->freq++;
 	inv->ntoks++;
 	return 0;
 }
@@ -303,9 +387,9 @@ static int on_token(void *ctx, const char *term, size_t len, uint32_t position,
 /* End the current document: write each touched term's frequency into its
  * hole, and slide its positions back over the bytes the frequency did not
  * need. */
-static void flush_document(struct lode_inverter *inv)
+static void flush_touched(struct lode_inverter *inv, size_t from)
 {
-	for (size_t i = 0; i < inv->ntouched; i++) {
+	for (size_t i = from; i < inv->ntouched; i++) {
 		struct term *t = &inv->terms[inv->touched[i]];
 		uint8_t *hole = t->buf + t->freq_at;
 		size_t n = lode_vbyte_put(hole, t->freq);
@@ -319,7 +403,12 @@ static void flush_document(struct lode_inverter *inv)
 		t->df++;
 		t->cf += t->freq;
 	}
-	inv->ntouched = 0;
+	inv->ntouched = from;
+}
+
+static void flush_document(struct lode_inverter *inv)
+{
+	flush_touched(inv, 0);
 }
 
 static int compare_keys(const void *a, const void *b)
@@ -361,6 +450,9 @@ static void reset_memory(struct lode_inverter *inv)
 	inv->buffered = 0;
 	if (inv->table)
 		memset(inv->table, 0, inv->table_cap * sizeof(uint32_t));
+	if (inv->pair_of)
+		memset(inv->pair_of, 0, LODE_PAIR_WORDS_MAX * LODE_PAIR_WORDS_MAX *
+		                                sizeof(uint32_t));
 }
 
 static char *run_path(const struct lode_inverter *inv, size_t n)
@@ -396,6 +488,65 @@ static int run_advance(struct run *r, lode_error *err)
 	return LODE_OK;
 corrupt:
 	return lode_fail(err, LODE_ECORRUPT, "%s: corrupt run file", r->map.path);
+}
+
+static int compare_terms(const char *a, size_t na, const char *b, size_t nb)
+{
+	int c = memcmp(a, b, na < nb ? na : nb);
+
+	if (c)
+		return c;
+	return na < nb ? -1 : na > nb;
+}
+
+/* Replaying the sample: a pair, and the end of a document, whose terms are
+ * those touched after the current document's (from replay_base on). */
+struct replay {
+	struct lode_inverter *inv;
+	size_t base;
+};
+
+static int replay_pair(void *ctx, uint32_t doc, unsigned a, unsigned b)
+{
+	struct replay *r = ctx;
+
+	r->inv->doc = doc;
+	return add_pair(r->inv, a, b);
+}
+
+static void replay_end(void *ctx, uint32_t doc)
+{
+	struct replay *r = ctx;
+
+	r->inv->doc = doc;
+	flush_touched(r->inv, r->base);
+}
+
+/*
+ * The sample is full, or the input ended: choose the common words, mark
+ * the terms in memory that are, and index the pairs of the sample; the
+ * current document's (if the sample ended inside one) join its postings,
+ * and its next pair starts from the last sampled token.
+ */
+static int end_sample(struct lode_inverter *inv)
+{
+	struct replay r = {inv, inv->ntouched};
+	uint32_t current = inv->doc;
+	unsigned last;
+	int rc;
+
+	lode_sample_choose(inv->sample, &inv->common);
+	for (size_t i = 0; i < inv->nterms; i++)
+		inv->terms[i].common = (uint8_t)lode_common_id(
+		        &inv->common, inv->arena + inv->terms[i].text,
+		        inv->terms[i].len);
+	rc = lode_sample_replay(inv->sample, &inv->common, current, replay_pair,
+	                        replay_end, &r, &last);
+	inv->doc = current;
+	inv->prev_common = (uint8_t)last;
+	lode_sample_free(inv->sample);
+	inv->sample = NULL;
+	return rc;
 }
 
 /* Write the buffered terms as one sorted run file, then forget them. */
@@ -454,6 +605,7 @@ int lode_inverter_add(struct lode_inverter *inv, uint32_t doc, const char *text,
 	inv->rc = LODE_OK;
 	inv->ntoks = 0;
 	inv->ntouched = 0;
+	inv->prev_common = 0;
 	lode_tokenize(text, len, on_token, inv);
 	*tokens = (uint32_t)inv->ntoks;
 	if (inv->rc == LODE_ENOMEM)
@@ -464,6 +616,8 @@ int lode_inverter_add(struct lode_inverter *inv, uint32_t doc, const char *text,
 		                         ? "document has more than 2^32 tokens"
 		                         : "a term's postings exceed 2 GB in memory");
 	flush_document(inv);
+	if (inv->sample && lode_sample_end_document(inv->sample, doc))
+		return lode_fail(err, LODE_ENOMEM, "out of memory");
 	if (memory_used(inv) > inv->budget)
 		return spill(inv, err);
 	return LODE_OK;
@@ -474,6 +628,9 @@ int lode_inverter_finish(struct lode_inverter *inv, lode_error *err)
 	int rc = LODE_OK;
 
 	inv->finished = 1;
+	if (inv->sample && (rc = end_sample(inv)) != LODE_OK)
+		return lode_fail(err, rc, rc == LODE_ENOMEM ? "out of memory" :
+		                 "a term's postings exceed 2 GB in memory");
 	if (inv->nruns > 0 && inv->nterms > 0)
 		rc = spill(inv, err);
 	else if (inv->nruns == 0 && (rc = sort_terms(inv)) != LODE_OK)
@@ -486,13 +643,9 @@ uint32_t lode_inverter_runs(const struct lode_inverter *inv)
 	return (uint32_t)inv->nruns;
 }
 
-static int compare_terms(const char *a, size_t na, const char *b, size_t nb)
+const lode_common_words *lode_inverter_common(const struct lode_inverter *inv)
 {
-	int c = memcmp(a, b, na < nb ? na : nb);
-
-	if (c)
-		return c;
-	return na < nb ? -1 : na > nb;
+	return &inv->common;
 }
 
 static int next_merged(struct lode_inverter *inv, lode_term_postings *out,
@@ -578,6 +731,8 @@ void lode_inverter_free(struct lode_inverter *inv)
 	lode_free(inv->table);
 	lode_free(inv->arena);
 	lode_free(inv->touched);
+	lode_sample_free(inv->sample);
+	lode_free(inv->pair_of);
 	lode_free(inv->order);
 	lode_free(inv->chunks);
 	lode_free(inv->run_dir);

@@ -11,6 +11,9 @@
  * spills the rest and merges all runs.  Either way next() then yields every
  * term in byte order with its postings as a list of chunks.
  *
+ * Beside words (and their stems), the terms include the pair terms of
+ * pairs.h, with positions.
+ *
  * A chunk is a sequence of documents in increasing id order, each encoded as
  * VByte doc, VByte freq, then freq VByte positions (first absolute, then
  * gaps; none for a stem term), where doc is the document id itself for the
@@ -24,6 +27,7 @@
 #include <stdint.h>
 
 #include "lode.h"
+#include "pairs.h"
 
 struct lode_inverter;
 
@@ -64,6 +68,10 @@ int lode_inverter_next(struct lode_inverter *inv, lode_term_postings *out,
 
 /* Runs spilled so far. */
 uint32_t lode_inverter_runs(const struct lode_inverter *inv);
+
+/* The common words whose pairs were indexed (pairs.h); final after
+ * finish(). */
+const lode_common_words *lode_inverter_common(const struct lode_inverter *inv);
 
 /* Free everything and remove run files; NULL is allowed. */
 void lode_inverter_free(struct lode_inverter *inv);

@@ -32,6 +32,7 @@ struct lode_postings_writer {
 	char prev_term[LODE_MAX_TOKEN_BYTES + 1];
 	size_t prev_len;
 	uint64_t nterms, npostings;
+	uint64_t npairs;            /* pair terms, not in npostings */
 	uint64_t *block_offsets; /* file offset of each dictionary block */
 	size_t nblocks, block_offsets_cap;
 };
@@ -152,7 +153,8 @@ int lode_postings_writer_add(struct lode_postings_writer *w,
 	uint64_t pst_off = w->postings.offset, pos_off = w->positions.offset;
 	uint64_t seen = 0;
 	int64_t last = -1;
-	int stem = t->term[0] == LODE_STEM_MARK; /* no positions */
+	/* Stem and pair terms keep no positions. */
+	int stem = t->term[0] == LODE_STEM_MARK || t->term[0] == LODE_PAIR_MARK;
 	int rc;
 
 	if (t->term_len == 0 || t->term_len > LODE_MAX_TOKEN_BYTES || t->df == 0)
@@ -205,7 +207,10 @@ int lode_postings_writer_add(struct lode_postings_writer *w,
 		return rc;
 	if ((rc = lode_out_write(&w->postings, w->blocks, w->blocks_used, err)))
 		return rc;
-	w->npostings += t->df;
+	if (t->term[0] == LODE_PAIR_MARK)
+		w->npairs++;
+	else
+		w->npostings += t->df;
 	return write_dict_entry(w, t, pst_off, w->postings.offset - pst_off,
 	                        pos_off, w->positions.offset - pos_off, err);
 corrupt:
@@ -217,25 +222,37 @@ fail_block:
 	return lode_fail(err, LODE_ENOMEM, "out of memory");
 }
 
-int lode_postings_writer_finish(struct lode_postings_writer *w, uint64_t *terms,
-                                uint64_t *postings, lode_error *err)
+int lode_postings_writer_finish(struct lode_postings_writer *w,
+                                const lode_common_words *common,
+                                uint64_t *terms, uint64_t *postings,
+                                uint64_t *pairs, lode_error *err)
 {
 	static const uint8_t pad[LODE_POSTINGS_PAD];
-	uint64_t index_off = w->dict.offset;
+	uint64_t index_off = w->dict.offset, common_off;
+	uint8_t count = (uint8_t)common->n;
 	int rc = LODE_OK;
 
 	for (size_t i = 0; rc == LODE_OK && i < w->nblocks; i++)
 		rc = lode_out_put64(&w->dict, w->block_offsets[i], err);
+	common_off = w->dict.offset;
+	if (rc == LODE_OK)
+		rc = lode_out_write(&w->dict, &count, 1, err);
+	for (size_t i = 0; rc == LODE_OK && i < common->n; i++)
+		if (!(rc = lode_out_write(&w->dict, &common->len[i], 1, err)))
+			rc = lode_out_write(&w->dict, common->word[i],
+			                    common->len[i], err);
 	if (rc == LODE_OK &&
 	    !(rc = lode_out_put64(&w->dict, w->nterms, err)) &&
 	    !(rc = lode_out_put64(&w->dict, w->nblocks, err)) &&
 	    !(rc = lode_out_put64(&w->dict, index_off, err)) &&
+	    !(rc = lode_out_put64(&w->dict, common_off, err)) &&
 	    !(rc = lode_out_finish(&w->dict, err)) &&
 	    !(rc = lode_out_write(&w->postings, pad, sizeof(pad), err)) &&
 	    !(rc = lode_out_finish(&w->postings, err)))
 		rc = lode_out_finish(&w->positions, err);
-	*terms = w->nterms;
+	*terms = w->nterms - w->npairs;
 	*postings = w->npostings;
+	*pairs = w->npairs;
 	lode_postings_writer_free(w);
 	return rc;
 }

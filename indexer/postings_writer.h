@@ -24,10 +24,13 @@ int lode_postings_writer_open(const char *dir, struct lode_postings_writer **out
 int lode_postings_writer_add(struct lode_postings_writer *w,
                              const lode_term_postings *term, lode_error *err);
 
-/* Write footers, fsync and close; *terms and *postings receive the totals.
- * Frees w whatever the outcome. */
-int lode_postings_writer_finish(struct lode_postings_writer *w, uint64_t *terms,
-                                uint64_t *postings, lode_error *err);
+/* Write the common words whose pairs were indexed, the footers, fsync and
+ * close; *terms and *postings receive the totals of words and stems, *pairs
+ * the number of pair terms.  Frees w whatever the outcome. */
+int lode_postings_writer_finish(struct lode_postings_writer *w,
+                                const lode_common_words *common,
+                                uint64_t *terms, uint64_t *postings,
+                                uint64_t *pairs, lode_error *err);
 
 /* Abandon a writer that will not be finished; NULL is allowed. */
 void lode_postings_writer_free(struct lode_postings_writer *w);

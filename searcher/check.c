@@ -6,7 +6,9 @@
  * the end (DocFreq documents, increasing, below the document count,
  * frequencies adding up to CollectionFreq), its positions decoded for every
  * document (increasing, below the document's token count) and ending
- * exactly where the next term's begin; stem terms without positions; every
+ * exactly where the next term's begin; stem terms without positions; pair
+ * terms (pairs.h) of two common words, without positions, and no more
+ * documents or occurrences than either word; every
  * document's path in bounds and its text inflating to its length; token
  * counts adding up to the footer's.  The first violation is returned as
  * LODE_ECORRUPT naming the file and the term or document.
@@ -17,6 +19,7 @@
 #include "codec.h"
 #include "error.h"
 #include "index.h"
+#include "pairs.h"
 #include "postings.h"
 #include "stem.h"
 
@@ -33,14 +36,48 @@ static int bad_term(struct walk *w, const char *term, size_t len,
 {
 	return lode_fail(w->err, LODE_ECORRUPT, "%s: corrupt: term '%.*s': %s",
 	                 w->seg->postings.path, (int)(len > 40 ? 40 : len),
-	                 term[0] == LODE_STEM_MARK ? term + 1 : term, what);
+	                 term[0] == LODE_STEM_MARK || term[0] == LODE_PAIR_MARK
+	                         ? term + 1
+	                         : term,
+	                 what);
+}
+
+/* A pair term names two common words, and occurs no more than either. */
+static int check_pair(struct walk *w, const char *term, size_t len,
+                      const lode_term_info *info)
+{
+	const char *space = memchr(term + 1, ' ', len - 1);
+	const char *word[2];
+	size_t n[2];
+	int rc;
+
+	if (!space)
+		return bad_term(w, term, len, "a pair term without a space");
+	word[0] = term + 1;
+	n[0] = (size_t)(space - word[0]);
+	word[1] = space + 1;
+	n[1] = len - 2 - n[0];
+	if (info->positions_len != 0)
+		return bad_term(w, term, len, "a pair term with positions");
+	for (int k = 0; k < 2; k++) {
+		lode_term_info wi;
+		if (lode_common_id(&w->seg->common, word[k], n[k]) == 0)
+			return bad_term(w, term, len, "a pair of words not common");
+		rc = lode_segment_lookup(w->seg, word[k], n[k], &wi, w->err);
+		if (rc < 0)
+			return rc;
+		if (rc == 0 || wi.df < info->df || wi.cf < info->cf)
+			return bad_term(w, term, len,
+			                "a pair more frequent than its words");
+	}
+	return LODE_OK;
 }
 
 static int check_term(void *ctx, const char *term, size_t len,
                       const lode_term_info *info)
 {
 	struct walk *w = ctx;
-	int stem = term[0] == LODE_STEM_MARK;
+	int no_positions = term[0] == LODE_STEM_MARK || term[0] == LODE_PAIR_MARK;
 	lode_postings p;
 	const uint8_t *pos_end = info->positions; /* after the last document's */
 	const uint8_t *blocks_end = NULL;         /* after the last block seen */
@@ -58,8 +95,10 @@ static int check_term(void *ctx, const char *term, size_t len,
 	memcpy(w->prev, term, len);
 	w->prev_len = len;
 	w->terms++;
-	if (stem && info->positions_len != 0)
+	if (term[0] == LODE_STEM_MARK && info->positions_len != 0)
 		return bad_term(w, term, len, "a stem term with positions");
+	if (term[0] == LODE_PAIR_MARK && (rc = check_pair(w, term, len, info)))
+		return rc;
 	if ((rc = lode_postings_init(&p, w->seg, info, w->err)))
 		return rc;
 	for (;;) {
@@ -88,7 +127,7 @@ static int check_term(void *ctx, const char *term, size_t len,
 		if ((rc = lode_postings_freq(&p, &freq, w->err)))
 			goto out;
 		occurrences += freq;
-		if (!stem) {
+		if (!no_positions) {
 			if ((rc = lode_postings_positions(&p, &pos, &n, w->err)))
 				goto out;
 			pos_end = p.pos_p;
@@ -112,7 +151,7 @@ static int check_term(void *ctx, const char *term, size_t len,
 		goto out;
 	}
 	/* The last document's positions must end where the term's do. */
-	if (!stem && pos_end != info->positions + info->positions_len)
+	if (!no_positions && pos_end != info->positions + info->positions_len)
 		rc = bad_term(w, term, len, "positions longer than their documents");
 out:
 	lode_postings_release(&p);

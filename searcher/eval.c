@@ -7,6 +7,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "pairs.h"
 #include "postings.h"
 #include "stem.h"
 #include "topk.h"
@@ -39,6 +40,10 @@ struct matcher {
 	size_t lead;               /* PHRASE: the rarest term, which leads */
 	struct phrase_run *runs;   /* PHRASE: nposts of them */
 	uint32_t *order;           /* PHRASE: terms by frequency in the doc */
+	size_t nwords;             /* PHRASE: posts[0, nwords) are its words, in
+	                              order; the others, pair terms of two of
+	                              them (pairs.h), only narrow the
+	                              documents down */
 	uint32_t *starts;          /* PHRASE: candidate starts (starts_cap) */
 	uint32_t starts_cap;
 	struct matcher **child;
@@ -112,7 +117,7 @@ static int m_advance(struct matcher *m, uint32_t target, lode_error *err);
 
 /*
  * Occurrences of the phrase in the document all m's postings are on: starts
- * p with term k at p + k for every k.  The terms are taken rarest first in
+ * p with word k at p + k for every k.  The terms are taken rarest first in
  * this document (their frequencies are known before any position is read):
  * the rarest term's positions give the candidate starts, and each next term
  * keeps only the starts it agrees with, so a frequent word's positions are
@@ -121,7 +126,7 @@ static int m_advance(struct matcher *m, uint32_t target, lode_error *err);
 static int count_phrase(struct matcher *m, lode_error *err)
 {
 	struct phrase_run *runs = m->runs;
-	size_t n = m->nposts, nstarts = 0;
+	size_t n = m->nwords, nstarts = 0;
 	uint32_t *order = m->order, *starts;
 	int rc;
 
@@ -465,40 +470,97 @@ static int compute_weights(struct lode_eval *ev, const struct lode_qnode *q,
 	return LODE_OK;
 }
 
+/* Room for any term a leaf looks up. */
+#define LEAF_TERM_MAX (LODE_STEM_TERM_MAX > LODE_PAIR_TERM_MAX \
+                               ? LODE_STEM_TERM_MAX              \
+                               : LODE_PAIR_TERM_MAX)
+/* Leaves of up to this many terms need no allocation to be built. */
+#define LEAF_TERMS_ON_STACK 8
+
+struct leaf_term {
+	const char *term;
+	size_t len;
+	char buf[LEAF_TERM_MAX];   /* the term, if made here */
+};
+
+/*
+ * A leaf's terms: a bare word; a phrase of two common words, their pair
+ * term (pairs.h), whose frequency is the phrase's; or the words of a
+ * phrase, followed by the pair term of each two adjacent common words
+ * (which narrow down the documents whose positions are compared).
+ * Returns how many terms there are; *nwords receives how many are words.
+ */
+static size_t leaf_terms(const struct build *b, const struct lode_qnode *q,
+                         struct leaf_term *lt, size_t *nwords)
+{
+	const lode_common_words *cw = &b->seg->common;
+	size_t n = 0;
+	unsigned prev = 0;
+
+	for (; n < q->nterms; n++)
+		lt[n].term = leaf_term(b->stemmer, q, n, lt[n].buf, &lt[n].len);
+	*nwords = n;
+	for (size_t t = 0; cw->n && q->nterms > 1 && t < q->nterms; t++) {
+		unsigned c = lode_common_id(cw, q->terms[t], q->term_len[t]);
+		if (c && prev) {
+			lt[n].len = lode_pair_term(q->terms[t - 1], q->term_len[t - 1],
+			                           q->terms[t], q->term_len[t],
+			                           lt[n].buf);
+			lt[n].term = lt[n].buf;
+			n++;
+		}
+		prev = c;
+	}
+	if (q->nterms == 2 && n == 3) {
+		/* The pair alone says it all. */
+		lt[0] = lt[2];
+		lt[0].term = lt[0].buf;
+		*nwords = 0;
+		return 1;
+	}
+	return n;
+}
+
 static int build_leaf(struct build *b, const struct lode_qnode *q,
                       struct matcher **out)
 {
 	double weight = b->weights[b->leaf++];
-	struct matcher *m;
+	struct matcher *m = NULL;
 	uint64_t cost = UINT64_MAX;
-	int rc;
+	struct leaf_term stack[LEAF_TERMS_ON_STACK], *lt = stack;
+	size_t n, nwords, most = 2 * q->nterms;
+	int rc = LODE_OK;
 
-	m = matcher_new(q->nterms == 1 ? M_TERM : M_PHRASE);
-	if (!m || !(m->posts = lode_calloc(q->nterms, sizeof(lode_postings))) ||
-	    !(m->runs = lode_calloc(q->nterms, sizeof(struct phrase_run))) ||
-	    !(m->order = lode_calloc(q->nterms, sizeof(uint32_t)))) {
-		matcher_free(m);
+	*out = NULL;
+	if (most > LEAF_TERMS_ON_STACK &&
+	    !(lt = lode_malloc(most * sizeof(*lt))))
 		return lode_fail(b->err, LODE_ENOMEM, "out of memory");
+	n = leaf_terms(b, q, lt, &nwords);
+	m = matcher_new(n == 1 ? M_TERM : M_PHRASE);
+	if (!m || !(m->posts = lode_calloc(n, sizeof(lode_postings))) ||
+	    (n > 1 && (!(m->runs = lode_calloc(n, sizeof(struct phrase_run))) ||
+	               !(m->order = lode_calloc(n, sizeof(uint32_t)))))) {
+		rc = lode_fail(b->err, LODE_ENOMEM, "out of memory");
+		goto out_free;
 	}
 	m->weight = weight;
-	for (size_t t = 0; t < q->nterms; t++) {
-		char buf[LODE_STEM_TERM_MAX];
-		size_t len;
-		const char *term = leaf_term(b->stemmer, q, t, buf, &len);
+	m->nwords = nwords;
+	for (size_t t = 0; t < n; t++) {
 		lode_term_info info;
-		rc = lode_segment_lookup(b->seg, term, len, &info, b->err);
+		rc = lode_segment_lookup(b->seg, lt[t].term, lt[t].len, &info,
+		                         b->err);
 		if (rc == 0) {
 			/* A missing term: the leaf matches nothing here. */
 			matcher_free(m);
+			m = NULL;
 			*out = matcher_new(M_EMPTY);
-			return *out ? LODE_OK : lode_fail(b->err, LODE_ENOMEM,
-			                                  "out of memory");
+			rc = *out ? LODE_OK : lode_fail(b->err, LODE_ENOMEM,
+			                                "out of memory");
+			goto out_free;
 		}
 		if (rc < 0 ||
-		    (rc = lode_postings_init(&m->posts[t], b->seg, &info, b->err))) {
-			matcher_free(m);
-			return rc;
-		}
+		    (rc = lode_postings_init(&m->posts[t], b->seg, &info, b->err)))
+			goto out_free;
 		m->nposts = t + 1;
 		if (info.df < cost) {
 			cost = info.df;
@@ -511,7 +573,13 @@ static int build_leaf(struct build *b, const struct lode_qnode *q,
 	}
 	m->cost = cost;
 	*out = m;
-	return LODE_OK;
+	m = NULL;
+	rc = LODE_OK;
+out_free:
+	matcher_free(m);
+	if (lt != stack)
+		lode_free(lt);
+	return rc;
 }
 
 static int compare_cost(const void *a, const void *b)

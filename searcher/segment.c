@@ -35,19 +35,49 @@ static int check_dict(struct lode_segment *seg, lode_error *err)
 {
 	const lode_map *m = &seg->dict;
 	const uint8_t *f = m->data + m->size - LODE_DICT_FOOTER_SIZE;
-	uint64_t blocks_bytes;
+	const uint8_t *p, *end = f;
+	uint64_t common_off;
+	lode_common_words *cw = &seg->common;
+	size_t count;
 
 	seg->nterms = lode_get64(f);
 	seg->nblocks = lode_get64(f + 8);
 	seg->index_off = lode_get64(f + 16);
-	blocks_bytes = m->size - LODE_DICT_FOOTER_SIZE;
+	common_off = lode_get64(f + 24);
 	if (seg->nblocks != (seg->nterms + LODE_DICT_BLOCK_TERMS - 1) /
 	                    LODE_DICT_BLOCK_TERMS ||
-	    seg->index_off < LODE_HEADER_SIZE || seg->index_off > blocks_bytes ||
-	    (blocks_bytes - seg->index_off) / 8 != seg->nblocks ||
-	    (blocks_bytes - seg->index_off) % 8 != 0)
+	    seg->index_off < LODE_HEADER_SIZE ||
+	    common_off > m->size - LODE_DICT_FOOTER_SIZE ||
+	    seg->index_off > common_off ||
+	    (common_off - seg->index_off) / 8 != seg->nblocks ||
+	    (common_off - seg->index_off) % 8 != 0)
 		return corrupt(m, "dictionary footer does not match its size", err);
+	/* The common words: a count, then length and bytes of each, in
+	 * strictly increasing order, filling the space to the footer. */
+	p = m->data + common_off;
+	if (p >= end || *p > LODE_PAIR_WORDS_MAX)
+		goto bad_common;
+	count = *p++;
+	for (size_t i = 0; i < count; i++) {
+		size_t n;
+		if (p >= end || *p == 0 || *p > LODE_PAIR_WORD_MAX ||
+		    *p > (size_t)(end - p - 1))
+			goto bad_common;
+		n = *p++;
+		if (i > 0 && lode_bytes_compare(cw->word[i - 1], cw->len[i - 1],
+		                                (const char *)p, n) >= 0)
+			goto bad_common;
+		cw->len[i] = (uint8_t)n;
+		memcpy(cw->word[i], p, n);
+		p += n;
+	}
+	cw->n = count;
+	if (p != end)
+		goto bad_common;
 	return LODE_OK;
+bad_common:
+	cw->n = 0;
+	return corrupt(m, "bad list of common words", err);
 }
 
 static int check_docs(struct lode_segment *seg, uint32_t ndocs, lode_error *err)

@@ -19,6 +19,7 @@
 #include "file.h"
 #include "format.h"
 #include "lode.h"
+#include "pairs.h"
 
 /* Where a term's postings and positions are, from the dictionary. */
 typedef struct lode_term_info {
@@ -38,6 +39,7 @@ struct lode_segment {
 	uint64_t nterms;           /* dictionary terms */
 	uint64_t nblocks;          /* dictionary blocks */
 	uint64_t index_off;        /* offset of the dictionary block index */
+	lode_common_words common;  /* words whose pairs are terms (pairs.h) */
 	const uint8_t *records;    /* document records */
 	const uint8_t *paths;      /* path bytes */
 	uint64_t paths_len;

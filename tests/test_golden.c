@@ -3,7 +3,7 @@
  * reading, and building its documents again must give the same bytes.
  *
  * tests/golden/index was built by `lode index -i tests/golden/index
- * tests/golden/docs` at format version 3.  A change to the bytes written
+ * tests/golden/docs` at format version 4.  A change to the bytes written
  * fails here: update FORMAT.md and LODE_FORMAT_VERSION, then rebuild the
  * golden index in the same commit.  Run from the repository root.
  */
@@ -267,7 +267,7 @@ static void test_other_version_is_named(void **state)
 	snprintf(path, sizeof(path), "%s/index", dir);
 	assert_int_equal(lode_index_open(path, &ix, &err), LODE_EVERSION);
 	assert_non_null(strstr(err.message, "version 99"));
-	assert_non_null(strstr(err.message, "version 3"));
+	assert_non_null(strstr(err.message, "version 4"));
 	test_rmtree(dir);
 	free(dir);
 }

@@ -2060,7 +2060,8 @@ static void full_disk_fails_the_build_cleanly(void **state)
 		{0, 4096, {NULL, NULL}},        {0, 20000, {"-m", "64K"}},
 		{0, 20000, {NULL, NULL}},       {0, 65536, {"-m", "64K"}},
 		{0, 65536, {NULL, NULL}},       {0, 200000, {"-m", "64K"}},
-		{0, 200000, {NULL, NULL}},      {1, 100000, {NULL, NULL}},
+		{0, 200000, {NULL, NULL}},      {0, 185000, {NULL, NULL}},
+		{1, 100000, {NULL, NULL}},
 		{1, 100000, {"-j", "1"}},       {1, 600000, {NULL, NULL}},
 		{1, 600000, {"-j", "1"}},
 	};

@@ -1,0 +1,246 @@
+/*
+ * sample.c -- the first tokens of a build and their words' counts.
+ */
+#include "sample.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "lode.h"
+
+size_t lode_sample_limit = LODE_SAMPLE_TOKENS;
+
+/* A common word has at least 1/COMMON_SHARE of the sample's tokens. */
+#define COMMON_SHARE 1000
+
+struct word {
+	uint32_t text;  /* offset in the arena */
+	uint8_t len;
+	uint32_t hash;
+	uint64_t count; /* tokens */
+};
+
+struct lode_sample {
+	struct word *words;     /* id i at words[i - 1] */
+	size_t nwords, words_cap;
+	uint32_t *table;        /* open addressing: id, 0 empty */
+	size_t table_cap;       /* power of two */
+	char *arena;
+	size_t arena_used, arena_cap;
+	uint32_t *tokens;       /* word ids, 0 for words that cannot count */
+	size_t ntokens, tokens_cap;
+	uint32_t *docs;         /* per ended document: id, end in tokens */
+	size_t ndocs, docs_cap; /* (two entries each) */
+};
+
+int lode_sample_new(struct lode_sample **out)
+{
+	struct lode_sample *s = lode_calloc(1, sizeof(*s));
+
+	*out = NULL;
+	if (!s)
+		return LODE_ENOMEM;
+	s->table_cap = 1u << 12;
+	s->table = lode_calloc(s->table_cap, sizeof(uint32_t));
+	if (!s->table) {
+		lode_free(s);
+		return LODE_ENOMEM;
+	}
+	*out = s;
+	return LODE_OK;
+}
+
+void lode_sample_free(struct lode_sample *s)
+{
+	if (!s)
+		return;
+	lode_free(s->words);
+	lode_free(s->table);
+	lode_free(s->arena);
+	lode_free(s->tokens);
+	lode_free(s->docs);
+	lode_free(s);
+}
+
+static uint32_t hash_bytes(const char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)p[i]) * 16777619u;
+	return h;
+}
+
+static int rehash(struct lode_sample *s)
+{
+	size_t cap = s->table_cap * 2, mask = cap - 1;
+	uint32_t *table = lode_calloc(cap, sizeof(uint32_t));
+
+	if (!table)
+		return LODE_ENOMEM;
+	for (size_t i = 0; i < s->nwords; i++) {
+		size_t slot = s->words[i].hash & mask;
+		while (table[slot])
+			slot = (slot + 1) & mask;
+		table[slot] = (uint32_t)i + 1;
+	}
+	lode_free(s->table);
+	s->table = table;
+	s->table_cap = cap;
+	return LODE_OK;
+}
+
+int lode_sample_word(struct lode_sample *s, const char *p, size_t n,
+                     uint32_t *id)
+{
+	uint32_t h = hash_bytes(p, n);
+	size_t mask = s->table_cap - 1, slot = h & mask;
+	struct word *w;
+
+	*id = 0;
+	if (n == 0 || n > LODE_PAIR_WORD_MAX)
+		return LODE_OK;
+	for (uint32_t e; (e = s->table[slot]) != 0; slot = (slot + 1) & mask) {
+		w = &s->words[e - 1];
+		if (w->hash == h && w->len == n &&
+		    memcmp(s->arena + w->text, p, n) == 0) {
+			*id = e;
+			return LODE_OK;
+		}
+	}
+	if (s->arena_used + n > UINT32_MAX ||
+	    lode_grow(&s->words, &s->words_cap, s->nwords + 1, sizeof(*w)) ||
+	    lode_grow(&s->arena, &s->arena_cap, s->arena_used + n, 1))
+		return LODE_ENOMEM;
+	w = &s->words[s->nwords];
+	w->text = (uint32_t)s->arena_used;
+	w->len = (uint8_t)n;
+	w->hash = h;
+	w->count = 0;
+	memcpy(s->arena + s->arena_used, p, n);
+	s->arena_used += n;
+	s->table[slot] = (uint32_t)++s->nwords;
+	*id = (uint32_t)s->nwords;
+	if (s->nwords * 2 > s->table_cap && rehash(s))
+		return LODE_ENOMEM;
+	return LODE_OK;
+}
+
+int lode_sample_token(struct lode_sample *s, uint32_t id)
+{
+	if (lode_grow(&s->tokens, &s->tokens_cap, s->ntokens + 1,
+	              sizeof(uint32_t)))
+		return LODE_ENOMEM;
+	s->tokens[s->ntokens++] = id;
+	if (id)
+		s->words[id - 1].count++;
+	return LODE_OK;
+}
+
+int lode_sample_end_document(struct lode_sample *s, uint32_t doc)
+{
+	if (lode_grow(&s->docs, &s->docs_cap, s->ndocs + 2, sizeof(uint32_t)))
+		return LODE_ENOMEM;
+	s->docs[s->ndocs++] = doc;
+	s->docs[s->ndocs++] = (uint32_t)s->ntokens;
+	return LODE_OK;
+}
+
+size_t lode_sample_tokens(const struct lode_sample *s)
+{
+	return s->ntokens;
+}
+
+struct candidate {
+	uint64_t count;
+	const char *bytes;
+	size_t len;
+};
+
+/* Most tokens first, then byte order. */
+static int compare_candidates(const void *a, const void *b)
+{
+	const struct candidate *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return lode_bytes_compare(x->bytes, x->len, y->bytes, y->len);
+}
+
+static int compare_by_bytes(const void *a, const void *b)
+{
+	const struct candidate *x = a, *y = b;
+
+	return lode_bytes_compare(x->bytes, x->len, y->bytes, y->len);
+}
+
+void lode_sample_choose(const struct lode_sample *s, lode_common_words *cw)
+{
+	struct candidate best[LODE_PAIR_WORDS_MAX + 1];
+	size_t n = 0;
+
+	/* Keep the best LODE_PAIR_WORDS_MAX in best[], sorted, by insertion:
+	 * one pass over the vocabulary, no allocation. */
+	for (size_t i = 0; i < s->nwords; i++) {
+		const struct word *w = &s->words[i];
+		struct candidate c = {w->count, s->arena + w->text, w->len};
+		size_t j;
+		if (w->count * COMMON_SHARE < s->ntokens || w->count == 0)
+			continue;
+		if (n == LODE_PAIR_WORDS_MAX &&
+		    compare_candidates(&c, &best[n - 1]) >= 0)
+			continue;
+		for (j = n < LODE_PAIR_WORDS_MAX ? n++ : n - 1;
+		     j > 0 && compare_candidates(&c, &best[j - 1]) < 0; j--)
+			best[j] = best[j - 1];
+		best[j] = c;
+	}
+	qsort(best, n, sizeof(best[0]), compare_by_bytes);
+	cw->n = n;
+	for (size_t i = 0; i < n; i++) {
+		cw->len[i] = (uint8_t)best[i].len;
+		memcpy(cw->word[i], best[i].bytes, best[i].len);
+	}
+}
+
+int lode_sample_replay(const struct lode_sample *s, const lode_common_words *cw,
+                       uint32_t current,
+                       int (*pair)(void *ctx, uint32_t doc, unsigned a,
+                                   unsigned b),
+                       void (*end)(void *ctx, uint32_t doc), void *ctx,
+                       unsigned *last)
+{
+	uint8_t *common = lode_calloc(s->nwords + 1, 1);
+	size_t from = 0, d = 0;
+	int rc = 0;
+
+	*last = 0;
+	if (!common)
+		return LODE_ENOMEM;
+	for (size_t i = 0; i < s->nwords; i++)
+		common[i + 1] = (uint8_t)lode_common_id(
+		        cw, s->arena + s->words[i].text, s->words[i].len);
+	/* Each ended document, then what there is of the current one. */
+	for (;;) {
+		int ended = d < s->ndocs;
+		size_t to = ended ? s->docs[d + 1] : s->ntokens;
+		uint32_t doc = ended ? s->docs[d] : current;
+		unsigned prev = 0;
+		for (size_t k = from; rc == 0 && k < to; k++) {
+			unsigned c = common[s->tokens[k]];
+			if (c && prev)
+				rc = pair(ctx, doc, prev, c);
+			prev = c;
+		}
+		if (rc || !ended) {
+			*last = prev;
+			break;
+		}
+		end(ctx, doc);
+		from = to;
+		d += 2;
+	}
+	lode_free(common);
+	return rc;
+}
