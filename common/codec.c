@@ -16,6 +16,7 @@
 #include "codec.h"
 
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lode.h"
@@ -306,5 +307,101 @@ int lode_bitunpack(const uint8_t *in, const uint8_t *end, uint32_t *out,
 	unpackers[width](in, out, fast);
 	i = fast * 8;
 	unpack_bytewise(in + fast * width, out + i, n - i, width);
+	return LODE_OK;
+}
+
+uint8_t lode_small8_floor(uint32_t v)
+{
+	unsigned e;
+
+	if (v < 32)
+		return (uint8_t)v;
+	if (v >= LODE_SMALL8_MAX)
+		return 255;
+	e = lode_bits_needed(v) - 1; /* 5..18: v is in [2^e, 2^(e+1)) */
+	return (uint8_t)(32 + 16 * (e - 5) + ((v >> (e - 4)) - 16));
+}
+
+/* Frequency in the high bits, Small8 length code in the low byte. */
+static int compare_desc(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+size_t lode_impacts_encode(uint8_t *out, const uint32_t *freqs,
+                           const uint32_t *lengths, size_t n,
+                           uint32_t *scratch)
+{
+	uint32_t best = 256, count = 0, prev = 0;
+	size_t len = 1;
+
+	/* By frequency, highest first; frequencies above 2^24 - 1 are cut
+	 * to it here and fixed below (no document frequency comes close). */
+	for (size_t i = 0; i < n; i++) {
+		uint32_t f = freqs[i] < 0xffffff ? freqs[i] : 0xffffff;
+		scratch[i] = f << 8 | lode_small8_floor(lengths[i]);
+	}
+	qsort(scratch, n, sizeof(uint32_t), compare_desc);
+	/* Keep the pairs whose length code is below every code of a higher
+	 * frequency: scratch[0, count) then holds them, highest first. */
+	for (size_t i = 0; i < n; i++) {
+		uint32_t code = scratch[i] & 0xff;
+		if (code >= best)
+			continue;
+		if (count > 0 && scratch[count - 1] >> 8 == scratch[i] >> 8)
+			count--; /* same frequency, a shorter document */
+		best = code;
+		scratch[count++] = scratch[i];
+	}
+	out[0] = (uint8_t)count;
+	for (uint32_t k = count; k-- > 0;) {
+		uint32_t f = scratch[k] >> 8;
+		if (k == 0) {
+			/* The highest frequency, uncut. */
+			for (size_t i = 0; i < n; i++)
+				if (freqs[i] > f)
+					f = freqs[i];
+		}
+		len += lode_vbyte_put(out + len, f - prev);
+		out[len++] = (uint8_t)(scratch[k] & 0xff);
+		prev = f;
+	}
+	return len;
+}
+
+int lode_impacts_count(const uint8_t **p, const uint8_t *end, uint32_t *count)
+{
+	if (*p >= end || **p == 0 || **p > 128)
+		return LODE_ECORRUPT;
+	*count = *(*p)++;
+	return LODE_OK;
+}
+
+int lode_impacts_next(const uint8_t **p, const uint8_t *end, uint32_t *freq,
+                      uint32_t *length)
+{
+	uint32_t gap;
+
+	if (lode_vbyte_get32(p, end, &gap) || gap == 0 || gap > UINT32_MAX - *freq ||
+	    *p >= end)
+		return LODE_ECORRUPT;
+	*freq += gap;
+	*length = lode_small8_value(*(*p)++);
+	return LODE_OK;
+}
+
+int lode_impacts_skip(const uint8_t **p, const uint8_t *end)
+{
+	const uint8_t *q = *p;
+	uint32_t count, freq = 0, length;
+
+	if (lode_impacts_count(&q, end, &count))
+		return LODE_ECORRUPT;
+	for (uint32_t k = 0; k < count; k++)
+		if (lode_impacts_next(&q, end, &freq, &length))
+			return LODE_ECORRUPT;
+	*p = q;
 	return LODE_OK;
 }

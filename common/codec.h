@@ -9,6 +9,12 @@
  *  - Bit packing: n unsigned values of `width` bits each (0..32), packed
  *    LSB-first into ceil(n * width / 8) bytes.  Used for blocks of document
  *    gaps and frequencies.  Width 0 takes no bytes and decodes to zeros.
+ *  - Small8: a lossy one-byte code for a lower bound on an unsigned value,
+ *    exact below 32, then 4 significant bits (at most 1/16 low), up to
+ *    507904.  Used for document lengths in impact lists.
+ *  - Impact lists: the (frequency, length) pairs of a block's documents
+ *    that no other document beats on both, so that the highest BM25 of any
+ *    pair bounds every score in the block, whatever avgdl is.
  *
  * Decoders take the end of their input and never read past it: bytes read
  * from disk are data, and a short or malformed input returns LODE_ECORRUPT.
@@ -48,5 +54,46 @@ void lode_bitpack(uint8_t *out, const uint32_t *in, size_t n, unsigned width);
  * Returns 0, or LODE_ECORRUPT if width > 32 or the input is too short. */
 int lode_bitunpack(const uint8_t *in, const uint8_t *end, uint32_t *out,
                    size_t n, unsigned width);
+
+/* Small8 codes: value(c) = c for c < 32, else (16 + (c - 32) % 16) shifted
+ * left by (c - 32) / 16 + 1; increasing in c, value(255) = 507904. */
+#define LODE_SMALL8_MAX 507904u
+
+static inline uint32_t lode_small8_value(uint8_t c)
+{
+	return c < 32 ? c : (16u + (c - 32u) % 16u) << ((c - 32u) / 16u + 1);
+}
+
+/* The greatest code whose value is <= v (255 for v >= LODE_SMALL8_MAX). */
+uint8_t lode_small8_floor(uint32_t v);
+
+/*
+ * Impact list of n (1..128) documents with frequencies freqs[] (>= 1) and
+ * lengths lengths[]:  <Count: u8> <FreqGap: VByte> <Length: u8>^Count, the
+ * pairs in increasing frequency (each gap from the previous frequency, the
+ * first from 0) and increasing Length, a Small8 floor of the least length
+ * among the documents with at least that frequency; a pair is kept only if
+ * its Length is below the next pair's.  Every document (f, l) has a pair
+ * with frequency >= f and value(Length) <= l.
+ */
+#define LODE_IMPACTS_MAX_BYTES (1 + 128 * (5 + 1))
+
+/* Encode into out (room for LODE_IMPACTS_MAX_BYTES); returns bytes
+ * written.  scratch holds n values. */
+size_t lode_impacts_encode(uint8_t *out, const uint32_t *freqs,
+                           const uint32_t *lengths, size_t n,
+                           uint32_t *scratch);
+
+/* Read the count at *p (< end) and advance past it; 0 or LODE_ECORRUPT if
+ * the input ends or the count is 0 or above 128. */
+int lode_impacts_count(const uint8_t **p, const uint8_t *end, uint32_t *count);
+
+/* Read the next pair at *p: *freq (previous frequency in, 0 before the
+ * first) and *length (the Small8 value); 0 or LODE_ECORRUPT. */
+int lode_impacts_next(const uint8_t **p, const uint8_t *end, uint32_t *freq,
+                      uint32_t *length);
+
+/* Advance *p past a whole list; 0 or LODE_ECORRUPT. */
+int lode_impacts_skip(const uint8_t **p, const uint8_t *end);
 
 #endif

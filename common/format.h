@@ -21,7 +21,7 @@
 
 #include <stdint.h>
 
-#define LODE_FORMAT_VERSION 4u
+#define LODE_FORMAT_VERSION 5u
 
 #define LODE_HEADER_SIZE 16
 #define LODE_MAGIC_LEN 8
@@ -47,7 +47,9 @@
 /* Documents per postings block; the last block of a term may be shorter. */
 #define LODE_BLOCK_DOCS 128
 /* Bytes of one skip entry: u32 last doc, u32 block offset, u64 positions
- * offset (both offsets relative to the term's own postings / positions). */
+ * offset (both offsets relative to the term's own postings / positions).
+ * Each block of a term with a skip table starts with its impact list
+ * (codec.h), the pairs that bound its BM25 scores. */
 #define LODE_SKIP_ENTRY_SIZE 16
 /* Terms per front-coded dictionary block. */
 #define LODE_DICT_BLOCK_TERMS 32

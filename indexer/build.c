@@ -44,6 +44,8 @@ struct build {
 	struct lode_inverter *inv;
 	struct lode_docs_writer *docs;
 	uint32_t ndocs;
+	uint32_t *lengths;       /* token count of each document so far */
+	size_t lengths_cap;
 	char *buf;               /* the file being indexed, if read */
 	size_t buf_cap;
 };
@@ -84,11 +86,14 @@ static int add_document(struct build *b, const char *path, const char *text,
 	if (b->ndocs == UINT32_MAX)
 		return lode_fail(b->err, LODE_ELIMIT,
 		                 "more than %" PRIu32 " documents", UINT32_MAX - 1);
+	if (lode_grow(&b->lengths, &b->lengths_cap, (size_t)b->ndocs + 1,
+	              sizeof(uint32_t)))
+		return lode_fail(b->err, LODE_ENOMEM, "out of memory");
 	if ((rc = lode_inverter_add(b->inv, b->ndocs, text, len, &tokens, b->err)) ||
 	    (rc = lode_docs_writer_add(b->docs, path, strlen(path), text, len,
 	                               (int64_t)st->st_mtime, tokens, b->err)))
 		return rc;
-	b->ndocs++;
+	b->lengths[b->ndocs++] = tokens;
 	b->stats->documents++;
 	b->stats->tokens += tokens;
 	b->stats->input_bytes += len;
@@ -371,7 +376,8 @@ static int write_postings(struct build *b, const char *seg_dir)
 	int rc;
 
 	if ((rc = lode_inverter_finish(b->inv, b->err)) ||
-	    (rc = lode_postings_writer_open(seg_dir, &pw, b->err)))
+	    (rc = lode_postings_writer_open(seg_dir, b->lengths, b->ndocs, &pw,
+	                                    b->err)))
 		return rc;
 	while ((rc = lode_inverter_next(b->inv, &t, b->err)) == 1) {
 		if ((rc = lode_postings_writer_add(pw, &t, b->err))) {
@@ -493,6 +499,7 @@ out_remove:
 	remove_segment(index, tmp_name);
 out_free:
 	lode_stemmer_free(stemmer);
+	lode_free(b.lengths);
 	lode_free(b.buf);
 	lode_free(seg_tmp);
 	lode_free(seg_final);

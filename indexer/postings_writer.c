@@ -13,6 +13,8 @@
 
 struct lode_postings_writer {
 	lode_out dict, postings, positions;
+	const uint32_t *lengths; /* token count of each document (borrowed) */
+	uint32_t ndocs;
 
 	/* The current term's blocks, buffered to be written after its skip
 	 * table. */
@@ -23,6 +25,9 @@ struct lode_postings_writer {
 	uint32_t docs[LODE_BLOCK_DOCS];
 	uint32_t freqs[LODE_BLOCK_DOCS];
 	uint32_t scratch[LODE_BLOCK_DOCS];
+	uint32_t lens[LODE_BLOCK_DOCS];  /* token counts of docs[] */
+	uint8_t impacts[LODE_IMPACTS_MAX_BYTES]; /* the pending block's */
+	size_t last_impacts;     /* bytes of the last block's impact list */
 	uint32_t nblock;         /* documents in docs[] */
 	int64_t prev_doc;        /* last document of the previous block, or -1 */
 	uint64_t block_doc_off;  /* where the pending block starts in blocks */
@@ -37,7 +42,8 @@ struct lode_postings_writer {
 	size_t nblocks, block_offsets_cap;
 };
 
-int lode_postings_writer_open(const char *dir, struct lode_postings_writer **out,
+int lode_postings_writer_open(const char *dir, const uint32_t *lengths,
+                              uint32_t ndocs, struct lode_postings_writer **out,
                               lode_error *err)
 {
 	struct lode_postings_writer *w = lode_calloc(1, sizeof(*w));
@@ -47,8 +53,11 @@ int lode_postings_writer_open(const char *dir, struct lode_postings_writer **out
 	int rc;
 
 	*out = NULL;
-	if (w)
+	if (w) {
 		w->dict.fd = w->postings.fd = w->positions.fd = -1;
+		w->lengths = lengths;
+		w->ndocs = ndocs;
+	}
 	if (!w || !dict || !pst || !pos) {
 		rc = lode_fail(err, LODE_ENOMEM, "out of memory");
 		goto out_free_paths;
@@ -67,14 +76,19 @@ out_free_paths:
 	return rc;
 }
 
-/* Encode the pending block into w->blocks and note its skip entry. */
+/* Encode the pending block into w->blocks, followed by its impact list, and
+ * note its skip entry. */
 static int flush_block(struct lode_postings_writer *w)
 {
 	uint32_t n = w->nblock, maxgap = 0, maxfreq = 0;
 	unsigned wd, wf;
-	size_t need;
+	size_t need, nimpacts;
 	uint8_t *p;
 
+	for (uint32_t i = 0; i < n; i++)
+		w->lens[i] = w->lengths[w->docs[i]];
+	nimpacts = lode_impacts_encode(w->impacts, w->freqs, w->lens, n,
+	                               w->scratch);
 	for (uint32_t i = 0; i < n; i++) {
 		int64_t prev = i ? (int64_t)w->docs[i - 1] : w->prev_doc;
 		w->scratch[i] = (uint32_t)((int64_t)w->docs[i] - prev - 1);
@@ -83,7 +97,7 @@ static int flush_block(struct lode_postings_writer *w)
 	}
 	wd = lode_bits_needed(maxgap);
 	wf = lode_bits_needed(maxfreq);
-	need = 2 + lode_bitpack_size(n, wd) + lode_bitpack_size(n, wf);
+	need = nimpacts + 2 + lode_bitpack_size(n, wd) + lode_bitpack_size(n, wf);
 	/* A skip entry holds the block's offset in 32 bits. */
 	if (w->block_doc_off > UINT32_MAX)
 		return LODE_ELIMIT;
@@ -98,7 +112,9 @@ static int flush_block(struct lode_postings_writer *w)
 	for (uint32_t i = 0; i < n; i++)
 		w->scratch[i] = w->freqs[i] - 1;
 	lode_bitpack(p + 2 + lode_bitpack_size(n, wd), w->scratch, n, wf);
+	memcpy(p + need - nimpacts, w->impacts, nimpacts);
 	w->blocks_used += need;
+	w->last_impacts = nimpacts;
 
 	p = w->skips + w->skips_used;
 	lode_put32(p, w->docs[n - 1]);
@@ -179,7 +195,7 @@ int lode_postings_writer_add(struct lode_postings_writer *w,
 				goto corrupt;
 			doc = first ? (int64_t)gap : last + gap;
 			first = 0;
-			if (doc <= last || doc > UINT32_MAX)
+			if (doc <= last || doc >= w->ndocs)
 				goto corrupt;
 			last = doc;
 			if (w->nblock == 0) {
@@ -201,12 +217,18 @@ int lode_postings_writer_add(struct lode_postings_writer *w,
 		goto corrupt;
 	if (w->nblock && (rc = flush_block(w)))
 		goto fail_block;
-	/* A single block needs no skip table: its bounds are the term's. */
-	if (w->skips_used > LODE_SKIP_ENTRY_SIZE &&
-	    (rc = lode_out_write(&w->postings, w->skips, w->skips_used, err)))
+	/* A single block needs no skip table, nor an impact list: its bounds
+	 * are the term's. */
+	if (w->skips_used > LODE_SKIP_ENTRY_SIZE) {
+		if ((rc = lode_out_write(&w->postings, w->skips, w->skips_used,
+		                         err)) ||
+		    (rc = lode_out_write(&w->postings, w->blocks, w->blocks_used,
+		                         err)))
+			return rc;
+	} else if ((rc = lode_out_write(&w->postings, w->blocks,
+	                                w->blocks_used - w->last_impacts, err))) {
 		return rc;
-	if ((rc = lode_out_write(&w->postings, w->blocks, w->blocks_used, err)))
-		return rc;
+	}
 	if (t->term[0] == LODE_PAIR_MARK)
 		w->npairs++;
 	else

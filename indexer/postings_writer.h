@@ -7,7 +7,9 @@
  * Terms must come in strictly increasing byte order, each with its postings
  * in the chunk encoding of inverter.h.  The writer re-encodes them into the
  * block format of FORMAT.md: documents and frequencies in bit-packed blocks
- * of LODE_BLOCK_DOCS with a skip table, positions in their own file.
+ * of LODE_BLOCK_DOCS with a skip table, positions in their own file.  The
+ * skip table bounds each block's BM25 scores by its largest frequency and
+ * its shortest document, so the writer is given every document's length.
  */
 #ifndef LODE_INDEXER_POSTINGS_WRITER_H
 #define LODE_INDEXER_POSTINGS_WRITER_H
@@ -17,8 +19,11 @@
 
 struct lode_postings_writer;
 
-/* Create terms.dic, postings.pst and positions.pos in dir. */
-int lode_postings_writer_open(const char *dir, struct lode_postings_writer **out,
+/* Create terms.dic, postings.pst and positions.pos in dir.  lengths[d] is
+ * the token count of document d < ndocs; the writer borrows the array until
+ * finish() or free(). */
+int lode_postings_writer_open(const char *dir, const uint32_t *lengths,
+                              uint32_t ndocs, struct lode_postings_writer **out,
                               lode_error *err);
 
 int lode_postings_writer_add(struct lode_postings_writer *w,

@@ -4,8 +4,9 @@
  * After the CRC of every file, each segment is walked as FORMAT.md
  * describes it: terms strictly increasing, each term's postings decoded to
  * the end (DocFreq documents, increasing, below the document count,
- * frequencies adding up to CollectionFreq), its positions decoded for every
- * document (increasing, below the document's token count) and ending
+ * frequencies adding up to CollectionFreq, each block's impact list what
+ * its documents' frequencies and lengths give), its positions decoded for
+ * every document (increasing, below the document's token count) and ending
  * exactly where the next term's begin; stem terms without positions; pair
  * terms (pairs.h) of two common words, without positions, and no more
  * documents or occurrences than either word; every
@@ -73,6 +74,21 @@ static int check_pair(struct walk *w, const char *term, size_t len,
 	return LODE_OK;
 }
 
+/* The impact list at list (ending before end) must be what the writer
+ * makes of the block's n frequencies and lengths. */
+static int impacts_differ(const uint8_t *list, const uint8_t *end,
+                          const uint32_t *freqs, const uint32_t *lengths,
+                          uint32_t n)
+{
+	uint8_t want[LODE_IMPACTS_MAX_BYTES];
+	uint32_t scratch[LODE_BLOCK_DOCS];
+	const uint8_t *q = list;
+	size_t len = lode_impacts_encode(want, freqs, lengths, n, scratch);
+
+	return lode_impacts_skip(&q, end) || (size_t)(q - list) != len ||
+	       memcmp(list, want, len) != 0;
+}
+
 static int check_term(void *ctx, const char *term, size_t len,
                       const lode_term_info *info)
 {
@@ -82,6 +98,8 @@ static int check_term(void *ctx, const char *term, size_t len,
 	const uint8_t *pos_end = info->positions; /* after the last document's */
 	const uint8_t *blocks_end = NULL;         /* after the last block seen */
 	uint32_t block = UINT32_MAX;
+	const uint8_t *impacts = NULL;            /* the block's impact list */
+	uint32_t freqs[LODE_BLOCK_DOCS], lengths[LODE_BLOCK_DOCS], nblock = 0;
 	uint64_t docs = 0, occurrences = 0;
 	int64_t last = -1;
 	int rc;
@@ -109,6 +127,12 @@ static int check_term(void *ctx, const char *term, size_t len,
 		if (p.doc == LODE_DOC_END)
 			break;
 		if (p.block != block) {
+			if (impacts && impacts_differ(impacts, p.end, freqs, lengths,
+			                              nblock)) {
+				rc = bad_term(w, term, len, "an impact list differs "
+				              "from its block's");
+				goto out;
+			}
 			/* Blocks follow each other with nothing between. */
 			if (blocks_end ? p.block_start != blocks_end
 			               : p.block_start != p.blocks) {
@@ -116,6 +140,13 @@ static int check_term(void *ctx, const char *term, size_t len,
 				goto out;
 			}
 			blocks_end = p.block_end;
+			/* A block with a skip table ends with its impact list. */
+			impacts = p.skips ? p.block_end : NULL;
+			nblock = 0;
+			if (impacts && lode_impacts_skip(&blocks_end, p.end)) {
+				rc = bad_term(w, term, len, "a bad impact list");
+				goto out;
+			}
 			block = p.block;
 		}
 		if ((int64_t)p.doc <= last) {
@@ -127,6 +158,8 @@ static int check_term(void *ctx, const char *term, size_t len,
 		if ((rc = lode_postings_freq(&p, &freq, w->err)))
 			goto out;
 		occurrences += freq;
+		freqs[nblock] = freq;
+		lengths[nblock++] = lode_segment_doc_tokens(w->seg, p.doc);
 		if (!no_positions) {
 			if ((rc = lode_postings_positions(&p, &pos, &n, w->err)))
 				goto out;
@@ -136,6 +169,11 @@ static int check_term(void *ctx, const char *term, size_t len,
 				goto out;
 			}
 		}
+	}
+	if (impacts && impacts_differ(impacts, p.end, freqs, lengths, nblock)) {
+		rc = bad_term(w, term, len, "an impact list differs from its "
+		              "block's");
+		goto out;
 	}
 	if (blocks_end != p.end) {
 		rc = bad_term(w, term, len, "postings do not end where PostingsLength "

@@ -180,6 +180,53 @@ int lode_postings_advance(lode_postings *p, uint32_t target, lode_error *err)
 	return LODE_OK;
 }
 
+void lode_postings_impact(lode_postings *p, uint32_t target, lode_impact *out)
+{
+	uint32_t b;
+	uint64_t off;
+
+	out->list = NULL;
+	out->end = NULL;
+	out->max_freq = 0;
+	if (p->started && p->doc == LODE_DOC_END) {
+		out->last = LODE_DOC_END; /* advanced past everything */
+		return;
+	}
+	if (!p->skips) {
+		/* freq - 1 < 2^FreqWidth; init checked the header is there. */
+		unsigned wf = p->blocks[1];
+		out->max_freq = wf < 32 ? (uint32_t)1 << wf : UINT32_MAX;
+		out->last = p->n ? p->docs[p->n - 1] : p->seg->ndocs - 1;
+		if (p->n && target > out->last) {
+			out->last = LODE_DOC_END;
+			out->max_freq = 0;
+		}
+		return;
+	}
+	b = p->started && p->block > p->impact_block ? p->block : p->impact_block;
+	b = find_block(p, b, target);
+	if (b >= p->nblocks) {
+		out->last = LODE_DOC_END;
+		return;
+	}
+	p->impact_block = b;
+	out->last = skip_last(p, b);
+	out->end = p->end;
+	/* After the block's packed documents and frequencies.  Out of range:
+	 * an empty list, which the reader finds corrupt. */
+	out->list = p->end;
+	off = lode_get32(p->skips + (size_t)b * LODE_SKIP_ENTRY_SIZE + 4);
+	if (off + 2 <= (size_t)(p->end - p->blocks)) {
+		const uint8_t *h = p->blocks + off;
+		uint32_t n = b + 1 < p->nblocks ? LODE_BLOCK_DOCS
+		                                : p->df - b * LODE_BLOCK_DOCS;
+		size_t len = 2 + lode_bitpack_size(n, h[0] < 33 ? h[0] : 33) +
+		             lode_bitpack_size(n, h[1] < 33 ? h[1] : 33);
+		if (len < (size_t)(p->end - h))
+			out->list = h + len;
+	}
+}
+
 static int ensure_freqs(lode_postings *p, lode_error *err)
 {
 	const uint8_t *file_end = p->seg->postings.data + p->seg->postings.size -

@@ -10,6 +10,10 @@
  * only when freq() is first asked for in a block, and positions only when
  * positions() is asked for a document, so a boolean query never touches
  * them.  doc is LODE_DOC_END once the list is exhausted.
+ *
+ * impact() answers, from the skip table alone, which block holds the first
+ * document >= target and what its documents may score at most: the
+ * block-max bound of block-max MaxScore (eval.c).
  */
 #ifndef LODE_SEARCHER_POSTINGS_H
 #define LODE_SEARCHER_POSTINGS_H
@@ -20,6 +24,16 @@
 #include "segment.h"
 
 #define LODE_DOC_END UINT32_MAX
+
+/* What the documents of one block (or of a term of one block) can hold. */
+typedef struct lode_impact {
+	uint32_t last;         /* the block's last document; LODE_DOC_END: none
+	                        * left; ndocs - 1 when not known (one block) */
+	const uint8_t *list;   /* the block's impact list (codec.h), or NULL */
+	const uint8_t *end;    /* ... which lies before this */
+	uint32_t max_freq;     /* without a list: no frequency is higher
+	                        * (UINT32_MAX: unknown); lengths unbounded */
+} lode_impact;
 
 typedef struct lode_postings {
 	const struct lode_segment *seg;
@@ -37,11 +51,13 @@ typedef struct lode_postings {
 	uint32_t doc;             /* current document, or LODE_DOC_END */
 	int freqs_ready;          /* freqs[] decoded for the current block */
 	const uint8_t *block_start; /* the current block's bytes ... */
-	const uint8_t *block_end;   /* ... for lode check's extent test */
+	const uint8_t *block_end;   /* ... for lode check's extent test (an
+	                             * impact list may follow) */
 	const uint8_t *freq_bits; /* packed frequencies of the current block */
 	unsigned freq_width;
 	const uint8_t *pos_p;     /* positions of document pos_i of the block */
 	uint32_t pos_i;
+	uint32_t impact_block;    /* where impact() last found its block */
 	uint32_t docs[LODE_BLOCK_DOCS];
 	uint32_t freqs[LODE_BLOCK_DOCS];
 	uint32_t *pos_buf;        /* decoded positions (lode_malloc'd) */
@@ -58,6 +74,17 @@ int lode_postings_next(lode_postings *p, lode_error *err);
 
 /* Move to the first document >= target; no move if already there. */
 int lode_postings_advance(lode_postings *p, uint32_t target, lode_error *err);
+
+/*
+ * The block holding the first document >= target that p can still reach
+ * (documents before the current one are behind it for good), and what
+ * bounds its documents' scores, without decoding it.  target must not be
+ * below the target of an earlier impact() call.  A term of one block has no
+ * skip table and no impact list: its frequencies are bounded by its block's
+ * FreqWidth, its lengths not at all, and its last document is known only
+ * once the block is decoded.
+ */
+void lode_postings_impact(lode_postings *p, uint32_t target, lode_impact *out);
 
 /* Frequency of the current document. */
 int lode_postings_freq(lode_postings *p, uint32_t *freq, lode_error *err);

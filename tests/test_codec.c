@@ -724,6 +724,178 @@ static void vbyte_skip_rejects_truncated_stream(void **state)
 	}
 }
 
+/* ---- Small8 ------------------------------------------------------------- */
+
+/* Golden values: the code's layout is part of the format. */
+static void small8_golden_values(void **state)
+{
+	static const struct { uint8_t c; uint32_t v; } golden[] = {
+		{0, 0}, {1, 1}, {31, 31}, {32, 32}, {33, 34}, {47, 62}, {48, 64},
+		{49, 68}, {64, 128}, {254, 491520}, {255, 507904},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(golden) / sizeof(golden[0]); i++)
+		CHECK(lode_small8_value(golden[i].c) == golden[i].v,
+		      "value(%u) = %" PRIu32 ", want %" PRIu32, golden[i].c,
+		      lode_small8_value(golden[i].c), golden[i].v);
+	CHECK(lode_small8_value(255) == LODE_SMALL8_MAX, "value(255)");
+	for (unsigned c = 1; c < 256; c++)
+		CHECK(lode_small8_value((uint8_t)c) > lode_small8_value((uint8_t)(c - 1)),
+		      "values not increasing at %u", c);
+}
+
+/* floor is the greatest code at or below v, within 1/16 of v. */
+static void check_small8(uint32_t v)
+{
+	uint8_t f = lode_small8_floor(v);
+
+	CHECK(lode_small8_value(f) <= v, "floor(%" PRIu32 ") = %u too high", v, f);
+	CHECK(f == 255 || lode_small8_value((uint8_t)(f + 1)) > v,
+	      "floor(%" PRIu32 ") = %u not the greatest", v, f);
+	CHECK(v >= LODE_SMALL8_MAX || 16.0 * lode_small8_value(f) >= 15.0 * v,
+	      "floor(%" PRIu32 ") = %u more than 1/16 off", v, f);
+}
+
+static void small8_floor_brackets_values(void **state)
+{
+	static const uint32_t edges[] = {
+		0, 1, 31, 32, 33, 63, 64, 127, 128, 129, 491519, 491520, 491521,
+		507903, 507904, 507905, 1u << 20, UINT32_MAX - 1, UINT32_MAX,
+	};
+	test_rng rng;
+
+	(void)state;
+	for (uint32_t v = 0; v <= 600000; v++)
+		check_small8(v);
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
+		check_small8(edges[i]);
+	test_rng_seed(&rng, seed);
+	for (int i = 0; i < 100000; i++)
+		check_small8((uint32_t)test_rng_next(&rng));
+	for (unsigned c = 0; c < 256; c++)
+		CHECK(lode_small8_floor(lode_small8_value((uint8_t)c)) == c,
+		      "floor(value(%u))", c);
+}
+
+/* ---- impact lists ------------------------------------------------------- */
+
+/* Decode list (len bytes) into pairs; returns the count. */
+static uint32_t decode_impacts(const uint8_t *list, size_t len, uint32_t *f,
+                               uint32_t *l)
+{
+	const uint8_t *p = list, *q = list;
+	uint32_t count, freq = 0;
+
+	CHECK(lode_impacts_count(&p, list + len, &count) == LODE_OK, "count");
+	for (uint32_t k = 0; k < count; k++) {
+		CHECK(lode_impacts_next(&p, list + len, &freq, &l[k]) == LODE_OK,
+		      "pair %u of %u", k, count);
+		f[k] = freq;
+	}
+	CHECK(p == list + len, "list of %zu bytes read to %td", len, p - list);
+	CHECK(lode_impacts_skip(&q, list + len) == LODE_OK && q == p,
+	      "skip lands where decoding does");
+	return count;
+}
+
+/* The pairs bound every document, none is dominated by another, and each
+ * is reached by a document (no looser than needed). */
+static void check_impacts(const uint32_t *freqs, const uint32_t *lengths,
+                          size_t n)
+{
+	uint8_t list[LODE_IMPACTS_MAX_BYTES];
+	uint32_t scratch[128], f[128], l[128];
+	size_t len = lode_impacts_encode(list, freqs, lengths, n, scratch);
+	uint32_t count = decode_impacts(list, len, f, l);
+
+	for (uint32_t k = 1; k < count; k++)
+		CHECK(f[k] > f[k - 1] && l[k] > l[k - 1], "pairs %u, %u not "
+		      "increasing", k - 1, k);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t k = 0;
+		while (k < count && !(f[k] >= freqs[i] && l[k] <= lengths[i]))
+			k++;
+		CHECK(k < count, "document %zu (%" PRIu32 ", %" PRIu32 ") not "
+		      "bounded", i, freqs[i], lengths[i]);
+	}
+	for (uint32_t k = 0; k < count; k++) {
+		size_t i = 0;
+		while (i < n && !(freqs[i] >= f[k] &&
+		                  lode_small8_floor(lengths[i]) ==
+		                          lode_small8_floor(l[k])))
+			i++;
+		CHECK(i < n || (k + 1 == count && f[k] >= freqs[0]),
+		      "pair %u (%" PRIu32 ", %" PRIu32 ") reached by no document",
+		      k, f[k], l[k]);
+	}
+}
+
+static void impacts_bound_every_document(void **state)
+{
+	static const uint32_t one_f[] = {1}, one_l[] = {0};
+	static const uint32_t big_f[] = {UINT32_MAX, 1u << 25, 3};
+	static const uint32_t big_l[] = {UINT32_MAX, 7, 2};
+	uint32_t freqs[128], lengths[128];
+	uint8_t list[LODE_IMPACTS_MAX_BYTES];
+	uint32_t scratch[128], f[128], l[128];
+	test_rng rng;
+
+	(void)state;
+	check_impacts(one_f, one_l, 1);
+	check_impacts(big_f, big_l, 3);
+	/* The highest frequency survives the cut to 24 bits. */
+	decode_impacts(list, lode_impacts_encode(list, big_f, big_l, 3, scratch),
+	               f, l);
+	CHECK(f[1] == UINT32_MAX, "top frequency %" PRIu32, f[1]);
+	test_rng_seed(&rng, seed);
+	for (int round = 0; round < 2000; round++) {
+		size_t n = 1 + test_rng_below(&rng, 128);
+		uint32_t fmax = 1 + test_rng_below(&rng, round % 2 ? 5 : 300);
+		for (size_t i = 0; i < n; i++) {
+			freqs[i] = 1 + test_rng_below(&rng, fmax);
+			lengths[i] = freqs[i] + test_rng_below(&rng, 2000);
+		}
+		check_impacts(freqs, lengths, n);
+	}
+}
+
+/* Golden bytes: frequencies 1, 3 (lengths 5, 40) and 3 (length 9). */
+static void impacts_golden_layout(void **state)
+{
+	static const uint32_t freqs[] = {1, 3, 3}, lengths[] = {5, 40, 9};
+	static const uint8_t want[] = {2, 1, 5, 2, 9};
+	uint8_t list[LODE_IMPACTS_MAX_BYTES];
+	uint32_t scratch[3];
+	size_t len;
+
+	(void)state;
+	len = lode_impacts_encode(list, freqs, lengths, 3, scratch);
+	CHECK(len == sizeof(want) && memcmp(list, want, len) == 0,
+	      "golden impact list");
+}
+
+static void impacts_reject_bad_lists(void **state)
+{
+	static const uint8_t zero_count[] = {0}, big_count[] = {129, 1, 1};
+	static const uint8_t zero_gap[] = {2, 1, 3, 0, 4};
+	static const uint8_t cut[] = {2, 1, 3, 1};
+	const uint8_t *p;
+
+	(void)state;
+	p = zero_count;
+	CHECK(lode_impacts_skip(&p, zero_count + 1) == LODE_ECORRUPT, "count 0");
+	p = big_count;
+	CHECK(lode_impacts_skip(&p, big_count + 3) == LODE_ECORRUPT, "count 129");
+	p = zero_gap;
+	CHECK(lode_impacts_skip(&p, zero_gap + 5) == LODE_ECORRUPT, "gap 0");
+	for (size_t n = 0; n < sizeof(cut); n++) {
+		p = cut;
+		CHECK(lode_impacts_skip(&p, cut + n) == LODE_ECORRUPT && p == cut,
+		      "cut to %zu bytes", n);
+	}
+}
+
 int main(void)
 {
 	const char *env = getenv("LODE_TEST_SEED");
@@ -745,6 +917,11 @@ int main(void)
 		cmocka_unit_test(vbyte_get32_rejects_values_over_32_bits),
 		cmocka_unit_test(vbyte_skip_lands_where_decoding_does),
 		cmocka_unit_test(vbyte_skip_rejects_truncated_stream),
+		cmocka_unit_test(small8_golden_values),
+		cmocka_unit_test(small8_floor_brackets_values),
+		cmocka_unit_test(impacts_golden_layout),
+		cmocka_unit_test(impacts_bound_every_document),
+		cmocka_unit_test(impacts_reject_bad_lists),
 	};
 
 	if (env && *env)

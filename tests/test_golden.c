@@ -3,7 +3,7 @@
  * reading, and building its documents again must give the same bytes.
  *
  * tests/golden/index was built by `lode index -i tests/golden/index
- * tests/golden/docs` at format version 4.  A change to the bytes written
+ * tests/golden/docs` at format version 5.  A change to the bytes written
  * fails here: update FORMAT.md and LODE_FORMAT_VERSION, then rebuild the
  * golden index in the same commit.  Run from the repository root.
  */
@@ -19,7 +19,9 @@
 #include <zlib.h>
 
 #include "format.h"
+#include "index.h"
 #include "lode.h"
+#include "segment.h"
 #include "support.h"
 
 #define GOLDEN "tests/golden/index"
@@ -247,6 +249,86 @@ static void test_check_sees_structure_behind_crc(void **state)
 	free(dir);
 }
 
+/*
+ * The golden index is too small for a skip table, so impact lists (FORMAT.md,
+ * postings.pst) are damaged in a fresh index of 200 documents where "common"
+ * has two blocks: block 0 follows the skip table, its impact list its packed
+ * documents and frequencies (the list's pair count, then its first
+ * frequency gap).  With the CRC rewritten, open and search must not crash,
+ * and lode check must report the list.
+ */
+static void test_check_sees_wrong_impact_list(void **state)
+{
+	char *dir = test_tmpdir("impacts");
+	const char *dirs[1];
+	char docs[4096], path[4096], name[32], text[64];
+	static const size_t at[] = {0, 1, 2};
+	size_t n, start;
+	uint8_t *orig;
+
+	(void)state;
+	snprintf(docs, sizeof(docs), "%s/docs", dir);
+	for (int d = 0; d < 200; d++) {
+		int len = snprintf(text, sizeof(text), "common%s word%d", d % 7 ? "" :
+		                   " common common", d % 3);
+		snprintf(name, sizeof(name), "%03d.txt", d);
+		test_write_file(docs, name, text, (size_t)len);
+	}
+	dirs[0] = docs;
+	snprintf(path, sizeof(path), "%s/index", dir);
+	assert_int_equal(lode_build(path, dirs, 1, NULL, NULL, NULL), LODE_OK);
+	/* Where "common"'s postings start: its skip table (two blocks). */
+	snprintf(path, sizeof(path), "%s/index", dir);
+	{
+		lode_index *ix;
+		lode_term_info info;
+		lode_error err;
+		assert_int_equal(lode_index_open(path, &ix, &err), LODE_OK);
+		assert_int_equal(lode_segment_lookup(&ix->segs[0], "common", 6,
+		                                     &info, &err), 1);
+		start = (size_t)(info.postings - ix->segs[0].postings.data);
+		lode_index_close(ix);
+	}
+	snprintf(path, sizeof(path), "%s/index/seg-000001/" LODE_FILE_POSTINGS, dir);
+	orig = read_all(path, &n);
+	for (size_t i = 0; i < sizeof(at) / sizeof(*at); i++) {
+		/* The first block's impact list follows its packed data. */
+		size_t off = start + 2 * LODE_SKIP_ENTRY_SIZE;
+		off += 2 + (128 * orig[off] + 7) / 8 + (128 * orig[off + 1] + 7) / 8 +
+		       at[i];
+		uint8_t *buf = malloc(n);
+		lode_index *ix;
+		lode_query *q;
+		lode_hit hits[3];
+		lode_error err;
+		size_t nhits;
+		FILE *out;
+		int rc;
+		memcpy(buf, orig, n);
+		buf[off] ^= 0x01;
+		lode_put32(buf + n - 4, (uint32_t)crc32(crc32(0L, Z_NULL, 0), buf,
+		                                        (uInt)(n - 4)));
+		out = fopen(path, "wb");
+		assert_non_null(out);
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+		fclose(out);
+		free(buf);
+		snprintf(docs, sizeof(docs), "%s/index", dir);
+		assert_int_equal(lode_index_open(docs, &ix, &err), LODE_OK);
+		assert_int_equal(lode_query_parse("common", 6, &q, &err), LODE_OK);
+		rc = lode_search(ix, q, 3, hits, &nhits, NULL, &err);
+		assert_true(rc == LODE_OK || rc == LODE_ECORRUPT);
+		lode_query_free(q);
+		assert_int_equal(lode_check(ix, &err), LODE_ECORRUPT);
+		if (!strstr(err.message, "impact list"))
+			fail_msg("byte %zu: %s", at[i], err.message);
+		lode_index_close(ix);
+	}
+	free(orig);
+	test_rmtree(dir);
+	free(dir);
+}
+
 static void test_other_version_is_named(void **state)
 {
 	char *dir = test_tmpdir("version");
@@ -267,7 +349,7 @@ static void test_other_version_is_named(void **state)
 	snprintf(path, sizeof(path), "%s/index", dir);
 	assert_int_equal(lode_index_open(path, &ix, &err), LODE_EVERSION);
 	assert_non_null(strstr(err.message, "version 99"));
-	assert_non_null(strstr(err.message, "version 4"));
+	assert_non_null(strstr(err.message, "version 5"));
 	test_rmtree(dir);
 	free(dir);
 }
@@ -279,6 +361,7 @@ int main(void)
 		cmocka_unit_test(test_rebuild_gives_same_bytes),
 		cmocka_unit_test(test_stemmed_index),
 		cmocka_unit_test(test_check_sees_structure_behind_crc),
+		cmocka_unit_test(test_check_sees_wrong_impact_list),
 		cmocka_unit_test(test_other_version_is_named),
 	};
 

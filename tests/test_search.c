@@ -10,7 +10,7 @@
  * so the run merge is exercised.  The reference keeps every document's term
  * ids in memory, tokenized with lode_tokenize exactly as the indexer does.
  * Some corpora plant words in exactly 127, 128, 129, 255, 256, 257, ... of
- * 300-1300 documents, so postings span block boundaries and skip tables.
+ * 300-3000 documents, so postings span block boundaries and skip tables.
  *
  * Seeded random queries (terms, phrases sampled from the documents or made
  * up, AND explicit and implicit, OR, NOT, leading NOT, parentheses nested up
@@ -1271,6 +1271,28 @@ static void thousand_document_terms_match_reference(void **state)
 	assert_int_equal(failures, 0);
 }
 
+/* 2500-3000 documents of 1 to 150 words: the Zipf words have 15 to 24
+ * blocks whose impact lists differ (frequencies and lengths vary), so
+ * block-max MaxScore skips whole windows once the top k fills, for ORs and
+ * for single terms alike; the top k must still be the exhaustive one. */
+static void block_max_pruning_matches_reference(void **state)
+{
+	static const uint32_t planted[] = {700, 2000};
+	unsigned failures = 0;
+
+	(void)state;
+	for (uint64_t seed = 401; seed <= 401; seed++) {
+		struct corpus_spec spec = {
+			.seed = seed, .min_docs = 2500, .max_docs = 3000,
+			.max_words = 150, .nqueries = 150,
+			.tiny_budget = 256 << 10, .planted = planted,
+			.nplanted = sizeof(planted) / sizeof(planted[0]),
+		};
+		failures += run_corpus(&spec);
+	}
+	assert_int_equal(failures, 0);
+}
+
 /* No documents, one document, and a few documents with few tokens. */
 static void tiny_corpora_match_reference(void **state)
 {
@@ -1526,6 +1548,7 @@ int main(void)
 		cmocka_unit_test(small_corpora_match_reference),
 		cmocka_unit_test(block_boundaries_match_reference),
 		cmocka_unit_test(thousand_document_terms_match_reference),
+		cmocka_unit_test(block_max_pruning_matches_reference),
 		cmocka_unit_test(tiny_corpora_match_reference),
 		cmocka_unit_test(not_of_absent_term_frees_its_matchers),
 		cmocka_unit_test(empty_directories_are_walked),
