@@ -224,9 +224,12 @@ typedef struct lode_hit {
 /*
  * The k best documents by BM25 (ties broken by lower document id), best
  * first, into hits (room for k); *nhits receives how many there are.  With
- * total non-NULL, *total receives the number of matching documents, which
- * takes scoring every match; with total NULL, documents that cannot enter
- * the top k may be skipped (MaxScore), with the same hits.
+ * total non-NULL, *total receives the number of matching documents.
+ * Documents that cannot enter the top k are skipped where the query allows
+ * (block-max MaxScore, for a term or an OR of terms and phrases), with the
+ * same hits; the total then takes a second, cheaper pass that only counts
+ * (for one term, none: its document frequency), so pass total NULL when
+ * it is not needed.
  */
 int lode_search(const lode_index *index, const lode_query *query, size_t k,
                 lode_hit *hits, size_t *nhits, uint64_t *total,

@@ -44,10 +44,11 @@ int lode_eval_next(struct lode_eval *ev, uint32_t *doc, lode_error *err);
 int lode_eval_score(struct lode_eval *ev, double *score, lode_error *err);
 
 /*
- * Offer the best matches to top.  With total NULL, an OR of terms and
- * phrases is evaluated with MaxScore, which skips documents that cannot
- * enter the top k; otherwise every match is scored and *total counts them.
- * Call on a freshly opened evaluation, instead of next().
+ * Offer the best matches to top.  A term or an OR of terms and phrases is
+ * evaluated with block-max MaxScore, which skips documents that cannot
+ * enter the top k, other queries by scoring every match.  With total
+ * non-NULL, *total counts the matches (apart, after MaxScore).  Call on a
+ * freshly opened evaluation, instead of next().
  */
 int lode_eval_top(struct lode_eval *ev, lode_topk *top, uint64_t *total,
                   lode_error *err);
