@@ -322,52 +322,29 @@ uint8_t lode_small8_floor(uint32_t v)
 	return (uint8_t)(32 + 16 * (e - 5) + ((v >> (e - 4)) - 16));
 }
 
-/* Frequency in the high bits, Small8 length code in the low byte. */
-static int compare_desc(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? 1 : x > y ? -1 : 0;
-}
-
 size_t lode_impacts_encode(uint8_t *out, const uint32_t *freqs,
-                           const uint32_t *lengths, size_t n,
-                           uint32_t *scratch)
+                           const uint32_t *lengths, size_t n)
 {
-	uint32_t best = 256, count = 0, prev = 0;
+	uint32_t top[256] = {0}; /* the highest frequency of each length code */
+	uint32_t prev = 0, count = 0;
 	size_t len = 1;
 
-	/* By frequency, highest first; frequencies above 2^24 - 1 are cut
-	 * to it here and fixed below (no document frequency comes close). */
 	for (size_t i = 0; i < n; i++) {
-		uint32_t f = freqs[i] < 0xffffff ? freqs[i] : 0xffffff;
-		scratch[i] = f << 8 | lode_small8_floor(lengths[i]);
+		uint8_t code = lode_small8_floor(lengths[i]);
+		if (freqs[i] > top[code])
+			top[code] = freqs[i];
 	}
-	qsort(scratch, n, sizeof(uint32_t), compare_desc);
-	/* Keep the pairs whose length code is below every code of a higher
-	 * frequency: scratch[0, count) then holds them, highest first. */
-	for (size_t i = 0; i < n; i++) {
-		uint32_t code = scratch[i] & 0xff;
-		if (code >= best)
+	/* Shortest first: a code is kept if its frequency beats every shorter
+	 * one's (a skyline, so no sort): that is the list, in order. */
+	for (unsigned code = 0; code < 256; code++) {
+		if (top[code] <= prev)
 			continue;
-		if (count > 0 && scratch[count - 1] >> 8 == scratch[i] >> 8)
-			count--; /* same frequency, a shorter document */
-		best = code;
-		scratch[count++] = scratch[i];
+		len += lode_vbyte_put(out + len, top[code] - prev);
+		out[len++] = (uint8_t)code;
+		prev = top[code];
+		count++;
 	}
 	out[0] = (uint8_t)count;
-	for (uint32_t k = count; k-- > 0;) {
-		uint32_t f = scratch[k] >> 8;
-		if (k == 0) {
-			/* The highest frequency, uncut. */
-			for (size_t i = 0; i < n; i++)
-				if (freqs[i] > f)
-					f = freqs[i];
-		}
-		len += lode_vbyte_put(out + len, f - prev);
-		out[len++] = (uint8_t)(scratch[k] & 0xff);
-		prev = f;
-	}
 	return len;
 }
 

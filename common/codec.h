@@ -78,11 +78,10 @@ uint8_t lode_small8_floor(uint32_t v);
  */
 #define LODE_IMPACTS_MAX_BYTES (1 + 128 * (5 + 1))
 
-/* Encode into out (room for LODE_IMPACTS_MAX_BYTES); returns bytes
- * written.  scratch holds n values. */
+/* Encode the list of n (at most 128) documents' frequencies and lengths
+ * into out (room for LODE_IMPACTS_MAX_BYTES); returns bytes written. */
 size_t lode_impacts_encode(uint8_t *out, const uint32_t *freqs,
-                           const uint32_t *lengths, size_t n,
-                           uint32_t *scratch);
+                           const uint32_t *lengths, size_t n);
 
 /* Read the count at *p (< end) and advance past it; 0 or LODE_ECORRUPT if
  * the input ends or the count is 0 or above 128. */

@@ -87,8 +87,7 @@ static int flush_block(struct lode_postings_writer *w)
 
 	for (uint32_t i = 0; i < n; i++)
 		w->lens[i] = w->lengths[w->docs[i]];
-	nimpacts = lode_impacts_encode(w->impacts, w->freqs, w->lens, n,
-	                               w->scratch);
+	nimpacts = lode_impacts_encode(w->impacts, w->freqs, w->lens, n);
 	for (uint32_t i = 0; i < n; i++) {
 		int64_t prev = i ? (int64_t)w->docs[i - 1] : w->prev_doc;
 		w->scratch[i] = (uint32_t)((int64_t)w->docs[i] - prev - 1);
