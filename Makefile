@@ -36,7 +36,7 @@ TESTS = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo +)
 
-.PHONY: all deps demo test test-valgrind check-run clean install bench bench-peers check-fts5 eval bench-scale FORCE
+.PHONY: all deps demo test test-valgrind test-large check-run clean install bench bench-peers check-fts5 eval bench-scale FORCE
 all: lode
 
 # Replaced by rename, so that a running ./lode never blocks the build.
@@ -113,6 +113,11 @@ test-valgrind: deps
 		apt-get install -y -qq valgrind; }
 	$(MAKE) lode $(VALGRIND_TESTS)
 	LODE_BIN=tests/valgrind-lode.sh VALGRIND=1 sh tests/run.sh $(VALGRIND_TESTS)
+
+# One file over 2 GiB indexed, searched and checked (writes ~4.5 GB in
+# TMPDIR; a minute or two): not part of make test.
+test-large: lode
+	LODE_BIN=./lode sh tests/large_file.sh
 
 install: lode $(BUILD)/liblode.a
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \

@@ -28,6 +28,7 @@ struct lode_postings_writer {
 	uint32_t lens[LODE_BLOCK_DOCS];  /* token counts of docs[] */
 	uint8_t impacts[LODE_IMPACTS_MAX_BYTES]; /* the pending block's */
 	size_t last_impacts;     /* bytes of the last block's impact list */
+	int with_impacts;        /* the term has more than one block */
 	uint32_t nblock;         /* documents in docs[] */
 	int64_t prev_doc;        /* last document of the previous block, or -1 */
 	uint64_t block_doc_off;  /* where the pending block starts in blocks */
@@ -85,9 +86,12 @@ static int flush_block(struct lode_postings_writer *w)
 	size_t need, nimpacts;
 	uint8_t *p;
 
-	for (uint32_t i = 0; i < n; i++)
-		w->lens[i] = w->lengths[w->docs[i]];
-	nimpacts = lode_impacts_encode(w->impacts, w->freqs, w->lens, n);
+	nimpacts = 0;
+	if (w->with_impacts) {
+		for (uint32_t i = 0; i < n; i++)
+			w->lens[i] = w->lengths[w->docs[i]];
+		nimpacts = lode_impacts_encode(w->impacts, w->freqs, w->lens, n);
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		int64_t prev = i ? (int64_t)w->docs[i - 1] : w->prev_doc;
 		w->scratch[i] = (uint32_t)((int64_t)w->docs[i] - prev - 1);
@@ -178,6 +182,8 @@ int lode_postings_writer_add(struct lode_postings_writer *w,
 	w->skips_used = 0;
 	w->nblock = 0;
 	w->prev_doc = -1;
+	/* A single block gets no impact list: not worth computing. */
+	w->with_impacts = t->df > LODE_BLOCK_DOCS;
 	for (size_t c = 0; c < t->nchunks; c++) {
 		const uint8_t *p = t->chunks[c].data;
 		const uint8_t *end = p + t->chunks[c].len;
