@@ -114,8 +114,8 @@ test-valgrind: deps
 	$(MAKE) lode $(VALGRIND_TESTS)
 	LODE_BIN=tests/valgrind-lode.sh VALGRIND=1 sh tests/run.sh $(VALGRIND_TESTS)
 
-# One file over 2 GiB indexed, searched and checked (writes ~4.5 GB in
-# TMPDIR; a minute or two): not part of make test.
+# One file over 2 GiB indexed, searched and checked (writes ~2.3 GB in
+# TMPDIR; about a minute): not part of make test.
 test-large: lode
 	LODE_BIN=./lode sh tests/large_file.sh
 

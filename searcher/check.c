@@ -202,16 +202,9 @@ static int check_docs(const struct lode_segment *seg, lode_error *err)
 
 	for (uint32_t d = 0; d < seg->ndocs; d++) {
 		lode_doc_info info;
-		char *text;
-		size_t len;
 		if ((rc = lode_segment_doc(seg, d, &info, err)) ||
-		    (rc = lode_segment_doc_text(seg, d, SIZE_MAX, &text, &len,
-		                                NULL, err)))
+		    (rc = lode_segment_doc_verify(seg, d, err)))
 			return rc;
-		lode_free(text);
-		if (len != info.byte_length)
-			return lode_fail(err, LODE_ECORRUPT, "%s: corrupt: document %u: "
-			                 "text length differs", seg->docs.path, d);
 		tokens += info.tokens;
 	}
 	if (tokens != seg->tokens)

@@ -320,71 +320,109 @@ int lode_segment_doc(const struct lode_segment *seg, uint32_t doc,
 	return LODE_OK;
 }
 
-int lode_segment_doc_text(const struct lode_segment *seg, uint32_t doc,
-                          size_t max, char **text, size_t *len,
-                          uint64_t *full, lode_error *err)
+/* Where document doc's text is: its chunk (off, clen bytes in text.z),
+ * its start in the inflated chunk and its size, each checked. */
+static int text_chunk(const struct lode_segment *seg, uint32_t doc,
+                      uint64_t *off, uint32_t *clen, uint64_t *start,
+                      uint64_t *size, lode_error *err)
 {
 	const uint8_t *r;
-	uint64_t off, size, start, need;
-	uint32_t clen;
-	z_stream z;
-	char *buf;
-	int zrc;
 
-	*text = NULL;
-	*len = 0;
 	if (doc >= seg->ndocs)
 		return lode_fail(err, LODE_EINVAL, "no document %u", doc);
 	r = seg->records + (size_t)doc * LODE_DOC_RECORD_SIZE;
-	off = lode_get64(r + LODE_DOC_TEXT_OFFSET);
-	size = lode_get64(r + LODE_DOC_BYTES);
-	clen = lode_get32(r + LODE_DOC_TEXT_LENGTH);
-	start = lode_get32(r + LODE_DOC_CHUNK_START);
-	if (off < LODE_HEADER_SIZE ||
-	    off > seg->text.size - LODE_PLAIN_FOOTER_SIZE ||
-	    clen > seg->text.size - LODE_PLAIN_FOOTER_SIZE - off)
+	*off = lode_get64(r + LODE_DOC_TEXT_OFFSET);
+	*size = lode_get64(r + LODE_DOC_BYTES);
+	*clen = lode_get32(r + LODE_DOC_TEXT_LENGTH);
+	*start = lode_get32(r + LODE_DOC_CHUNK_START);
+	if (*off < LODE_HEADER_SIZE ||
+	    *off > seg->text.size - LODE_PLAIN_FOOTER_SIZE ||
+	    *clen > seg->text.size - LODE_PLAIN_FOOTER_SIZE - *off)
 		return corrupt(&seg->text, "stored text out of range", err);
 	/* The chunk is inflated up to the document's end.  Deflate expands at
 	 * most ~1032:1; a larger claim is corrupt and must not become a huge
 	 * allocation. */
-	need = start + size;
-	if (size > UINT64_MAX - start || need > (uint64_t)clen * 1032 + 64 ||
-	    need > SIZE_MAX - 1)
+	if (*size > UINT64_MAX - *start ||
+	    *start + *size > (uint64_t)*clen * 1032 + 64 ||
+	    *start + *size > SIZE_MAX - 1)
 		return corrupt(&seg->docs, "stored text length is implausible", err);
-	if (full)
-		*full = size;
-	if (size > max) {
-		size = max;
-		need = start + size;
-	}
-	buf = lode_malloc((size_t)need + 1);
-	if (!buf)
-		return lode_fail(err, LODE_ENOMEM, "out of memory");
+	return LODE_OK;
+}
+
+/* Inflate the first need bytes of the chunk at off (clen bytes) into buf,
+ * or, with buf NULL, through a small window, keeping nothing. */
+static int inflate_chunk(const struct lode_segment *seg, uint64_t off,
+                         uint32_t clen, uint64_t need, char *buf,
+                         lode_error *err)
+{
+	char window[1 << 16];
+	z_stream z;
+	int zrc;
+
 	memset(&z, 0, sizeof(z));
-	if (inflateInit(&z) != Z_OK) {
-		lode_free(buf);
+	if (inflateInit(&z) != Z_OK)
 		return lode_fail(err, LODE_ENOMEM, "zlib: inflateInit failed");
-	}
 	z.next_in = (Bytef *)(uintptr_t)(seg->text.data + off);
 	z.avail_in = clen;
-	z.next_out = (Bytef *)buf;
+	z.next_out = (Bytef *)(buf ? buf : window);
 	/* avail_out is a uInt: give room in pieces for huge documents. */
 	do {
 		uint64_t left = need - z.total_out;
-		z.avail_out = (uInt)(left > (1u << 30) ? (1u << 30) : left);
+		uint64_t room = buf ? (1u << 30) : sizeof(window);
+		if (!buf)
+			z.next_out = (Bytef *)window;
+		z.avail_out = (uInt)(left > room ? room : left);
 		zrc = inflate(&z, Z_SYNC_FLUSH);
 	} while (zrc == Z_OK && z.total_out < need);
 	inflateEnd(&z);
 	if (z.total_out != need || (zrc != Z_OK && zrc != Z_STREAM_END &&
-	                            zrc != Z_BUF_ERROR)) {
-		lode_free(buf);
+	                            zrc != Z_BUF_ERROR))
 		return corrupt(&seg->text, "stored text does not inflate", err);
+	return LODE_OK;
+}
+
+int lode_segment_doc_text(const struct lode_segment *seg, uint32_t doc,
+                          size_t max, char **text, size_t *len,
+                          uint64_t *full, lode_error *err)
+{
+	uint64_t off, size, start, need;
+	uint32_t clen;
+	char *buf;
+	int rc;
+
+	*text = NULL;
+	*len = 0;
+	if ((rc = text_chunk(seg, doc, &off, &clen, &start, &size, err)))
+		return rc;
+	if (full)
+		*full = size;
+	if (size > max)
+		size = max;
+	need = start + size;
+	buf = lode_malloc((size_t)need + 1);
+	if (!buf)
+		return lode_fail(err, LODE_ENOMEM, "out of memory");
+	if ((rc = inflate_chunk(seg, off, clen, need, buf, err))) {
+		lode_free(buf);
+		return rc;
 	}
 	memmove(buf, buf + start, (size_t)size);
 	buf[size] = '\0';
 	*text = buf;
 	*len = (size_t)size;
 	return LODE_OK;
+}
+
+int lode_segment_doc_verify(const struct lode_segment *seg, uint32_t doc,
+                            lode_error *err)
+{
+	uint64_t off, size, start;
+	uint32_t clen;
+	int rc;
+
+	if ((rc = text_chunk(seg, doc, &off, &clen, &start, &size, err)))
+		return rc;
+	return inflate_chunk(seg, off, clen, start + size, NULL, err);
 }
 
 int lode_segment_verify(const struct lode_segment *seg, lode_error *err)

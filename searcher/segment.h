@@ -83,6 +83,11 @@ int lode_segment_doc_text(const struct lode_segment *seg, uint32_t doc,
                           size_t max, char **text, size_t *len,
                           uint64_t *full, lode_error *err);
 
+/* Document doc's stored text inflates to its length (through a small
+ * window: nothing is kept, however long the document). */
+int lode_segment_doc_verify(const struct lode_segment *seg, uint32_t doc,
+                            lode_error *err);
+
 /* Check every file's CRC and the dictionary's order and bounds. */
 int lode_segment_verify(const struct lode_segment *seg, lode_error *err);
 
