@@ -34,6 +34,17 @@ size_t lode_vbyte_put(uint8_t *out, uint64_t v);
  * LODE_ECORRUPT if the input ends inside the value or it exceeds 64 bits. */
 int lode_vbyte_get(const uint8_t **p, const uint8_t *end, uint64_t *v);
 
+/* lode_vbyte_get with the one-byte case inline: most dictionary fields. */
+static inline int lode_vbyte_get_fast(const uint8_t **p, const uint8_t *end,
+                                      uint64_t *v)
+{
+	if (*p < end && **p < 0x80) {
+		*v = *(*p)++;
+		return 0;
+	}
+	return lode_vbyte_get(p, end, v);
+}
+
 /* Same for a value that must fit 32 bits. */
 int lode_vbyte_get32(const uint8_t **p, const uint8_t *end, uint32_t *v);
 

@@ -51,11 +51,22 @@ struct matcher {
 	size_t nchild;
 };
 
+/* A leaf word's dictionary entry in one segment, found while computing the
+ * weights, so that building the matchers need not look it up again. */
+struct term_hit {
+	int found;                 /* 1, 0 (absent), -1: not looked up */
+	lode_term_info info;
+};
+
 struct lode_eval {
 	const lode_index *ix;
 	const struct lode_qnode *root;
 	double *weights;           /* per leaf (phrase node) in DFS order */
 	size_t nleaves, weights_cap;
+	size_t *first_hit;         /* per leaf: its first word's hits[] */
+	size_t first_hit_cap;
+	struct term_hit *hits;     /* per leaf word, per segment */
+	size_t nhits, hits_cap;
 	struct matcher **roots;    /* per segment */
 	struct lode_stemmer *stemmer; /* words match stems; NULL: exact */
 	struct lode_qnode *owned;  /* a tree made for this evaluation */
@@ -65,9 +76,9 @@ struct lode_eval {
 };
 
 struct build {
-	const lode_index *ix;
+	const struct lode_eval *ev;
+	uint32_t s;                /* the segment built for */
 	const struct lode_segment *seg;
-	const double *weights;
 	size_t leaf;               /* next leaf number */
 	struct lode_stemmer *stemmer;
 	lode_error *err;
@@ -448,21 +459,32 @@ static int compute_weights(struct lode_eval *ev, const struct lode_qnode *q,
 		return LODE_OK;
 	}
 	if (lode_grow(&ev->weights, &ev->weights_cap, ev->nleaves + 1,
-	              sizeof(double)))
+	              sizeof(double)) ||
+	    lode_grow(&ev->first_hit, &ev->first_hit_cap, ev->nleaves + 1,
+	              sizeof(size_t)) ||
+	    lode_grow(&ev->hits, &ev->hits_cap,
+	              ev->nhits + q->nterms * ev->ix->nsegs,
+	              sizeof(struct term_hit)))
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
 	ev->weights[ev->nleaves] = 0;
-	for (size_t t = 0; !negated && t < q->nterms; t++) {
+	ev->first_hit[ev->nleaves] = ev->nhits;
+	for (size_t t = 0; t < q->nterms; t++) {
 		char buf[LODE_STEM_TERM_MAX];
 		size_t len;
 		const char *term = leaf_term(ev->stemmer, q, t, buf, &len);
 		uint64_t df = 0;
 		for (uint32_t s = 0; s < ev->ix->nsegs; s++) {
-			lode_term_info info;
-			rc = lode_segment_lookup(&ev->ix->segs[s], term, len, &info, err);
+			struct term_hit *h = &ev->hits[ev->nhits++];
+			h->found = -1;
+			if (negated) /* no weight needed */
+				continue;
+			rc = lode_segment_lookup(&ev->ix->segs[s], term, len, &h->info,
+			                         err);
 			if (rc < 0)
 				return rc;
+			h->found = rc;
 			if (rc == 1)
-				df += info.df;
+				df += h->info.df;
 		}
 		ev->weights[ev->nleaves] += idf(ev->ix->ndocs, df);
 	}
@@ -525,7 +547,9 @@ static size_t leaf_terms(const struct build *b, const struct lode_qnode *q,
 static int build_leaf(struct build *b, const struct lode_qnode *q,
                       struct matcher **out)
 {
-	double weight = b->weights[b->leaf++];
+	size_t leaf = b->leaf++;
+	double weight = b->ev->weights[leaf];
+	const struct term_hit *hits = b->ev->hits + b->ev->first_hit[leaf];
 	struct matcher *m = NULL;
 	uint64_t cost = UINT64_MAX;
 	struct leaf_term stack[LEAF_TERMS_ON_STACK], *lt = stack;
@@ -548,8 +572,15 @@ static int build_leaf(struct build *b, const struct lode_qnode *q,
 	m->nwords = nwords;
 	for (size_t t = 0; t < n; t++) {
 		lode_term_info info;
-		rc = lode_segment_lookup(b->seg, lt[t].term, lt[t].len, &info,
-		                         b->err);
+		const struct term_hit *h =
+		        t < nwords ? &hits[t * b->ev->ix->nsegs + b->s] : NULL;
+		if (h && h->found >= 0) {
+			rc = h->found;
+			info = h->info;
+		} else {
+			rc = lode_segment_lookup(b->seg, lt[t].term, lt[t].len, &info,
+			                         b->err);
+		}
 		if (rc == 0) {
 			/* A missing term: the leaf matches nothing here. */
 			matcher_free(m);
@@ -727,8 +758,7 @@ int lode_eval_open(const lode_index *ix, const struct lode_query *query,
 	if ((rc = compute_weights(ev, root, 0, err)))
 		goto out_close;
 	for (uint32_t s = 0; s < ix->nsegs; s++) {
-		struct build b = {ix, &ix->segs[s], ev->weights, 0, ev->stemmer,
-		                  err};
+		struct build b = {ev, s, &ix->segs[s], 0, ev->stemmer, err};
 		if ((rc = build(&b, root, &ev->roots[s])))
 			goto out_close;
 	}
@@ -1064,8 +1094,7 @@ out_free:
 static int count_afresh(struct lode_eval *ev, uint32_t s, uint64_t *matched,
                         lode_error *err)
 {
-	struct build b = {ev->ix, &ev->ix->segs[s], ev->weights, 0, ev->stemmer,
-	                  err};
+	struct build b = {ev, s, &ev->ix->segs[s], 0, ev->stemmer, err};
 	struct matcher *m;
 	int rc;
 
@@ -1117,6 +1146,8 @@ void lode_eval_close(struct lode_eval *ev)
 		matcher_free(ev->roots[s]);
 	lode_free(ev->roots);
 	lode_free(ev->weights);
+	lode_free(ev->first_hit);
+	lode_free(ev->hits);
 	lode_stemmer_free(ev->stemmer);
 	lode_qnode_free(ev->owned);
 	lode_free(ev);

@@ -173,8 +173,8 @@ static int compare_block(const struct lode_segment *seg, uint64_t b,
 	if ((rc = block_bounds(seg, b, &p, &end, err)))
 		return rc;
 	p += 16;
-	if (lode_vbyte_get(&p, end, &prefix) || prefix != 0 ||
-	    lode_vbyte_get(&p, end, &suffix) || suffix == 0 ||
+	if (lode_vbyte_get_fast(&p, end, &prefix) || prefix != 0 ||
+	    lode_vbyte_get_fast(&p, end, &suffix) || suffix == 0 ||
 	    suffix > LODE_MAX_TOKEN_BYTES || suffix > (uint64_t)(end - p))
 		return corrupt(&seg->dict, "bad dictionary entry", err);
 	*cmp = compare_bytes(term, len, (const char *)p, (size_t)suffix);
@@ -210,18 +210,18 @@ static int scan_block(const struct lode_segment *seg, uint64_t b, entry_fn fn,
 	for (unsigned i = 0; i < LODE_DICT_BLOCK_TERMS && p < end; i++) {
 		uint64_t prefix, suffix, df, cf, pst_len, pos_len;
 		lode_term_info info;
-		if (lode_vbyte_get(&p, end, &prefix) || prefix > cur_len ||
+		if (lode_vbyte_get_fast(&p, end, &prefix) || prefix > cur_len ||
 		    (i == 0) != (prefix == 0 && cur_len == 0) ||
-		    lode_vbyte_get(&p, end, &suffix) ||
+		    lode_vbyte_get_fast(&p, end, &suffix) ||
 		    prefix + suffix > LODE_MAX_TOKEN_BYTES || prefix + suffix == 0 ||
 		    suffix > (uint64_t)(end - p))
 			goto bad;
 		memcpy(cur + prefix, p, (size_t)suffix);
 		cur_len = (size_t)(prefix + suffix);
 		p += suffix;
-		if (lode_vbyte_get(&p, end, &df) || lode_vbyte_get(&p, end, &cf) ||
-		    lode_vbyte_get(&p, end, &pst_len) ||
-		    lode_vbyte_get(&p, end, &pos_len))
+		if (lode_vbyte_get_fast(&p, end, &df) || lode_vbyte_get_fast(&p, end, &cf) ||
+		    lode_vbyte_get_fast(&p, end, &pst_len) ||
+		    lode_vbyte_get_fast(&p, end, &pos_len))
 			goto bad;
 		if (df == 0 || df > seg->ndocs || cf < df ||
 		    pst_off < LODE_HEADER_SIZE || pst_off > pst_max ||
