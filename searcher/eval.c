@@ -791,6 +791,52 @@ int lode_eval_next(struct lode_eval *ev, uint32_t *doc, lode_error *err)
 	return LODE_OK;
 }
 
+/* Every document of one term's postings, a block at a time. */
+static int each_of_term(lode_postings *p, uint32_t base, lode_match_fn fn,
+                        void *ctx, lode_error *err)
+{
+	int rc;
+
+	for (;;) {
+		if ((rc = lode_postings_next(p, err)) || p->doc == LODE_DOC_END)
+			return rc;
+		for (uint32_t i = p->i; i < p->n; i++)
+			if ((rc = fn(ctx, base + p->docs[i])) != 0)
+				return rc;
+		/* On the block's last document: next() loads the next block. */
+		p->i = p->n - 1;
+		p->doc = p->docs[p->i];
+	}
+}
+
+int lode_eval_each(struct lode_eval *ev, lode_match_fn fn, void *ctx,
+                   uint64_t *count, lode_error *err)
+{
+	int rc = LODE_OK;
+
+	for (uint32_t s = 0; s < ev->ix->nsegs && rc == LODE_OK; s++) {
+		struct matcher *m = ev->roots[s];
+		uint32_t base = ev->ix->segs[s].doc_base;
+		if (m->kind == M_TERM && !fn) {
+			*count += m->posts[0].df; /* no need to read them */
+			continue;
+		}
+		if (m->kind == M_TERM) {
+			rc = each_of_term(&m->posts[0], base, fn, ctx, err);
+			continue;
+		}
+		for (uint32_t target = 0;; target = m->doc + 1) {
+			if ((rc = m_advance(m, target, err)) || m->doc == LODE_DOC_END)
+				break;
+			if (fn && (rc = fn(ctx, base + m->doc)) != 0)
+				break;
+			if (!fn)
+				(*count)++;
+		}
+	}
+	return rc;
+}
+
 int lode_eval_score(struct lode_eval *ev, double *score, lode_error *err)
 {
 	const struct lode_segment *seg = &ev->ix->segs[ev->seg];

@@ -12,17 +12,12 @@ int lode_match(const lode_index *ix, const lode_query *query, lode_match_fn fn,
                void *ctx, lode_error *err)
 {
 	struct lode_eval *ev;
-	uint32_t doc;
 	int rc;
 
 	lode_error_clear(err);
 	if ((rc = lode_eval_open(ix, query, &ev, err)))
 		return rc;
-	while ((rc = lode_eval_next(ev, &doc, err)) == LODE_OK &&
-	       doc != LODE_DOC_END) {
-		if ((rc = fn(ctx, doc)) != 0)
-			break;
-	}
+	rc = lode_eval_each(ev, fn, ctx, NULL, err);
 	lode_eval_close(ev);
 	return rc;
 }
@@ -31,16 +26,13 @@ int lode_count(const lode_index *ix, const lode_query *query, uint64_t *count,
                lode_error *err)
 {
 	struct lode_eval *ev;
-	uint32_t doc;
 	int rc;
 
 	lode_error_clear(err);
 	*count = 0;
 	if ((rc = lode_eval_open(ix, query, &ev, err)))
 		return rc;
-	while ((rc = lode_eval_next(ev, &doc, err)) == LODE_OK &&
-	       doc != LODE_DOC_END)
-		(*count)++;
+	rc = lode_eval_each(ev, NULL, NULL, count, err);
 	lode_eval_close(ev);
 	return rc;
 }
