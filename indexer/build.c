@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,8 +33,10 @@
 
 /* Bytes scanned for a NUL to decide that a file is binary, as git does. */
 #define BINARY_PROBE 8192
-/* Files up to this size are read into a buffer; larger ones are mapped. */
-#define READ_LIMIT ((size_t)64 << 20)
+/* Every file is read into one reused buffer, never mapped: a mapped file
+ * truncated while being indexed would raise SIGBUS.  A buffer grown past
+ * this for a huge file is given back after it. */
+#define BUFFER_KEEP ((size_t)64 << 20)
 
 struct build {
 	const lode_build_options *opt;
@@ -102,7 +103,7 @@ static int add_document(struct build *b, const char *path, const char *text,
 
 /* Read up to len bytes of fd into the build's reusable buffer; *got
  * receives how many there were (fewer if the file shrank meanwhile). */
-static int read_small(struct build *b, int fd, size_t len, size_t *got)
+static int read_file(struct build *b, int fd, size_t len, size_t *got)
 {
 	size_t done = 0;
 
@@ -128,9 +129,8 @@ static int on_file(void *ctx, const char *path, const struct stat *st)
 	size_t len;
 	struct stat now;
 	const char *data;
-	void *map = NULL;
 	char msg[4096];
-	int fd, rc;
+	int fd, rc, saved_errno;
 
 	/* Non-blocking, and checked again after opening: the entry may have
 	 * been replaced (by a FIFO, say) since the walk saw it. */
@@ -146,31 +146,29 @@ static int on_file(void *ctx, const char *path, const struct stat *st)
 		return 0;
 	}
 	len = (size_t)now.st_size;
-	if (len <= READ_LIMIT) {
-		/* read() into one reused buffer beats mmap for small files. */
-		rc = read_small(b, fd, len, &len);
-		if (rc == LODE_ENOMEM) {
-			close(fd);
-			return lode_fail(b->err, rc, "out of memory");
-		}
-		if (rc)
-			goto warn_close;
-		data = b->buf;
-	} else {
-		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (map == MAP_FAILED)
-			goto warn_close;
-		data = map;
-	}
+	rc = read_file(b, fd, len, &len);
+	saved_errno = errno;
 	close(fd);
+	if (rc == LODE_ENOMEM)
+		return lode_fail(b->err, rc, "%s: out of memory (%zu bytes)", path,
+		                 (size_t)now.st_size);
+	if (rc) {
+		snprintf(msg, sizeof(msg), "%s: %s", path, strerror(saved_errno));
+		on_warning(b, msg);
+		return 0;
+	}
+	data = b->buf;
 	if (len > 0 && memchr(data, 0, len < BINARY_PROBE ? len : BINARY_PROBE)) {
 		b->stats->skipped_binary++;
 		rc = 0;
 	} else {
 		rc = add_document(b, path, data, len, st);
 	}
-	if (map)
-		munmap(map, len);
+	if (b->buf_cap > BUFFER_KEEP) {
+		lode_free(b->buf);
+		b->buf = NULL;
+		b->buf_cap = 0;
+	}
 	if (rc == 0 && b->opt->progress && b->opt->progress(b->opt->ctx, b->stats))
 		rc = lode_fail(b->err, LODE_EINVAL, "indexing interrupted");
 	return rc;
