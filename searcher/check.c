@@ -35,11 +35,13 @@ struct walk {
 static int bad_term(struct walk *w, const char *term, size_t len,
                     const char *what)
 {
+	/* A stem or pair term is named without its mark byte. */
+	if (len > 0 && (term[0] == LODE_STEM_MARK || term[0] == LODE_PAIR_MARK)) {
+		term++;
+		len--;
+	}
 	return lode_fail(w->err, LODE_ECORRUPT, "%s: corrupt: term '%.*s': %s",
-	                 w->seg->postings.path, (int)(len > 40 ? 40 : len),
-	                 term[0] == LODE_STEM_MARK || term[0] == LODE_PAIR_MARK
-	                         ? term + 1
-	                         : term,
+	                 w->seg->postings.path, (int)(len > 40 ? 40 : len), term,
 	                 what);
 }
 

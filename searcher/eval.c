@@ -990,6 +990,23 @@ corrupt:
 	                 seg->postings.path);
 }
 
+/* Leaf l's BM25 on document d (where it is) into contrib[] and seen[], and
+ * added to *sum. */
+static int score_leaf(const struct lode_eval *ev, const struct ms_leaf *l,
+                      uint32_t d, double norm, double *contrib, uint32_t *seen,
+                      double *sum, lode_error *err)
+{
+	uint32_t tf;
+	int rc;
+
+	if ((rc = leaf_tf(l->m, &tf, err)))
+		return rc;
+	contrib[l->index] = bm25(l->m->weight, tf, norm, ev->k1);
+	seen[l->index] = d + 1;
+	*sum += contrib[l->index];
+	return LODE_OK;
+}
+
 /*
  * Block-max MaxScore: MaxScore (H. Turtle and J. Flood, "Query evaluation:
  * strategies and optimizations", IP&M 31(6), 1995) with score bounds per
@@ -1070,7 +1087,7 @@ static int top_maxscore(struct lode_eval *ev, uint32_t s, lode_topk *top,
 		/* e == n: nothing in the window can enter the top k. */
 		while (e < n) {
 			double sum = 0, score = 0, norm;
-			uint32_t d = LODE_DOC_END, tf;
+			uint32_t d = LODE_DOC_END;
 			size_t j;
 			for (j = e; j < n; j++) {
 				struct matcher *c = leaf[j].m;
@@ -1084,14 +1101,10 @@ static int top_maxscore(struct lode_eval *ev, uint32_t s, lode_topk *top,
 				break;
 			norm = bm25_norm(ev, lode_segment_doc_tokens(seg, d));
 			for (j = e; j < n; j++) {
-				struct matcher *c = leaf[j].m;
-				if (c->doc != d)
-					continue;
-				if ((rc = leaf_tf(c, &tf, err)))
+				if (leaf[j].m->doc == d &&
+				    (rc = score_leaf(ev, &leaf[j], d, norm, contrib, seen,
+				                     &sum, err)))
 					goto out_free;
-				contrib[leaf[j].index] = bm25(c->weight, tf, norm, ev->k1);
-				seen[leaf[j].index] = d + 1;
-				sum += contrib[leaf[j].index];
 			}
 			for (j = e; j-- > 0;) {
 				struct matcher *c = leaf[j].m;
@@ -1100,13 +1113,10 @@ static int top_maxscore(struct lode_eval *ev, uint32_t s, lode_topk *top,
 				if ((!c->started || c->doc < d) &&
 				    (rc = m_advance(c, d, err)))
 					goto out_free;
-				if (c->doc != d)
-					continue;
-				if ((rc = leaf_tf(c, &tf, err)))
+				if (c->doc == d &&
+				    (rc = score_leaf(ev, &leaf[j], d, norm, contrib, seen,
+				                     &sum, err)))
 					goto out_free;
-				contrib[leaf[j].index] = bm25(c->weight, tf, norm, ev->k1);
-				seen[leaf[j].index] = d + 1;
-				sum += contrib[leaf[j].index];
 			}
 			/* Summed in child order: adding the absent ones' zeros
 			 * would change nothing. */

@@ -381,6 +381,16 @@ static void query_answers(const char *index, struct answer *a)
 	}
 }
 
+/* Free both versions' answers and reference index paths. */
+static void free_versions(struct answer want[2][NCRASH_QUERIES], char *ref[2])
+{
+	for (int v = 0; v < 2; v++) {
+		for (size_t q = 0; q < NCRASH_QUERIES; q++)
+			free(want[v][q].out);
+		free(ref[v]);
+	}
+}
+
 /*
  * The version (0 or 1) whose answers every query gives on index, or -1
  * after printing what came instead: a mix, an error, a crash.
@@ -604,11 +614,7 @@ static void killed_build_leaves_old_or_new_index(void **state)
 	              kept, flipped, finished, seen_seg_tmp, seen_runs,
 	              seen_unpublished, seen_manifest_tmp,
 	              (test_now_ms() - t0) / 1e3);
-	for (int v = 0; v < 2; v++) {
-		for (size_t q = 0; q < NCRASH_QUERIES; q++)
-			free(want[v][q].out);
-		free(ref[v]);
-	}
+	free_versions(want, ref);
 	free(index);
 	free(stash);
 	free(corpus);
@@ -791,11 +797,7 @@ static void power_loss_leaves_old_or_new_index(void **state)
 	              events[1], first_new[0][0], first_new[0][1],
 	              first_new[1][0], first_new[1][1],
 	              (test_now_ms() - t0) / 1e3);
-	for (int v = 0; v < 2; v++) {
-		for (size_t q = 0; q < NCRASH_QUERIES; q++)
-			free(want[v][q].out);
-		free(ref[v]);
-	}
+	free_versions(want, ref);
 	free(index);
 	free(stash);
 	free(corpus);
