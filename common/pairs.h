@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "bytes.h"
+
 #define LODE_PAIR_MARK '\x02'
 #define LODE_PAIR_WORDS_MAX 128
 #define LODE_PAIR_WORD_MAX 32
@@ -39,17 +41,6 @@ static inline size_t lode_pair_term(const char *a, size_t na, const char *b,
 	out[1 + na] = ' ';
 	memcpy(out + 2 + na, b, nb);
 	return 2 + na + nb;
-}
-
-/* Byte order, shorter first on a tie: the dictionary's term order. */
-static inline int lode_bytes_compare(const char *a, size_t na, const char *b,
-                                     size_t nb)
-{
-	int c = memcmp(a, b, na < nb ? na : nb);
-
-	if (c)
-		return c;
-	return na < nb ? -1 : na > nb;
 }
 
 /* A segment's common words, in strictly increasing byte order; a word's

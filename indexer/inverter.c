@@ -108,15 +108,6 @@ struct lode_inverter {
 	size_t chunks_cap;
 };
 
-static uint32_t hash_bytes(const char *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (uint8_t)p[i]) * 0x100000001b3ULL;
-	return (uint32_t)(h ^ (h >> 32));
-}
-
 static size_t memory_used(const struct lode_inverter *inv)
 {
 	/* What is in use: the tables keep their size across spills, and
@@ -177,7 +168,7 @@ static int rehash(struct lode_inverter *inv)
 /* Find or add term; returns its index or a negative error. */
 static int64_t term_lookup(struct lode_inverter *inv, const char *p, size_t n)
 {
-	uint32_t h = hash_bytes(p, n);
+	uint32_t h = lode_bytes_hash(p, n);
 	size_t mask = inv->table_cap - 1, slot = h & mask;
 	struct term *t;
 
@@ -490,15 +481,6 @@ corrupt:
 	return lode_fail(err, LODE_ECORRUPT, "%s: corrupt run file", r->map.path);
 }
 
-static int compare_terms(const char *a, size_t na, const char *b, size_t nb)
-{
-	int c = memcmp(a, b, na < nb ? na : nb);
-
-	if (c)
-		return c;
-	return na < nb ? -1 : na > nb;
-}
-
 /* Replaying the sample: a pair, and the end of a document, whose terms are
  * those touched after the current document's (from replay_base on). */
 struct replay {
@@ -657,7 +639,7 @@ static int next_merged(struct lode_inverter *inv, lode_term_postings *out,
 
 	for (size_t i = 0; i < inv->nruns; i++) {
 		struct run *r = &inv->runs[i];
-		if (r->has && (!min || compare_terms(r->term, r->term_len, min->term,
+		if (r->has && (!min || lode_bytes_compare(r->term, r->term_len, min->term,
 		                                     min->term_len) < 0))
 			min = r;
 	}
@@ -675,7 +657,7 @@ static int next_merged(struct lode_inverter *inv, lode_term_postings *out,
 	for (size_t i = 0; i < inv->nruns; i++) {
 		struct run *r = &inv->runs[i];
 		if (!r->has ||
-		    compare_terms(r->term, r->term_len, out->term, out->term_len))
+		    lode_bytes_compare(r->term, r->term_len, out->term, out->term_len))
 			continue;
 		if (r->df > UINT32_MAX - out->df)
 			return lode_fail(err, LODE_ECORRUPT, "%s: corrupt run file",

@@ -63,15 +63,6 @@ void lode_sample_free(struct lode_sample *s)
 	lode_free(s);
 }
 
-static uint32_t hash_bytes(const char *p, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (uint8_t)p[i]) * 16777619u;
-	return h;
-}
-
 static int rehash(struct lode_sample *s)
 {
 	size_t cap = s->table_cap * 2, mask = cap - 1;
@@ -94,7 +85,7 @@ static int rehash(struct lode_sample *s)
 int lode_sample_word(struct lode_sample *s, const char *p, size_t n,
                      uint32_t *id)
 {
-	uint32_t h = hash_bytes(p, n);
+	uint32_t h = lode_bytes_hash(p, n);
 	size_t mask = s->table_cap - 1, slot = h & mask;
 	struct word *w;
 

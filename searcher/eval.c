@@ -70,8 +70,6 @@ struct lode_eval {
 	struct matcher **roots;    /* per segment */
 	struct lode_stemmer *stemmer; /* words match stems; NULL: exact */
 	struct lode_qnode *owned;  /* a tree made for this evaluation */
-	uint32_t seg;              /* segment being evaluated */
-	uint32_t doc;              /* last document returned (local) */
 	double k1, b;              /* BM25 parameters of the query */
 };
 
@@ -769,28 +767,6 @@ out_close:
 	return rc;
 }
 
-int lode_eval_next(struct lode_eval *ev, uint32_t *doc, lode_error *err)
-{
-	int rc;
-
-	while (ev->seg < ev->ix->nsegs) {
-		struct matcher *m = ev->roots[ev->seg];
-		uint32_t target = m->started ? m->doc + 1 : 0;
-		if (m->doc != LODE_DOC_END || !m->started) {
-			if ((rc = m_advance(m, target, err)))
-				return rc;
-			if (m->doc != LODE_DOC_END) {
-				ev->doc = m->doc;
-				*doc = ev->ix->segs[ev->seg].doc_base + m->doc;
-				return LODE_OK;
-			}
-		}
-		ev->seg++;
-	}
-	*doc = LODE_DOC_END;
-	return LODE_OK;
-}
-
 /* Every document of one term's postings, a block at a time. */
 static int each_of_term(lode_postings *p, uint32_t base, lode_match_fn fn,
                         void *ctx, lode_error *err)
@@ -835,15 +811,6 @@ int lode_eval_each(struct lode_eval *ev, lode_match_fn fn, void *ctx,
 		}
 	}
 	return rc;
-}
-
-int lode_eval_score(struct lode_eval *ev, double *score, lode_error *err)
-{
-	const struct lode_segment *seg = &ev->ix->segs[ev->seg];
-	double norm = bm25_norm(ev, lode_segment_doc_tokens(seg, ev->doc));
-
-	*score = 0;
-	return m_score(ev->roots[ev->seg], ev->doc, norm, ev->k1, score, err);
 }
 
 /* ---- top k --------------------------------------------------------------- */

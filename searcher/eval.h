@@ -1,7 +1,7 @@
 /*
  * eval.h -- evaluating a query tree over an index, document at a time.
  *
- * Calls:  lode_eval_open  ((lode_eval_next  lode_eval_score?)* | lode_eval_top)
+ * Calls:  lode_eval_open  (lode_eval_each | lode_eval_top)
  *         lode_eval_close
  *
  * open() looks the query's terms up in every segment and builds, per
@@ -11,10 +11,9 @@
  * leading NOT walks the complement, and a phrase intersects its terms'
  * documents first and compares positions only on the documents they share.
  *
- * next() yields matching documents as global ids in increasing order,
- * segment after segment.  score() gives the BM25 score of the document next()
- * just returned: the sum, over the terms and phrases not under a NOT that
- * match it, of idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl)),
+ * each() yields matching documents as global ids in increasing order,
+ * segment after segment.  top() ranks them by BM25: the sum, over the terms
+ * and phrases not under a NOT that match a document, of idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl)),
  * with idf = ln(1 + (N - df + 0.5) / (df + 0.5)) from index-wide counts, and k1
  * and b the query's (lode_query_set_bm25; 1.2 and 0.75 by default).  A
  * phrase's tf is its number of occurrences and its idf the sum of its terms'
@@ -37,26 +36,19 @@ struct lode_eval;
 int lode_eval_open(const lode_index *index, const struct lode_query *query,
                    struct lode_eval **out, lode_error *err);
 
-/* Next matching document into *doc, or LODE_DOC_END after the last. */
-int lode_eval_next(struct lode_eval *ev, uint32_t *doc, lode_error *err);
-
 /* Each matching document, in order, to fn (a nonzero return stops and is
- * returned); or, with fn NULL, only counted into *count.  Faster than
- * next(): a term's documents go a block at a time, and a term is counted
- * by its DocFreq.  Call on a freshly opened evaluation, instead of
- * next(). */
+ * returned); or, with fn NULL, only counted into *count.  A term's
+ * documents go a block at a time, and a term is counted by its DocFreq.
+ * Call on a freshly opened evaluation, once. */
 int lode_eval_each(struct lode_eval *ev, lode_match_fn fn, void *ctx,
                    uint64_t *count, lode_error *err);
-
-/* BM25 score of the document next() returned last. */
-int lode_eval_score(struct lode_eval *ev, double *score, lode_error *err);
 
 /*
  * Offer the best matches to top.  A term or an OR of terms and phrases is
  * evaluated with block-max MaxScore, which skips documents that cannot
  * enter the top k, other queries by scoring every match.  With total
  * non-NULL, *total counts the matches (apart, after MaxScore).  Call on a
- * freshly opened evaluation, instead of next().
+ * freshly opened evaluation, once.
  */
 int lode_eval_top(struct lode_eval *ev, lode_topk *top, uint64_t *total,
                   lode_error *err);

@@ -151,15 +151,6 @@ static int block_bounds(const struct lode_segment *seg, uint64_t b,
 	return LODE_OK;
 }
 
-static int compare_bytes(const char *a, size_t na, const char *b, size_t nb)
-{
-	int c = memcmp(a, b, na < nb ? na : nb);
-
-	if (c)
-		return c;
-	return na < nb ? -1 : na > nb;
-}
-
 /* Compare term with the first term of block b; *cmp < 0 if term sorts
  * before it. */
 static int compare_block(const struct lode_segment *seg, uint64_t b,
@@ -177,7 +168,7 @@ static int compare_block(const struct lode_segment *seg, uint64_t b,
 	    lode_vbyte_get_fast(&p, end, &suffix) || suffix == 0 ||
 	    suffix > LODE_MAX_TOKEN_BYTES || suffix > (uint64_t)(end - p))
 		return corrupt(&seg->dict, "bad dictionary entry", err);
-	*cmp = compare_bytes(term, len, (const char *)p, (size_t)suffix);
+	*cmp = lode_bytes_compare(term, len, (const char *)p, (size_t)suffix);
 	return LODE_OK;
 }
 
@@ -255,7 +246,7 @@ static int lookup_entry(void *ctx, const char *term, size_t len,
                         const lode_term_info *info)
 {
 	struct lookup *l = ctx;
-	int cmp = compare_bytes(l->term, l->len, term, len);
+	int cmp = lode_bytes_compare(l->term, l->len, term, len);
 
 	if (cmp < 0)
 		return 2; /* passed it: absent */
