@@ -152,18 +152,20 @@ static int block_bounds(const struct lode_segment *seg, uint64_t b,
 }
 
 /* Compare term with the first term of block b; *cmp < 0 if term sorts
- * before it. */
+ * before it.  The binary search's step: only the bytes it reads are
+ * checked (block_bounds' full test waits for the block scanned). */
 static int compare_block(const struct lode_segment *seg, uint64_t b,
                          const char *term, size_t len, int *cmp,
                          lode_error *err)
 {
-	const uint8_t *p, *end;
-	uint64_t prefix, suffix;
-	int rc;
+	const uint8_t *index = seg->dict.data + seg->index_off;
+	const uint8_t *end = index, *p;
+	uint64_t off = lode_get64(index + b * 8), prefix, suffix;
 
-	if ((rc = block_bounds(seg, b, &p, &end, err)))
-		return rc;
-	p += 16;
+	if (off < LODE_HEADER_SIZE || off > seg->index_off - 16)
+		return corrupt(&seg->dict, "dictionary block offset out of range",
+		               err);
+	p = seg->dict.data + off + 16;
 	if (lode_vbyte_get_fast(&p, end, &prefix) || prefix != 0 ||
 	    lode_vbyte_get_fast(&p, end, &suffix) || suffix == 0 ||
 	    suffix > LODE_MAX_TOKEN_BYTES || suffix > (uint64_t)(end - p))
@@ -177,6 +179,106 @@ static int compare_block(const struct lode_segment *seg, uint64_t b,
 typedef int (*entry_fn)(void *ctx, const char *term, size_t len,
                         const lode_term_info *info);
 
+/* Block b's first entry [*p, *end), and where its first term's postings
+ * and positions begin. */
+static int open_block(const struct lode_segment *seg, uint64_t b,
+                      const uint8_t **p, const uint8_t **end,
+                      uint64_t *pst_off, uint64_t *pos_off, lode_error *err)
+{
+	int rc;
+
+	if ((rc = block_bounds(seg, b, p, end, err)))
+		return rc;
+	*pst_off = lode_get64(*p);
+	*pos_off = lode_get64(*p + 8);
+	*p += 16;
+	return LODE_OK;
+}
+
+/* One dictionary entry, as read by read_term and read_fields. */
+struct entry {
+	size_t prefix;             /* bytes shared with the previous term */
+	const uint8_t *suffix;     /* the rest of the term ... */
+	size_t suffix_len;         /* ... of this many bytes */
+	lode_term_info info;
+	uint64_t pst_len, pos_len;
+};
+
+/* Read the term part of entry i of a block at *p (before end); *cur_len is
+ * the previous term's length and becomes this one's.  -1 if out of bounds. */
+static int read_term(const uint8_t **p, const uint8_t *end, unsigned i,
+                     size_t *cur_len, struct entry *e)
+{
+	uint64_t prefix, suffix;
+
+	if (lode_vbyte_get_fast(p, end, &prefix) || prefix > *cur_len ||
+	    (i == 0) != (prefix == 0 && *cur_len == 0) ||
+	    lode_vbyte_get_fast(p, end, &suffix) ||
+	    prefix + suffix > LODE_MAX_TOKEN_BYTES || prefix + suffix == 0 ||
+	    suffix > (uint64_t)(end - *p))
+		return -1;
+	e->prefix = (size_t)prefix;
+	e->suffix = *p;
+	e->suffix_len = (size_t)suffix;
+	*p += suffix;
+	*cur_len = (size_t)(prefix + suffix);
+	return 0;
+}
+
+/* Read the rest of the entry, whose term's data start at pst_off and
+ * pos_off, checking every field's bounds; -1 if one is out of them. */
+static int read_fields(const struct lode_segment *seg, const uint8_t **p,
+                       const uint8_t *end, uint64_t pst_off, uint64_t pos_off,
+                       struct entry *e)
+{
+	size_t pst_max = seg->postings.size - LODE_POSTINGS_PAD -
+	                 LODE_PLAIN_FOOTER_SIZE;
+	size_t pos_max = seg->positions.size - LODE_PLAIN_FOOTER_SIZE;
+	uint64_t df, cf;
+
+	if (lode_vbyte_get_fast(p, end, &df) || lode_vbyte_get_fast(p, end, &cf) ||
+	    lode_vbyte_get_fast(p, end, &e->pst_len) ||
+	    lode_vbyte_get_fast(p, end, &e->pos_len))
+		return -1;
+	if (df == 0 || df > seg->ndocs || cf < df ||
+	    pst_off < LODE_HEADER_SIZE || pst_off > pst_max ||
+	    e->pst_len > pst_max - pst_off ||
+	    pos_off < LODE_HEADER_SIZE || pos_off > pos_max ||
+	    e->pos_len > pos_max - pos_off)
+		return -1;
+	e->info.df = (uint32_t)df;
+	e->info.cf = cf;
+	e->info.postings = seg->postings.data + pst_off;
+	e->info.postings_len = (size_t)e->pst_len;
+	e->info.positions = seg->positions.data + pos_off;
+	e->info.positions_len = (size_t)e->pos_len;
+	return 0;
+}
+
+/* Pass the rest of an entry that is not the one looked for: only its data
+ * lengths are needed, to find the next term's.  They are bounded by the
+ * files' sizes here so that the sums cannot overflow; read_fields checks
+ * the entry found. */
+static int skip_fields(const struct lode_segment *seg, const uint8_t **p,
+                       const uint8_t *end, struct entry *e)
+{
+	while (*p < end && **p >= 0x80) /* DocFreq, CollectionFreq */
+		(*p)++;
+	if (*p >= end)
+		return -1;
+	(*p)++;
+	while (*p < end && **p >= 0x80)
+		(*p)++;
+	if (*p >= end)
+		return -1;
+	(*p)++;
+	if (lode_vbyte_get_fast(p, end, &e->pst_len) ||
+	    lode_vbyte_get_fast(p, end, &e->pos_len) ||
+	    e->pst_len > seg->postings.size || e->pos_len > seg->positions.size)
+		return -1;
+	return 0;
+}
+
 /*
  * Decode the entries of dictionary block b, checking each one's bounds, and
  * hand them to fn.  Returns fn's first nonzero value, or 0.
@@ -186,80 +288,96 @@ static int scan_block(const struct lode_segment *seg, uint64_t b, entry_fn fn,
 {
 	char cur[LODE_MAX_TOKEN_BYTES];
 	size_t cur_len = 0;
-	size_t pst_max = seg->postings.size - LODE_POSTINGS_PAD -
-	                 LODE_PLAIN_FOOTER_SIZE;
-	size_t pos_max = seg->positions.size - LODE_PLAIN_FOOTER_SIZE;
 	uint64_t pst_off, pos_off;
 	const uint8_t *p, *end;
 	int rc;
 
-	if ((rc = block_bounds(seg, b, &p, &end, err)))
+	if ((rc = open_block(seg, b, &p, &end, &pst_off, &pos_off, err)))
 		return rc;
-	pst_off = lode_get64(p);
-	pos_off = lode_get64(p + 8);
-	p += 16;
 	for (unsigned i = 0; i < LODE_DICT_BLOCK_TERMS && p < end; i++) {
-		uint64_t prefix, suffix, df, cf, pst_len, pos_len;
-		lode_term_info info;
-		if (lode_vbyte_get_fast(&p, end, &prefix) || prefix > cur_len ||
-		    (i == 0) != (prefix == 0 && cur_len == 0) ||
-		    lode_vbyte_get_fast(&p, end, &suffix) ||
-		    prefix + suffix > LODE_MAX_TOKEN_BYTES || prefix + suffix == 0 ||
-		    suffix > (uint64_t)(end - p))
+		size_t prev_len = cur_len;
+		struct entry e;
+		if (read_term(&p, end, i, &cur_len, &e) ||
+		    read_fields(seg, &p, end, pst_off, pos_off, &e))
 			goto bad;
-		memcpy(cur + prefix, p, (size_t)suffix);
-		cur_len = (size_t)(prefix + suffix);
-		p += suffix;
-		if (lode_vbyte_get_fast(&p, end, &df) || lode_vbyte_get_fast(&p, end, &cf) ||
-		    lode_vbyte_get_fast(&p, end, &pst_len) ||
-		    lode_vbyte_get_fast(&p, end, &pos_len))
+		/* The writer's prefix is the longest shared one, which
+		 * find_in_block relies on: a longer one was possible if the
+		 * suffix begins with the previous term's next byte. */
+		if (e.prefix < prev_len && e.suffix_len > 0 &&
+		    e.suffix[0] == (uint8_t)cur[e.prefix])
 			goto bad;
-		if (df == 0 || df > seg->ndocs || cf < df ||
-		    pst_off < LODE_HEADER_SIZE || pst_off > pst_max ||
-		    pst_len > pst_max - pst_off ||
-		    pos_off < LODE_HEADER_SIZE || pos_off > pos_max ||
-		    pos_len > pos_max - pos_off)
-			goto bad;
-		info.df = (uint32_t)df;
-		info.cf = cf;
-		info.postings = seg->postings.data + pst_off;
-		info.postings_len = (size_t)pst_len;
-		info.positions = seg->positions.data + pos_off;
-		info.positions_len = (size_t)pos_len;
-		if ((rc = fn(ctx, cur, cur_len, &info)) != 0)
+		memcpy(cur + e.prefix, e.suffix, e.suffix_len);
+		if ((rc = fn(ctx, cur, cur_len, &e.info)) != 0)
 			return rc;
-		pst_off += pst_len;
-		pos_off += pos_len;
+		pst_off += e.pst_len;
+		pos_off += e.pos_len;
 	}
 	return 0;
 bad:
 	return corrupt(&seg->dict, "bad dictionary entry", err);
 }
 
-struct lookup {
-	const char *term;
-	size_t len;
-	lode_term_info *info;
-};
-
-static int lookup_entry(void *ctx, const char *term, size_t len,
-                        const lode_term_info *info)
+/*
+ * Look term up in dictionary block b: 1 and *info if found, 0 if not.
+ *
+ * Front coding saves most comparisons.  Let m be the length of the prefix
+ * term shares with the last entry passed, which sorts before it.  As an
+ * entry's Prefix is the longest it shares with the entry before (FORMAT.md),
+ * an entry sharing more than m bytes with it still sorts before term (its
+ * byte at m is the previous entry's), one sharing fewer sorts after term
+ * (term is absent), and only one sharing exactly m bytes needs its suffix
+ * compared with the rest of term.  No entry is copied.
+ */
+static int find_in_block(const struct lode_segment *seg, uint64_t b,
+                         const char *term, size_t len, lode_term_info *info,
+                         lode_error *err)
 {
-	struct lookup *l = ctx;
-	int cmp = lode_bytes_compare(l->term, l->len, term, len);
+	const uint8_t *t = (const uint8_t *)term;
+	size_t m = 0, cur_len = 0;
+	uint64_t pst_off, pos_off;
+	const uint8_t *p, *end;
+	int rc;
 
-	if (cmp < 0)
-		return 2; /* passed it: absent */
-	if (cmp > 0)
-		return 0;
-	*l->info = *info;
-	return 1;
+	if ((rc = open_block(seg, b, &p, &end, &pst_off, &pos_off, err)))
+		return rc;
+	for (unsigned i = 0; i < LODE_DICT_BLOCK_TERMS && p < end; i++) {
+		struct entry e;
+		if (read_term(&p, end, i, &cur_len, &e))
+			goto bad;
+		if (e.prefix < m)
+			return 0;
+		if (e.prefix == m) {
+			size_t rest = len - m, k = 0;
+			size_t n = rest < e.suffix_len ? rest : e.suffix_len;
+			while (k < n && t[m + k] == e.suffix[k])
+				k++;
+			if (k == n) {
+				if (rest < e.suffix_len)
+					return 0; /* term is a prefix of the entry */
+				if (rest == e.suffix_len) {
+					if (read_fields(seg, &p, end, pst_off, pos_off, &e))
+						goto bad;
+					*info = e.info;
+					return 1;
+				}
+			} else if (t[m + k] < e.suffix[k]) {
+				return 0;
+			}
+			m += k;
+		}
+		if (skip_fields(seg, &p, end, &e))
+			goto bad;
+		pst_off += e.pst_len;
+		pos_off += e.pos_len;
+	}
+	return 0;
+bad:
+	return corrupt(&seg->dict, "bad dictionary entry", err);
 }
 
 int lode_segment_lookup(const struct lode_segment *seg, const char *term,
                         size_t len, lode_term_info *info, lode_error *err)
 {
-	struct lookup l = {term, len, info};
 	uint64_t lo = 0, hi = seg->nblocks;
 	int cmp = 0, rc;
 
@@ -275,8 +393,7 @@ int lode_segment_lookup(const struct lode_segment *seg, const char *term,
 		else
 			lo = mid;
 	}
-	rc = scan_block(seg, lo, lookup_entry, &l, err);
-	return rc == 2 ? 0 : rc;
+	return find_in_block(seg, lo, term, len, info, err);
 }
 
 int lode_segment_terms(const struct lode_segment *seg, lode_term_fn fn,

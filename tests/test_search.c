@@ -57,6 +57,7 @@
 #include <cmocka.h>
 
 #include "lode.h"
+#include "index.h"
 #include "query.h"
 #include "sample.h"
 #include "support.h"
@@ -1036,6 +1037,60 @@ out:
 
 /* The index as a whole (checksums, counts) and its document table: paths
  * in walk order, lengths, token counts, stored text. */
+/* Look up one term in the one segment: 1 found (*df set), 0 absent, -1
+ * an error. */
+static int dict_lookup(const lode_index *ix, const char *p, size_t n,
+                       uint32_t *df)
+{
+	lode_term_info info;
+	lode_error err = {0};
+	int rc = lode_segment_lookup(&ix->segs[0], p, n, &info, &err);
+
+	*df = rc == 1 ? info.df : 0;
+	return rc < 0 ? -1 : rc;
+}
+
+/*
+ * The dictionary lookup (which skips comparisons by front coding) finds
+ * every term of the reference with its document frequency, and near misses
+ * of each (one byte shorter, one longer, the last byte one more or less)
+ * exactly when the reference has them too.
+ */
+static void check_dictionary(struct check *ck, const struct ref *r,
+                             const lode_index *ix)
+{
+	char buf[LODE_MAX_TOKEN_BYTES + 1];
+
+	if (ix->nsegs != 1)
+		return; /* check_documents reports it */
+	for (uint32_t t = 0; t < r->nterms; t++) {
+		const char *term = r->terms[t];
+		size_t len = r->term_lens[t];
+		uint32_t df;
+		if (dict_lookup(ix, term, len, &df) != 1 || df != r->df[t])
+			mismatch(ck, "lookup of %s: not found with df %" PRIu32,
+			         term, r->df[t]);
+		for (int v = 0; v < 5; v++) {
+			size_t n = len;
+			int want;
+			memcpy(buf, term, len);
+			switch (v) {
+			case 0: n = len - 1; break;
+			case 1: buf[n++] = 'a'; break;
+			case 2: buf[n++] = '\x7f'; break;
+			case 3: buf[n - 1] = (char)(buf[n - 1] + 1); break;
+			case 4: buf[n - 1] = (char)(buf[n - 1] - 1); break;
+			}
+			if (n == 0 || n > LODE_MAX_TOKEN_BYTES)
+				continue;
+			want = ref_find(r, buf, n) >= 0;
+			if (dict_lookup(ix, buf, n, &df) != want)
+				mismatch(ck, "lookup of %.*s (near %s): want %s",
+				         (int)n, buf, term, want ? "found" : "absent");
+		}
+	}
+}
+
 static void check_documents(struct check *ck, const struct ref *r,
                             const char *dir, const lode_index *ix)
 {
@@ -1078,6 +1133,7 @@ static void check_documents(struct check *ck, const struct ref *r,
 	}
 	if (lode_doc(ix, r->ndocs, &doc, &err) != LODE_EINVAL)
 		mismatch(ck, "lode_doc past the last document is not EINVAL");
+	check_dictionary(ck, r, ix);
 }
 
 /* Documents that have at least one token. */
