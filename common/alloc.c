@@ -1,6 +1,8 @@
 /* alloc.c -- allocation wrappers with an out-of-memory hook for tests. */
 #include "alloc.h"
 
+#include <stdalign.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,20 +47,29 @@ void lode_free(void *ptr)
 	free(ptr);
 }
 
+/* The capacity that holds need elements of size elem, doubling cap (or
+ * first, from none); 0 if the bytes would overflow. */
+static size_t doubled(size_t cap, size_t need, size_t elem, size_t first)
+{
+	size_t n = cap ? cap : first;
+
+	while (n < need) {
+		if (n > SIZE_MAX / 2)
+			return 0;
+		n *= 2;
+	}
+	return n > SIZE_MAX / elem ? 0 : n;
+}
+
 int lode_grow_to(void *ptr, size_t *cap, size_t need, size_t elem)
 {
 	void **p = ptr;
-	size_t n = *cap ? *cap : 16;
+	size_t n;
 	void *q;
 
 	if (need <= *cap)
 		return LODE_OK;
-	while (n < need) {
-		if (n > SIZE_MAX / 2)
-			return LODE_ENOMEM;
-		n *= 2;
-	}
-	if (n > SIZE_MAX / elem)
+	if (!(n = doubled(*cap, need, elem, 16)))
 		return LODE_ENOMEM;
 	q = lode_realloc(*p, n * elem);
 	if (!q)
@@ -66,4 +77,102 @@ int lode_grow_to(void *ptr, size_t *cap, size_t need, size_t elem)
 	*p = q;
 	*cap = n;
 	return LODE_OK;
+}
+
+/* ---- arena ----------------------------------------------------------- */
+
+#define ARENA_ALIGN alignof(max_align_t)
+#define ARENA_CHUNK 8192
+
+/* A chunk's header, padded so that the space after it is aligned. */
+struct chunk {
+	union {
+		struct chunk *next;
+		max_align_t align;
+	} u;
+};
+
+void lode_arena_init(lode_arena *a, void *buf, size_t size)
+{
+	uintptr_t p = (uintptr_t)buf;
+	uintptr_t q = (p + ARENA_ALIGN - 1) & ~(uintptr_t)(ARENA_ALIGN - 1);
+
+	a->chunks = NULL;
+	a->next = a->end = buf;
+	if (buf && q - p <= size) {
+		a->next = (unsigned char *)buf + (q - p);
+		a->end = (unsigned char *)buf + size;
+	}
+}
+
+void *lode_arena_alloc(lode_arena *a, size_t size)
+{
+	size_t rounded = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	struct chunk *c;
+	size_t room;
+	void *p;
+
+	if (rounded < size)
+		return NULL;
+	if (rounded <= (size_t)(a->end - a->next)) {
+		p = a->next;
+		a->next += rounded;
+		return p;
+	}
+	room = rounded > ARENA_CHUNK ? rounded : ARENA_CHUNK;
+	if (room > SIZE_MAX - sizeof(struct chunk) ||
+	    !(c = lode_malloc(sizeof(struct chunk) + room)))
+		return NULL;
+	c->u.next = a->chunks;
+	a->chunks = c;
+	p = c + 1;
+	/* A block larger than a chunk keeps the current chunk's free space. */
+	if (rounded < room) {
+		a->next = (unsigned char *)p + rounded;
+		a->end = (unsigned char *)p + room;
+	}
+	return p;
+}
+
+void *lode_arena_calloc(lode_arena *a, size_t n, size_t size)
+{
+	void *p;
+
+	if (size && n > SIZE_MAX / size)
+		return NULL;
+	if ((p = lode_arena_alloc(a, n * size)))
+		memset(p, 0, n * size);
+	return p;
+}
+
+int lode_arena_grow(lode_arena *a, void *ptr, size_t *cap, size_t need,
+                    size_t elem)
+{
+	void **p = ptr;
+	size_t n;
+	void *q;
+
+	if (need <= *cap)
+		return LODE_OK;
+	if (!(n = doubled(*cap, need, elem, 4)) ||
+	    !(q = lode_arena_alloc(a, n * elem)))
+		return LODE_ENOMEM;
+	if (*cap)
+		memcpy(q, *p, *cap * elem);
+	*p = q;
+	*cap = n;
+	return LODE_OK;
+}
+
+void lode_arena_free(lode_arena *a)
+{
+	struct chunk *c = a->chunks;
+
+	while (c) {
+		struct chunk *next = c->u.next;
+		lode_free(c);
+		c = next;
+	}
+	a->chunks = NULL;
+	a->next = a->end = NULL;
 }

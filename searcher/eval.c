@@ -2,6 +2,7 @@
 #include "eval.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,10 @@ struct term_hit {
 	lode_term_info info;
 };
 
+/* Room for a small query's matchers in lode_eval itself: a one-word query
+ * needs about 1.5 KiB, mostly its postings iterator. */
+#define EVAL_ARENA_INLINE 4096
+
 struct lode_eval {
 	const lode_index *ix;
 	const struct lode_qnode *root;
@@ -71,10 +76,13 @@ struct lode_eval {
 	struct lode_stemmer *stemmer; /* words match stems; NULL: exact */
 	struct lode_qnode *owned;  /* a tree made for this evaluation */
 	double k1, b;              /* BM25 parameters of the query */
+	lode_arena arena;          /* everything above and the matchers */
+	/* Last, so that lode_eval_open clears only the fields above. */
+	unsigned char arena_inline[EVAL_ARENA_INLINE];
 };
 
 struct build {
-	const struct lode_eval *ev;
+	struct lode_eval *ev;
 	uint32_t s;                /* the segment built for */
 	const struct lode_segment *seg;
 	size_t leaf;               /* next leaf number */
@@ -96,25 +104,23 @@ static const char *leaf_term(struct lode_stemmer *stemmer,
 	return q->terms[t];
 }
 
-static void matcher_free(struct matcher *m)
+/* Free what m and its children hold outside the arena: the buffers that
+ * grow while they run. */
+static void matcher_release(struct matcher *m)
 {
 	if (!m)
 		return;
 	for (size_t i = 0; i < m->nposts; i++)
 		lode_postings_release(&m->posts[i]);
-	lode_free(m->posts);
-	lode_free(m->runs);
-	lode_free(m->order);
 	lode_free(m->starts);
+	m->starts = NULL;
 	for (size_t i = 0; i < m->nchild; i++)
-		matcher_free(m->child[i]);
-	lode_free(m->child);
-	lode_free(m);
+		matcher_release(m->child[i]);
 }
 
-static struct matcher *matcher_new(enum mkind kind)
+static struct matcher *matcher_new(struct lode_eval *ev, enum mkind kind)
 {
-	struct matcher *m = lode_calloc(1, sizeof(*m));
+	struct matcher *m = lode_arena_calloc(&ev->arena, 1, sizeof(*m));
 
 	if (m)
 		m->kind = kind;
@@ -456,13 +462,13 @@ static int compute_weights(struct lode_eval *ev, const struct lode_qnode *q,
 		}
 		return LODE_OK;
 	}
-	if (lode_grow(&ev->weights, &ev->weights_cap, ev->nleaves + 1,
-	              sizeof(double)) ||
-	    lode_grow(&ev->first_hit, &ev->first_hit_cap, ev->nleaves + 1,
-	              sizeof(size_t)) ||
-	    lode_grow(&ev->hits, &ev->hits_cap,
-	              ev->nhits + q->nterms * ev->ix->nsegs,
-	              sizeof(struct term_hit)))
+	if (lode_arena_grow(&ev->arena, &ev->weights, &ev->weights_cap,
+	                    ev->nleaves + 1, sizeof(double)) ||
+	    lode_arena_grow(&ev->arena, &ev->first_hit, &ev->first_hit_cap,
+	                    ev->nleaves + 1, sizeof(size_t)) ||
+	    lode_arena_grow(&ev->arena, &ev->hits, &ev->hits_cap,
+	                    ev->nhits + q->nterms * ev->ix->nsegs,
+	                    sizeof(struct term_hit)))
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
 	ev->weights[ev->nleaves] = 0;
 	ev->first_hit[ev->nleaves] = ev->nhits;
@@ -559,10 +565,13 @@ static int build_leaf(struct build *b, const struct lode_qnode *q,
 	    !(lt = lode_malloc(most * sizeof(*lt))))
 		return lode_fail(b->err, LODE_ENOMEM, "out of memory");
 	n = leaf_terms(b, q, lt, &nwords);
-	m = matcher_new(n == 1 ? M_TERM : M_PHRASE);
-	if (!m || !(m->posts = lode_calloc(n, sizeof(lode_postings))) ||
-	    (n > 1 && (!(m->runs = lode_calloc(n, sizeof(struct phrase_run))) ||
-	               !(m->order = lode_calloc(n, sizeof(uint32_t)))))) {
+	m = matcher_new(b->ev, n == 1 ? M_TERM : M_PHRASE);
+	if (!m ||
+	    !(m->posts = lode_arena_alloc(&b->ev->arena, n * sizeof(lode_postings))) ||
+	    (n > 1 &&
+	     (!(m->runs = lode_arena_calloc(&b->ev->arena, n,
+	                                    sizeof(struct phrase_run))) ||
+	      !(m->order = lode_arena_calloc(&b->ev->arena, n, sizeof(uint32_t)))))) {
 		rc = lode_fail(b->err, LODE_ENOMEM, "out of memory");
 		goto out_free;
 	}
@@ -581,9 +590,9 @@ static int build_leaf(struct build *b, const struct lode_qnode *q,
 		}
 		if (rc == 0) {
 			/* A missing term: the leaf matches nothing here. */
-			matcher_free(m);
+			matcher_release(m);
 			m = NULL;
-			*out = matcher_new(M_EMPTY);
+			*out = matcher_new(b->ev, M_EMPTY);
 			rc = *out ? LODE_OK : lode_fail(b->err, LODE_ENOMEM,
 			                                "out of memory");
 			goto out_free;
@@ -606,7 +615,7 @@ static int build_leaf(struct build *b, const struct lode_qnode *q,
 	m = NULL;
 	rc = LODE_OK;
 out_free:
-	matcher_free(m);
+	matcher_release(m);
 	if (lt != stack)
 		lode_free(lt);
 	return rc;
@@ -629,7 +638,8 @@ static int build_children(struct build *b, const struct lode_qnode *q,
 {
 	int rc;
 
-	m->child = lode_calloc(q->nchild, sizeof(struct matcher *));
+	m->child = lode_arena_calloc(&b->ev->arena, q->nchild,
+	                             sizeof(struct matcher *));
 	if (!m->child)
 		return lode_fail(b->err, LODE_ENOMEM, "out of memory");
 	for (size_t i = 0; i < q->nchild; i++) {
@@ -637,7 +647,7 @@ static int build_children(struct build *b, const struct lode_qnode *q,
 		if ((rc = build(b, q->child[i], &c)))
 			return rc;
 		if (q->kind == LODE_Q_OR && c->kind == M_EMPTY) {
-			matcher_free(c);
+			matcher_release(c);
 			continue;
 		}
 		m->child[m->nchild++] = c;
@@ -666,7 +676,7 @@ static struct matcher *simplify(struct matcher *m)
 		if (m->nchild == 1) {
 			c = m->child[0];
 			m->nchild = 0;
-			matcher_free(m);
+			matcher_release(m);
 			return c;
 		}
 		m->cost = 0;
@@ -680,7 +690,7 @@ static struct matcher *simplify(struct matcher *m)
 			/* a NOT (nothing) is a: keep a, free the rest. */
 			c = m->child[0];
 			m->child[0] = NULL;
-			matcher_free(m);
+			matcher_release(m);
 			return c;
 		}
 		m->cost = m->child[0]->cost;
@@ -690,8 +700,7 @@ static struct matcher *simplify(struct matcher *m)
 	}
 	/* Matches nothing. */
 	for (size_t i = 0; i < m->nchild; i++)
-		matcher_free(m->child[i]);
-	lode_free(m->child);
+		matcher_release(m->child[i]);
 	m->child = NULL;
 	m->nchild = 0;
 	m->kind = M_EMPTY;
@@ -712,11 +721,11 @@ static int build(struct build *b, const struct lode_qnode *q,
 	*out = NULL;
 	if (q->kind == LODE_Q_PHRASE)
 		return build_leaf(b, q, out);
-	m = matcher_new(kinds[q->kind]);
+	m = matcher_new(b->ev, kinds[q->kind]);
 	if (!m)
 		return lode_fail(b->err, LODE_ENOMEM, "out of memory");
 	if ((rc = build_children(b, q, m))) {
-		matcher_free(m);
+		matcher_release(m);
 		return rc;
 	}
 	if (m->kind == M_NOT)
@@ -729,13 +738,17 @@ int lode_eval_open(const lode_index *ix, const struct lode_query *query,
                    struct lode_eval **out, lode_error *err)
 {
 	const struct lode_qnode *root = query->root;
-	struct lode_eval *ev = lode_calloc(1, sizeof(*ev));
+	struct lode_eval *ev = lode_malloc(sizeof(*ev));
 	int rc;
 
 	*out = NULL;
-	if (!ev || !(ev->roots = lode_calloc(ix->nsegs ? ix->nsegs : 1,
-	                                     sizeof(struct matcher *)))) {
-		lode_free(ev);
+	if (!ev)
+		return lode_fail(err, LODE_ENOMEM, "out of memory");
+	memset(ev, 0, offsetof(struct lode_eval, arena_inline));
+	lode_arena_init(&ev->arena, ev->arena_inline, sizeof(ev->arena_inline));
+	if (!(ev->roots = lode_arena_calloc(&ev->arena, ix->nsegs ? ix->nsegs : 1,
+	                                    sizeof(struct matcher *)))) {
+		lode_eval_close(ev);
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
 	}
 	ev->ix = ix;
@@ -1005,10 +1018,11 @@ static int top_maxscore(struct lode_eval *ev, uint32_t s, lode_topk *top,
 	struct matcher *root = ev->roots[s];
 	struct matcher **kids = root->kind == M_OR ? root->child : &root;
 	size_t n = root->kind == M_OR ? root->nchild : 1;
-	struct ms_leaf *leaf = lode_calloc(n, sizeof(*leaf));
-	double *prefix = lode_calloc(n + 1, sizeof(double));
-	double *contrib = lode_calloc(n, sizeof(double));
-	uint32_t *seen = lode_calloc(n, sizeof(uint32_t)); /* contrib's doc + 1 */
+	struct ms_leaf *leaf = lode_arena_calloc(&ev->arena, n, sizeof(*leaf));
+	double *prefix = lode_arena_calloc(&ev->arena, n + 1, sizeof(double));
+	double *contrib = lode_arena_calloc(&ev->arena, n, sizeof(double));
+	/* contrib's doc + 1 */
+	uint32_t *seen = lode_arena_calloc(&ev->arena, n, sizeof(uint32_t));
 	/* Many leaves make short windows whose bookkeeping costs more than
 	 * their tighter bounds save: past BLOCKMAX_LEAVES, one window and
 	 * each leaf's bound over the segment (plain MaxScore). */
@@ -1016,15 +1030,13 @@ static int top_maxscore(struct lode_eval *ev, uint32_t s, lode_topk *top,
 	uint32_t lo = 0;
 	int rc = LODE_OK;
 
-	if (!leaf || !prefix || !contrib || !seen) {
-		rc = lode_fail(err, LODE_ENOMEM, "out of memory");
-		goto out_free;
-	}
+	if (!leaf || !prefix || !contrib || !seen)
+		return lode_fail(err, LODE_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		leaf[i].m = kids[i];
 		leaf[i].index = i;
 		if ((rc = leaf_window(ev, seg, &leaf[i], 0, blocks, err)))
-			goto out_free;
+			return rc;
 	}
 	while (lo < seg->ndocs) {
 		double theta = lode_topk_threshold(top);
@@ -1038,7 +1050,7 @@ static int top_maxscore(struct lode_eval *ev, uint32_t s, lode_topk *top,
 			if (leaf[i].end < lo &&
 			    (rc = leaf_window(ev, seg, &leaf[i], lo, blocks,
 			                      err)))
-				goto out_free;
+				return rc;
 			if (leaf[i].end < hi)
 				hi = leaf[i].end;
 			/* Insertion sort by bound: few leaves, mostly in order. */
@@ -1060,7 +1072,7 @@ static int top_maxscore(struct lode_eval *ev, uint32_t s, lode_topk *top,
 				struct matcher *c = leaf[j].m;
 				if ((!c->started || c->doc < lo) &&
 				    (rc = m_advance(c, lo, err)))
-					goto out_free;
+					return rc;
 				if (c->doc < d)
 					d = c->doc;
 			}
@@ -1071,7 +1083,7 @@ static int top_maxscore(struct lode_eval *ev, uint32_t s, lode_topk *top,
 				if (leaf[j].m->doc == d &&
 				    (rc = score_leaf(ev, &leaf[j], d, norm, contrib, seen,
 				                     &sum, err)))
-					goto out_free;
+					return rc;
 			}
 			for (j = e; j-- > 0;) {
 				struct matcher *c = leaf[j].m;
@@ -1079,11 +1091,11 @@ static int top_maxscore(struct lode_eval *ev, uint32_t s, lode_topk *top,
 					break; /* cannot reach the top k */
 				if ((!c->started || c->doc < d) &&
 				    (rc = m_advance(c, d, err)))
-					goto out_free;
+					return rc;
 				if (c->doc == d &&
 				    (rc = score_leaf(ev, &leaf[j], d, norm, contrib, seen,
 				                     &sum, err)))
-					goto out_free;
+					return rc;
 			}
 			/* Summed in child order: adding the absent ones' zeros
 			 * would change nothing. */
@@ -1104,12 +1116,7 @@ static int top_maxscore(struct lode_eval *ev, uint32_t s, lode_topk *top,
 			break;
 		lo = hi + 1;
 	}
-out_free:
-	lode_free(leaf);
-	lode_free(prefix);
-	lode_free(contrib);
-	lode_free(seen);
-	return rc;
+	return LODE_OK;
 }
 
 /* Matches of segment s counted on matchers built afresh (top_maxscore
@@ -1132,7 +1139,7 @@ static int count_afresh(struct lode_eval *ev, uint32_t s, uint64_t *matched,
 			break;
 		(*matched)++;
 	}
-	matcher_free(m);
+	matcher_release(m);
 	return rc;
 }
 
@@ -1166,12 +1173,9 @@ void lode_eval_close(struct lode_eval *ev)
 	if (!ev)
 		return;
 	for (uint32_t s = 0; ev->roots && s < ev->ix->nsegs; s++)
-		matcher_free(ev->roots[s]);
-	lode_free(ev->roots);
-	lode_free(ev->weights);
-	lode_free(ev->first_hit);
-	lode_free(ev->hits);
+		matcher_release(ev->roots[s]);
 	lode_stemmer_free(ev->stemmer);
 	lode_qnode_free(ev->owned);
+	lode_arena_free(&ev->arena);
 	lode_free(ev);
 }

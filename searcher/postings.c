@@ -1,6 +1,7 @@
 /* postings.c -- block decoding, skipping, frequencies and positions. */
 #include "postings.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -18,7 +19,8 @@ int lode_postings_init(lode_postings *p, const struct lode_segment *seg,
 {
 	size_t skip_bytes;
 
-	memset(p, 0, sizeof(*p));
+	/* Not docs[] and freqs[] (1 KiB): a block load fills them. */
+	memset(p, 0, offsetof(lode_postings, docs));
 	p->seg = seg;
 	p->df = info->df;
 	p->nblocks = (info->df + LODE_BLOCK_DOCS - 1) / LODE_BLOCK_DOCS;
@@ -236,11 +238,11 @@ static int ensure_freqs(lode_postings *p, lode_error *err)
 		return LODE_OK;
 	if (lode_bitunpack(p->freq_bits, file_end, p->freqs, p->n, p->freq_width))
 		return corrupt(p, "frequencies do not decode", err);
-	for (uint32_t i = 0; i < p->n; i++) {
+	/* freqs[] hold freq - 1, as packed; only at width 32 can adding the 1
+	 * overflow. */
+	for (uint32_t i = 0; p->freq_width == 32 && i < p->n; i++)
 		if (p->freqs[i] == UINT32_MAX)
 			return corrupt(p, "frequency out of range", err);
-		p->freqs[i]++;
-	}
 	p->freqs_ready = 1;
 	return LODE_OK;
 }
@@ -249,16 +251,29 @@ int lode_postings_freq(lode_postings *p, uint32_t *freq, lode_error *err)
 {
 	int rc = ensure_freqs(p, err);
 
-	*freq = rc ? 0 : p->freqs[p->i];
+	*freq = rc ? 0 : p->freqs[p->i] + 1;
 	return rc;
+}
+
+/* One position gap: most fit one byte, decoded inline. */
+static inline int next_gap(const uint8_t **q, const uint8_t *end,
+                           uint32_t *gap)
+{
+	if (*q < end && **q < 0x80) {
+		*gap = *(*q)++;
+		return 0;
+	}
+	return lode_vbyte_get32(q, end, gap);
 }
 
 int lode_postings_positions(lode_postings *p, const uint32_t **out,
                             uint32_t *count, lode_error *err)
 {
 	const uint8_t *q;
-	uint32_t freq, limit, pos = 0;
+	uint32_t freq, limit, gap;
+	uint64_t pos;
 	size_t skip = 0;
+	int zero = 0;
 	int rc;
 
 	if ((rc = ensure_freqs(p, err)))
@@ -267,13 +282,14 @@ int lode_postings_positions(lode_postings *p, const uint32_t **out,
 		return lode_fail(err, LODE_EINVAL,
 		                 "positions asked for out of order");
 	}
+	skip = p->i - p->pos_i; /* freqs[] hold freq - 1 */
 	for (uint32_t k = p->pos_i; k < p->i; k++)
 		skip += p->freqs[k];
 	if (lode_vbyte_skip(&p->pos_p, p->positions_end, skip))
 		return lode_fail(err, LODE_ECORRUPT, "%s: corrupt: positions end "
 		                 "early", p->seg->positions.path);
 	p->pos_i = p->i;
-	freq = p->freqs[p->i];
+	freq = p->freqs[p->i] + 1;
 	limit = lode_segment_doc_tokens(p->seg, p->doc);
 	/* A document has no more occurrences than tokens: a larger count is
 	 * corrupt, and must not become a huge allocation. */
@@ -291,18 +307,22 @@ int lode_postings_positions(lode_postings *p, const uint32_t **out,
 		p->pos_cap = freq;
 	}
 	q = p->pos_p;
-	for (uint32_t k = 0; k < freq; k++) {
-		uint32_t gap;
-		/* Most gaps fit one byte: decode those inline. */
-		if (q < p->positions_end && *q < 0x80)
-			gap = *q++;
-		else if (lode_vbyte_get32(&q, p->positions_end, &gap))
+	/* Checked once at the end: every gap after the first is at least 1
+	 * and the last position is below limit, so all of them increase and
+	 * fit (pos has 64 bits: freq <= limit gaps below 2^32 cannot wrap). */
+	if (next_gap(&q, p->positions_end, &gap))
+		goto corrupt;
+	pos = gap;
+	p->pos_buf[0] = gap;
+	for (uint32_t k = 1; k < freq; k++) {
+		if (next_gap(&q, p->positions_end, &gap))
 			goto corrupt;
-		if ((k > 0 && gap == 0) || gap >= limit - pos)
-			goto corrupt;
+		zero |= gap == 0;
 		pos += gap;
-		p->pos_buf[k] = pos;
+		p->pos_buf[k] = (uint32_t)pos;
 	}
+	if (zero || pos >= limit)
+		goto corrupt;
 	*out = p->pos_buf;
 	*count = freq;
 	return LODE_OK;

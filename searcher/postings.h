@@ -58,10 +58,12 @@ typedef struct lode_postings {
 	const uint8_t *pos_p;     /* positions of document pos_i of the block */
 	uint32_t pos_i;
 	uint32_t impact_block;    /* where impact() last found its block */
-	uint32_t docs[LODE_BLOCK_DOCS];
-	uint32_t freqs[LODE_BLOCK_DOCS];
 	uint32_t *pos_buf;        /* decoded positions (lode_malloc'd) */
 	uint32_t pos_cap;
+	/* Last, so that init clears only the fields above: the current block's
+	 * decoded documents and frequencies minus one, valid up to n. */
+	uint32_t docs[LODE_BLOCK_DOCS];
+	uint32_t freqs[LODE_BLOCK_DOCS];
 } lode_postings;
 
 /* Start before the first document: call next() or advance() to move. */
