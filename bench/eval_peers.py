@@ -2,7 +2,8 @@
 """make eval: lode's ranking quality beside SQLite FTS5's and Xapian's.
 
 Unpacks a judged collection (default: the TIME collection in
-../shared/corpora/time), indexes it with lode and runs `lode eval`, then
+../shared/corpora/time), indexes it with lode, without and with
+`--stem english`, and runs `lode eval` with BM25 and with `--dfr`, then
 indexes the same documents with each peer and ranks the same queries as
 free text (every distinct word ORed) with the peer's own BM25:
 
@@ -132,12 +133,13 @@ def xapian_runs(docs, queries, stem):
     return runs
 
 
-def lode(dest):
-    index = os.path.join(dest, "lode-index")
+def lode(dest, stem=None, options=()):
+    index = os.path.join(dest, "lode-index" + ("-" + stem if stem else ""))
     lode_bin = os.path.join(ROOT, "lode")
-    subprocess.run([lode_bin, "index", "-q", "-i", index,
-                    os.path.join(dest, "docs")], check=True)
-    out = subprocess.run([lode_bin, "eval", "-i", index,
+    subprocess.run([lode_bin, "index", "-q", "-i", index] +
+                   (["--stem", stem] if stem else []) +
+                   [os.path.join(dest, "docs")], check=True)
+    out = subprocess.run([lode_bin, "eval", "-i", index, *options,
                           os.path.join(dest, "queries.tsv"),
                           os.path.join(dest, "qrels.txt")],
                          check=True, capture_output=True, text=True).stdout
@@ -154,7 +156,11 @@ def main():
     ap.add_argument("--collection", default="time")
     args = ap.parse_args()
     dest, docs, queries, qrels = load(args.collection)
-    rows = [("lode (BM25)", lode(dest))]
+    rows = [("lode (BM25)", lode(dest)),
+            ("lode --dfr", lode(dest, None, ["--dfr"])),
+            ("lode+english (BM25)", lode(dest, "english")),
+            ("lode+english --dfr", lode(dest, "english", ["--dfr"]))]
+    nlode = len(rows)
     rows.append(("fts5 bm25", score(fts5(docs, queries,
                                          "unicode61 remove_diacritics 2"), qrels)))
     rows.append(("fts5 bm25+porter", score(fts5(
@@ -172,9 +178,11 @@ def main():
     print(f"{'engine':20s} {'MAP@100':>8s} {'nDCG@10':>8s} {'P@10':>8s} {'R@100':>8s}")
     for name, vals in rows:
         print(f"{name:20s} " + " ".join(f"{v:8.4f}" for v in vals))
-    best = max(rows[1:], key=lambda r: r[1][1])
-    print(f"\nlode nDCG@10 / best peer ({best[0]}): {rows[0][1][1] / best[1][1]:.3f}; "
-          f"MAP@100: {rows[0][1][0] / max(r[1][0] for r in rows[1:]):.3f}")
+    best = max(rows[nlode:], key=lambda r: r[1][1])
+    best_map = max(r[1][0] for r in rows[nlode:])
+    print(f"\nover the best peer ({best[0]}), nDCG@10 and MAP@100:")
+    for name, vals in rows[:nlode]:
+        print(f"  {name:20s} {vals[1] / best[1][1]:.3f} {vals[0] / best_map:.3f}")
 
 
 if __name__ == "__main__":

@@ -212,7 +212,9 @@ int lode_evaluate(const lode_index *ix, const char *queries_path,
 		if ((rc = lode_query_parse_text(tab + 1, strlen(tab + 1), &q, err)))
 			break;
 		lode_query_set_exact(q, opt->exact);
-		if ((rc = lode_query_set_bm25(q, opt->k1, opt->b, err)) == LODE_OK)
+		rc = opt->dfr ? lode_query_set_dfr(q, opt->c, err)
+		              : lode_query_set_bm25(q, opt->k1, opt->b, err);
+		if (rc == LODE_OK)
 			rc = lode_search(ix, q, LODE_EVAL_DEPTH, hits, &nhits, NULL,
 			                 err);
 		lode_query_free(q);

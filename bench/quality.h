@@ -77,6 +77,9 @@ typedef struct lode_eval_options {
 	int exact;     /* words match exactly even in a stemmed index */
 	double k1, b;  /* BM25 parameters (LODE_BM25_K1 and LODE_BM25_B for the
 	                  defaults); out of range: LODE_EINVAL */
+	int dfr;       /* rank by DFR In_expB2 with c instead (LODE_DFR_C for
+	                  the default; out of range: LODE_EINVAL) */
+	double c;
 } lode_eval_options;
 
 int lode_evaluate(const lode_index *index, const char *queries_path,

@@ -77,6 +77,8 @@ static const char usage_search[] =
 	"      --no-stem      match exact words only, in a stemmed index too\n"
 	"      --k1 K1        BM25 term frequency saturation, >= 0 (default 1.2)\n"
 	"      --b B          BM25 length normalisation, 0 to 1 (default 0.75)\n"
+	"      --dfr          rank by DFR In_expB2 instead of BM25\n"
+	"      --c C          DFR length normalisation, > 0 (default 1)\n"
 	"      --color WHEN   highlight matches: auto, always or never\n"
 	"\n"
 	"Exit status: 0 if something matched, 1 if nothing did, 2 on error.\n";
@@ -104,7 +106,7 @@ static const char usage_eval[] =
 	"usage: lode eval [-i INDEX] [--run FILE] QUERIES.tsv QRELS\n"
 	"\n"
 	"Run each 'qid<TAB>text' line of QUERIES.tsv as free text (its words\n"
-	"ORed, ranked by BM25), take the top 100, and score the rankings against\n"
+	"ORed, ranked by BM25 or --dfr), take the top 100, and score the rankings against\n"
 	"the TREC qrels ('qid iter docname relevance'; docname = file name without\n"
 	"directory or extension): MAP@100, nDCG@10, P@10 and Recall@100,\n"
 	"averaged over the queries with at least one relevant document.\n"
@@ -112,7 +114,9 @@ static const char usage_eval[] =
 	"  -r, --run FILE     also write the TREC run ('qid Q0 doc rank score lode')\n"
 	"      --no-stem      match exact words only, in a stemmed index too\n"
 	"      --k1 K1        BM25 term frequency saturation, >= 0 (default 1.2)\n"
-	"      --b B          BM25 length normalisation, 0 to 1 (default 0.75)\n";
+	"      --b B          BM25 length normalisation, 0 to 1 (default 0.75)\n"
+	"      --dfr          rank by DFR In_expB2 instead of BM25\n"
+	"      --c C          DFR length normalisation, > 0 (default 1)\n";
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
@@ -492,6 +496,8 @@ static int cmd_search(int argc, char **argv)
 		{"no-stem", no_argument, NULL, 'S'},
 		{"k1", required_argument, NULL, 'K'},
 		{"b", required_argument, NULL, 'B'},
+		{"dfr", no_argument, NULL, 'D'},
+		{"c", required_argument, NULL, 'E'},
 		{"color", required_argument, NULL, 'C'},
 		{"colour", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
@@ -505,9 +511,9 @@ static int cmd_search(int argc, char **argv)
 	lode_query *q;
 	lode_hit *hits = NULL;
 	lode_error err;
-	double start, k1 = LODE_BM25_K1, b = LODE_BM25_B;
+	double start, k1 = LODE_BM25_K1, b = LODE_BM25_B, dfr_c = LODE_DFR_C;
 	char *text, *end;
-	int c, color, free_text = 0, exact = 0;
+	int c, color, free_text = 0, exact = 0, dfr = 0;
 
 	while ((c = getopt_long(argc, argv, "i:n:lch", opts, NULL)) != -1) {
 		switch (c) {
@@ -526,6 +532,8 @@ static int cmd_search(int argc, char **argv)
 		case 'S': exact = 1; break;
 		case 'K': k1 = parse_number(usage_search, "--k1", optarg); break;
 		case 'B': b = parse_number(usage_search, "--b", optarg); break;
+		case 'D': dfr = 1; break;
+		case 'E': dfr_c = parse_number(usage_search, "--c", optarg); break;
 		case 'C': color_when = optarg; break;
 		case 'h': fputs(usage_search, stdout); return 0;
 		default: bad_option(usage_search, argc, argv);
@@ -548,7 +556,8 @@ static int cmd_search(int argc, char **argv)
 	            text, strlen(text), &q, &err))
 		die("%s", err.message);
 	lode_query_set_exact(q, exact);
-	if (lode_query_set_bm25(q, k1, b, &err))
+	if (dfr ? lode_query_set_dfr(q, dfr_c, &err)
+	        : lode_query_set_bm25(q, k1, b, &err))
 		die("%s", err.message);
 	ix = open_index(index);
 	switch (mode) {
@@ -696,11 +705,13 @@ static int cmd_eval(int argc, char **argv)
 		{"no-stem", no_argument, NULL, 'S'},
 		{"k1", required_argument, NULL, 'K'},
 		{"b", required_argument, NULL, 'B'},
+		{"dfr", no_argument, NULL, 'D'},
+		{"c", required_argument, NULL, 'E'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *index = default_index(), *run_path = NULL;
-	lode_eval_options eo = {0, LODE_BM25_K1, LODE_BM25_B};
+	lode_eval_options eo = {0, LODE_BM25_K1, LODE_BM25_B, 0, LODE_DFR_C};
 	lode_eval_summary sum;
 	lode_qrels qrels;
 	lode_index *ix;
@@ -715,6 +726,8 @@ static int cmd_eval(int argc, char **argv)
 		case 'S': eo.exact = 1; break;
 		case 'K': eo.k1 = parse_number(usage_eval, "--k1", optarg); break;
 		case 'B': eo.b = parse_number(usage_eval, "--b", optarg); break;
+		case 'D': eo.dfr = 1; break;
+		case 'E': eo.c = parse_number(usage_eval, "--c", optarg); break;
 		case 'h': fputs(usage_eval, stdout); return 0;
 		default: bad_option(usage_eval, argc, argv);
 		}

@@ -202,6 +202,21 @@ void lode_query_set_exact(lode_query *query, int exact);
 int lode_query_set_bm25(lode_query *query, double k1, double b,
                         lode_error *err);
 
+/* The DFR parameter used by lode_query_set_dfr by default. */
+#define LODE_DFR_C 1.0
+
+/*
+ * Rank query's matches by the divergence-from-randomness model In_expB2
+ * (G. Amati and C. J. van Rijsbergen, "Probabilistic models of information
+ * retrieval based on measuring the divergence from randomness", ACM TOIS
+ * 20(4), 2002) instead of BM25, with normalisation 2's parameter c > 0 (a
+ * term's frequency tf in a document of dl tokens counts as
+ * tfn = tf * log2(1 + c * avgdl / dl)).  lode_query_set_bm25 goes back to
+ * BM25.  Returns LODE_EINVAL, with the query unchanged, if c is out of
+ * range or not a number.  Which documents match never depends on it.
+ */
+int lode_query_set_dfr(lode_query *query, double c, lode_error *err);
+
 void lode_query_free(lode_query *query);
 
 /* Called with each matching document id, in increasing order. */
@@ -218,13 +233,14 @@ int lode_count(const lode_index *index, const lode_query *query,
 
 typedef struct lode_hit {
 	uint32_t doc; /* document id */
-	double score; /* BM25 score */
+	double score; /* BM25 (or DFR) score */
 } lode_hit;
 
 /*
- * The k best documents by BM25 (ties broken by lower document id), best
- * first, into hits (room for k); *nhits receives how many there are.  With
- * total non-NULL, *total receives the number of matching documents.
+ * The k best documents by the query's ranking (BM25 unless
+ * lode_query_set_dfr; ties broken by lower document id), best first, into
+ * hits (room for k); *nhits receives how many there are.  With total
+ * non-NULL, *total receives the number of matching documents.
  * Documents that cannot enter the top k are skipped where the query allows
  * (block-max MaxScore, for a term or an OR of terms and phrases), with the
  * same hits; the total then takes a second, cheaper pass that only counts

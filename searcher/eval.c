@@ -76,6 +76,8 @@ struct lode_eval {
 	struct lode_stemmer *stemmer; /* words match stems; NULL: exact */
 	struct lode_qnode *owned;  /* a tree made for this evaluation */
 	double k1, b;              /* BM25 parameters of the query */
+	int dfr;                   /* rank by DFR In_expB2, not BM25 */
+	double c;                  /* DFR's length normalisation */
 	lode_arena arena;          /* everything above and the matchers */
 	/* Last, so that lode_eval_open clears only the fields above. */
 	unsigned char arena_inline[EVAL_ARENA_INLINE];
@@ -382,16 +384,28 @@ static int m_advance(struct matcher *m, uint32_t target, lode_error *err)
 
 /* ---- scoring ------------------------------------------------------------ */
 
-/* BM25 of one leaf: the one expression every path uses, so that pruned and
- * exhaustive searches compute bit-identical scores. */
-static inline double bm25(double weight, uint32_t tf, double norm, double k1)
+/* The score of a leaf of this weight that occurs tf times in a document
+ * whose doc_norm() is norm: BM25's weight * tf * (k1 + 1) / (tf + norm), or
+ * DFR's weight * tfn / (tfn + 1) with tfn = tf * norm.  The one expression
+ * every path uses, so that pruned and exhaustive searches compute
+ * bit-identical scores. */
+static inline double leaf_score(const struct lode_eval *ev, double weight,
+                                uint32_t tf, double norm)
 {
-	return weight * tf * (k1 + 1) / (tf + norm);
+	double tfn;
+
+	if (!ev->dfr)
+		return weight * tf * (ev->k1 + 1) / (tf + norm);
+	tfn = tf * norm;
+	return weight * tfn / (tfn + 1);
 }
 
-/* k1 * (1 - b + b * dl / avgdl) for a document of dl tokens. */
-static inline double bm25_norm(const struct lode_eval *ev, uint32_t dl)
+/* For a document of dl tokens: BM25's k1 * (1 - b + b * dl / avgdl), or
+ * DFR's normalisation 2, log2(1 + c * avgdl / dl). */
+static inline double doc_norm(const struct lode_eval *ev, uint32_t dl)
 {
+	if (ev->dfr)
+		return log2(1 + ev->c * ev->ix->avgdl / dl);
 	return ev->k1 * (1 - ev->b + ev->b * dl / ev->ix->avgdl);
 }
 
@@ -405,10 +419,10 @@ static int leaf_tf(struct matcher *m, uint32_t *tf, lode_error *err)
 	return lode_postings_freq(&m->posts[0], tf, err);
 }
 
-/* Add m's BM25 contribution for doc (m->doc == doc); norm is
- * k1 * (1 - b + b * dl / avgdl). */
-static int m_score(struct matcher *m, uint32_t doc, double norm, double k1,
-                   double *acc, lode_error *err)
+/* Add m's contribution to the score of doc (m->doc == doc); norm is the
+ * document's doc_norm(). */
+static int m_score(const struct lode_eval *ev, struct matcher *m, uint32_t doc,
+                   double norm, double *acc, lode_error *err)
 {
 	uint32_t tf;
 	int rc;
@@ -420,18 +434,18 @@ static int m_score(struct matcher *m, uint32_t doc, double norm, double k1,
 			return LODE_OK;
 		if ((rc = leaf_tf(m, &tf, err)))
 			return rc;
-		*acc += bm25(m->weight, tf, norm, k1);
+		*acc += leaf_score(ev, m->weight, tf, norm);
 		return LODE_OK;
 	case M_AND:
 	case M_OR:
 		for (size_t i = 0; i < m->nchild; i++) {
 			if (m->child[i]->doc == doc &&
-			    (rc = m_score(m->child[i], doc, norm, k1, acc, err)))
+			    (rc = m_score(ev, m->child[i], doc, norm, acc, err)))
 				return rc;
 		}
 		return LODE_OK;
 	case M_ANDNOT:
-		return m_score(m->child[0], doc, norm, k1, acc, err);
+		return m_score(ev, m->child[0], doc, norm, acc, err);
 	case M_EMPTY:
 	case M_NOT:
 		return LODE_OK;
@@ -444,6 +458,21 @@ static int m_score(struct matcher *m, uint32_t doc, double norm, double k1,
 static double idf(uint64_t n, uint64_t df)
 {
 	return log(1.0 + ((double)n - (double)df + 0.5) / ((double)df + 0.5));
+}
+
+/* In_expB2's weight of a term in df of n documents, cf times in all:
+ * the informative content In_exp, log2((n + 1) / (n_e + 0.5)) with
+ * n_e = n * (1 - e^(-cf / n)) the documents expected to hold it, times
+ * the Bernoulli after-effect (cf + 1) / df (whose other factor,
+ * 1 / (tfn + 1), is leaf_score's).  0 for a term no document has. */
+static double dfr_weight(uint64_t n, uint64_t df, uint64_t cf)
+{
+	double ne;
+
+	if (df == 0)
+		return 0;
+	ne = (double)n * (1 - exp(-(double)cf / (double)n));
+	return ((double)cf + 1) / (double)df * log2(((double)n + 1) / (ne + 0.5));
 }
 
 /* Weights of every leaf, from document frequencies over all segments.
@@ -476,7 +505,7 @@ static int compute_weights(struct lode_eval *ev, const struct lode_qnode *q,
 		char buf[LODE_STEM_TERM_MAX];
 		size_t len;
 		const char *term = leaf_term(ev->stemmer, q, t, buf, &len);
-		uint64_t df = 0;
+		uint64_t df = 0, cf = 0;
 		for (uint32_t s = 0; s < ev->ix->nsegs; s++) {
 			struct term_hit *h = &ev->hits[ev->nhits++];
 			h->found = -1;
@@ -487,10 +516,13 @@ static int compute_weights(struct lode_eval *ev, const struct lode_qnode *q,
 			if (rc < 0)
 				return rc;
 			h->found = rc;
-			if (rc == 1)
+			if (rc == 1) {
 				df += h->info.df;
+				cf += h->info.cf;
+			}
 		}
-		ev->weights[ev->nleaves] += idf(ev->ix->ndocs, df);
+		ev->weights[ev->nleaves] += ev->dfr ? dfr_weight(ev->ix->ndocs, df, cf)
+		                                    : idf(ev->ix->ndocs, df);
 	}
 	ev->weights[ev->nleaves] *= q->boost;
 	ev->nleaves++;
@@ -755,6 +787,8 @@ int lode_eval_open(const lode_index *ix, const struct lode_query *query,
 	ev->root = root;
 	ev->k1 = query->k1;
 	ev->b = query->b;
+	ev->dfr = query->dfr;
+	ev->c = query->c;
 	if (ix->stemmer[0] && !query->exact) {
 		if ((rc = lode_stemmer_new(ix->stemmer, &ev->stemmer, err)))
 			goto out_close;
@@ -851,9 +885,9 @@ static int top_exhaustive(struct lode_eval *ev, uint32_t s, lode_topk *top,
 			continue;
 		hit.doc = seg->doc_base + m->doc;
 		hit.score = 0;
-		rc = m_score(m, m->doc, bm25_norm(ev, lode_segment_doc_tokens(
-		                                      seg, m->doc)),
-		             ev->k1, &hit.score, err);
+		rc = m_score(ev, m, m->doc, doc_norm(ev, lode_segment_doc_tokens(
+		                                         seg, m->doc)),
+		             &hit.score, err);
 		if (rc)
 			return rc;
 		lode_topk_offer(top, hit);
@@ -888,17 +922,31 @@ struct ms_leaf {
 	size_t index; /* position among the OR's children */
 };
 
+/* DFR's tfn / (tfn + 1) for tf occurrences in a document of dl tokens:
+ * leaf_score's, over the weight.  It grows with tf and shrinks with dl, and
+ * so does dfr_factor(tf, tf): a document of tf' <= tf occurrences and
+ * dl' >= lower tokens has at most dfr_factor(tf, max(lower, tf)), since
+ * dl' >= tf' too. */
+static double dfr_factor(const struct lode_eval *ev, double tf, double dl)
+{
+	double tfn = tf * log2(1 + ev->c * ev->ix->avgdl / dl);
+
+	return tfn / (tfn + 1);
+}
+
 /*
- * The bound of leaf l from document lo on, up to l->end: the highest BM25
+ * The bound of leaf l from document lo on, up to l->end: the highest score
  * of the impact list of the block holding lo (read through the skip table,
  * not decoded); for a term of one block, its highest frequency and no
  * length.  A phrase occurs in a document no more often than each of its
  * words, and only in documents every word's block holds: its bound is the
- * least of its words' bounds, its window the shortest.  Bounds are
+ * least of its words' bounds, its window the shortest.  BM25 bounds are
  * computed as w * (k1 + 1) * tf / (tf + k1 * (1 - b) + k1 * b / avgdl * dl),
- * rounded differently from bm25(): BOUND_MARGIN absorbs the difference.
- * Without blocks, the window is the segment and the bound the term's: its
- * CollectionFreq - DocFreq + 1 (or 2^FreqWidth for one block) and no length.
+ * DFR bounds as w * dfr_factor(tf, max(dl, tf)), rounded differently from
+ * leaf_score(): BOUND_MARGIN absorbs the difference.  Without blocks, the
+ * window is the segment and the bound the term's: its CollectionFreq -
+ * DocFreq + 1 (or 2^FreqWidth for one block) and no length (for DFR, a
+ * length of tf).
  */
 static int leaf_window(const struct lode_eval *ev,
                        const struct lode_segment *seg, struct ms_leaf *l,
@@ -920,7 +968,8 @@ static int leaf_window(const struct lode_eval *ev,
 			if (!m->posts[k].skips && m->posts[k].blocks[1] < 32 &&
 			    ((uint64_t)1 << m->posts[k].blocks[1]) < tf)
 				tf = (uint64_t)1 << m->posts[k].blocks[1];
-			b = (double)tf / ((double)tf + base);
+			b = ev->dfr ? dfr_factor(ev, (double)tf, (double)tf)
+			            : (double)tf / ((double)tf + base);
 			if (b < best)
 				best = b;
 			continue;
@@ -936,7 +985,7 @@ static int leaf_window(const struct lode_eval *ev,
 		if (!imp.list) {
 			double tf = (double)(imp.max_freq < m->max_tf ? imp.max_freq
 			                                              : m->max_tf);
-			b = tf / (tf + base);
+			b = ev->dfr ? dfr_factor(ev, tf, tf) : tf / (tf + base);
 		} else {
 			const uint8_t *q = imp.list;
 			if (lode_impacts_count(&q, imp.end, &count))
@@ -954,7 +1003,11 @@ static int leaf_window(const struct lode_eval *ev,
 				                             &length)) {
 					goto corrupt;
 				}
-				x = freq / (freq + base + slope * length);
+				if (ev->dfr)
+					x = dfr_factor(ev, freq, length > freq ? length
+					                                       : freq);
+				else
+					x = freq / (freq + base + slope * length);
 				if (x > b)
 					b = x;
 			}
@@ -963,7 +1016,7 @@ static int leaf_window(const struct lode_eval *ev,
 			best = b;
 	}
 	l->end = end;
-	l->bound = m->weight * (ev->k1 + 1) * best;
+	l->bound = m->weight * (ev->dfr ? 1 : ev->k1 + 1) * best;
 	return LODE_OK;
 corrupt:
 	return lode_fail(err, LODE_ECORRUPT, "%s: corrupt: bad impact list",
@@ -981,7 +1034,7 @@ static int score_leaf(const struct lode_eval *ev, const struct ms_leaf *l,
 
 	if ((rc = leaf_tf(l->m, &tf, err)))
 		return rc;
-	contrib[l->index] = bm25(l->m->weight, tf, norm, ev->k1);
+	contrib[l->index] = leaf_score(ev, l->m->weight, tf, norm);
 	seen[l->index] = d + 1;
 	*sum += contrib[l->index];
 	return LODE_OK;
@@ -1078,7 +1131,7 @@ static int top_maxscore(struct lode_eval *ev, uint32_t s, lode_topk *top,
 			}
 			if (d > hi)
 				break;
-			norm = bm25_norm(ev, lode_segment_doc_tokens(seg, d));
+			norm = doc_norm(ev, lode_segment_doc_tokens(seg, d));
 			for (j = e; j < n; j++) {
 				if (leaf[j].m->doc == d &&
 				    (rc = score_leaf(ev, &leaf[j], d, norm, contrib, seen,

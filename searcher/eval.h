@@ -18,6 +18,9 @@
  * and b the query's (lode_query_set_bm25; 1.2 and 0.75 by default).  A
  * phrase's tf is its number of occurrences and its idf the sum of its terms'
  * (as Lucene does), so no extra pass is needed to count phrase documents.
+ * With lode_query_set_dfr, a leaf scores DFR In_expB2 instead: w * tfn /
+ * (tfn + 1), tfn = tf * log2(1 + c * avgdl / dl), w the sum over its terms
+ * of (cf + 1) / df * log2((N + 1) / (N * (1 - e^(-cf / N)) + 0.5)).
  */
 #ifndef LODE_SEARCHER_EVAL_H
 #define LODE_SEARCHER_EVAL_H

@@ -953,6 +953,7 @@ int lode_query_parse(const char *text, size_t len, lode_query **out,
 		                 "out of memory parsing the query");
 	query->k1 = LODE_BM25_K1;
 	query->b = LODE_BM25_B;
+	query->c = LODE_DFR_C;
 	rc = lode_qnode_parse(text, len, &query->root, err);
 	if (rc) {
 		lode_free(query);
@@ -976,6 +977,7 @@ int lode_query_parse_text(const char *text, size_t len, lode_query **out,
 	query->free_text = 1;
 	query->k1 = LODE_BM25_K1;
 	query->b = LODE_BM25_B;
+	query->c = LODE_DFR_C;
 	rc = lode_qnode_from_text(text, len, &query->root, err);
 	if (rc) {
 		lode_free(query);
@@ -1002,6 +1004,17 @@ int lode_query_set_bm25(lode_query *query, double k1, double b,
 		                 " to 1, not %g", b);
 	query->k1 = k1;
 	query->b = b;
+	query->dfr = 0;
+	return LODE_OK;
+}
+
+int lode_query_set_dfr(lode_query *query, double c, lode_error *err)
+{
+	if (!(c > 0 && c <= DBL_MAX))
+		return lode_fail(err, LODE_EINVAL, "DFR c must be a number > 0,"
+		                 " not %g", c);
+	query->c = c;
+	query->dfr = 1;
 	return LODE_OK;
 }
 

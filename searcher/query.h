@@ -65,6 +65,8 @@ struct lode_query {
 	int free_text; /* from lode_query_parse_text: ranks exact and stem */
 	double k1, b;  /* BM25 parameters, LODE_BM25_K1 and LODE_BM25_B unless
 	                  lode_query_set_bm25 changed them */
+	int dfr;       /* rank by DFR In_expB2 instead (lode_query_set_dfr) */
+	double c;      /* DFR's length normalisation, LODE_DFR_C by default */
 };
 
 /* Parse text[0, len) into *root; on error *root is NULL. */

@@ -1328,8 +1328,8 @@ static void flipped_bytes_never_crash(void **state)
 	free(docs);
 }
 
-/* --k1 and --b change the ranking's scores, not the matches; bad values are
- * errors (exit 2) naming the value. */
+/* --k1 and --b (and --dfr and --c) change the ranking's scores, not the
+ * matches; bad values are errors (exit 2) naming the value. */
 static void bm25_options_rank_and_check_their_values(void **state)
 {
 	char *queries = test_asprintf("%s/bm25-queries.tsv", tmp_root);
@@ -1364,6 +1364,23 @@ static void bm25_options_rank_and_check_their_values(void **state)
 	LODE(&r, "eval", "--b", "2", "-i", corpus_index, queries, qrels);
 	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
 	TEST_RUN_EXPECT(&r, strstr(r.err.p, "b must be a number from 0 to 1"));
+	test_run_release(&r);
+	/* --dfr ranks the same matches by DFR; its c must be > 0. */
+	LODE(&r, "search", "--dfr", "-i", corpus_index, "hezbollah");
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
+	check_ranked(&r, D0 | D3 | D4, 3);
+	test_run_release(&r);
+	LODE(&r, "search", "--dfr", "--c", "7", "--text", "-i", corpus_index,
+	     "hezbollah retaliation");
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
+	test_run_release(&r);
+	LODE(&r, "eval", "--dfr", "-i", corpus_index, queries, qrels);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
+	TEST_RUN_EXPECT(&r, starts_with(r.out.p, "queries   1 (1 with relevant"));
+	test_run_release(&r);
+	LODE(&r, "eval", "--dfr", "--c", "0", "-i", corpus_index, queries, qrels);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
+	TEST_RUN_EXPECT(&r, strstr(r.err.p, "DFR c must be a number > 0, not 0"));
 	test_run_release(&r);
 	free(queries);
 	free(qrels);

@@ -33,7 +33,11 @@
  * lode_query_set_bm25 for the rest, edge values 0 and 1 among them)
  * with idf the sum of ln(1 + (N - df + 0.5) / (df + 0.5)) over its terms
  * (times its boost, 1 in a parsed query), df counted in the whole index, and
- * tf the number of start positions where it occurs; for AND and OR the sum of
+ * tf the number of start positions where it occurs; or, for the queries
+ * ranked with lode_query_set_dfr (DFR In_expB2), w * tfn / (tfn + 1) with
+ * tfn = tf * log2(1 + c * avgdl / dl) and w the sum over its terms of
+ * (cf + 1) / df * log2((N + 1) / (N * (1 - e^(-cf / N)) + 0.5)), cf the
+ * term's occurrences in the whole index; for AND and OR the sum of
  * the scores of the children that match; for a NOT b the score of a; for a
  * leading NOT zero.  So terms under a NOT never score, and an OR child that
  * does not match adds nothing even if some of its leaves occur.
@@ -323,14 +327,18 @@ static void rres_free(struct rres *res)
 }
 
 /* BM25 parameters of a query. */
-struct bm25 {
-	double k1, b;
+struct ranking {
+	double k1, b;  /* BM25's, unless dfr */
+	int dfr;       /* DFR In_expB2 with c */
+	double c;
 };
 
-/* Query n is ranked with bm25_params[n % 5]: the defaults for two in five. */
-static const struct bm25 bm25_params[] = {
-	{LODE_BM25_K1, LODE_BM25_B}, {LODE_BM25_K1, LODE_BM25_B},
-	{0.5, 0.3}, {2.0, 1.0}, {0, 0},
+/* Query n is ranked with rankings[n % 7]: the defaults for two in seven,
+ * DFR for two. */
+static const struct ranking rankings[] = {
+	{LODE_BM25_K1, LODE_BM25_B, 0, 0}, {LODE_BM25_K1, LODE_BM25_B, 0, 0},
+	{0.5, 0.3, 0, 0}, {2.0, 1.0, 0, 0}, {0, 0, 0, 0},
+	{0, 0, 1, LODE_DFR_C}, {0, 0, 1, 7.0},
 };
 
 static double ref_idf(const struct ref *r, uint32_t df)
@@ -339,7 +347,14 @@ static double ref_idf(const struct ref *r, uint32_t df)
 }
 
 /* A phrase: counts every start position where all its terms follow. */
-static void ref_phrase(const struct ref *r, const struct bm25 *p,
+static double ref_dfr_weight(const struct ref *r, uint32_t df, uint32_t cf)
+{
+	double n = r->ndocs, ne = n * (1 - exp(-(double)cf / n));
+
+	return df ? (cf + 1.0) / df * log2((n + 1) / (ne + 0.5)) : 0;
+}
+
+static void ref_phrase(const struct ref *r, const struct ranking *p,
                        const struct lode_qnode *q, struct rres *out)
 {
 	int64_t *ids = xcalloc(q->nterms, sizeof(int64_t));
@@ -350,7 +365,11 @@ static void ref_phrase(const struct ref *r, const struct bm25 *p,
 	for (size_t k = 0; k < q->nterms; k++) {
 		ids[k] = ref_find(r, q->terms[k], q->term_len[k]);
 		missing |= ids[k] < 0;
-		idf += ref_idf(r, ids[k] < 0 ? 0 : r->df[ids[k]]);
+		if (p->dfr)
+			idf += ids[k] < 0 ? 0 : ref_dfr_weight(r, r->df[ids[k]],
+			                                       r->nocc[ids[k]]);
+		else
+			idf += ref_idf(r, ids[k] < 0 ? 0 : r->df[ids[k]]);
 	}
 	idf *= q->boost; /* 1: a parsed query is never expanded */
 	for (uint32_t i = 0; !missing && i < r->nocc[ids[0]]; i++) {
@@ -369,15 +388,21 @@ static void ref_phrase(const struct ref *r, const struct bm25 *p,
 		double norm;
 		if (!tf[d])
 			continue;
-		norm = p->k1 * (1 - p->b + p->b * r->docs[d].ntoks / r->avgdl);
 		out->match[d] = 1;
+		if (p->dfr) {
+			double tfn = tf[d] * log2(1 + p->c * r->avgdl /
+			                                  r->docs[d].ntoks);
+			out->score[d] = idf * tfn / (tfn + 1);
+			continue;
+		}
+		norm = p->k1 * (1 - p->b + p->b * r->docs[d].ntoks / r->avgdl);
 		out->score[d] = idf * tf[d] * (p->k1 + 1) / (tf[d] + norm);
 	}
 	free(ids);
 	free(tf);
 }
 
-static void ref_eval(const struct ref *r, const struct bm25 *p,
+static void ref_eval(const struct ref *r, const struct ranking *p,
                      const struct lode_qnode *q, struct rres *out)
 {
 	struct rres c;
@@ -805,7 +830,7 @@ struct check {
 	const char *index;  /* which build */
 	const char *query;
 	const struct lode_qnode *tree;
-	const struct bm25 *bm25; /* the query's ranking parameters */
+	const struct ranking *rank; /* the query's ranking parameters */
 	unsigned failures;  /* mismatches in the corpus */
 	unsigned reported;  /* (query, index) pairs reported in the corpus */
 	int headed;         /* the current pair's header is printed */
@@ -827,9 +852,12 @@ static void mismatch(struct check *ck, const char *fmt, ...)
 		ck->headed = 1;
 		fprintf(stderr, "MISMATCH seed %" PRIu64 ", %s index", ck->seed,
 		        ck->index);
-		if (ck->query)
+		if (ck->query && ck->rank->dfr)
+			fprintf(stderr, ", query '%s' (DFR c %g)", ck->query,
+			        ck->rank->c);
+		else if (ck->query)
 			fprintf(stderr, ", query '%s' (k1 %g, b %g)", ck->query,
-			        ck->bm25->k1, ck->bm25->b);
+			        ck->rank->k1, ck->rank->b);
 		if (ck->tree) {
 			lode_qnode_format(ck->tree, tree, sizeof(tree));
 			fprintf(stderr, "\n  tree %s", tree);
@@ -978,9 +1006,11 @@ static void check_query(struct check *ck, const struct ref *r,
 		mismatch(ck, "lode_query_parse failed: %s", err.message);
 		goto out;
 	}
-	rc = lode_query_set_bm25(query, ck->bm25->k1, ck->bm25->b, &err);
+	rc = ck->rank->dfr ? lode_query_set_dfr(query, ck->rank->c, &err)
+	                   : lode_query_set_bm25(query, ck->rank->k1,
+	                                         ck->rank->b, &err);
 	if (rc != LODE_OK) {
-		mismatch(ck, "lode_query_set_bm25 failed: %s", err.message);
+		mismatch(ck, "setting the ranking failed: %s", err.message);
 		goto out;
 	}
 	lode_qnode_format(query->root, tree, sizeof(tree));
@@ -1231,8 +1261,7 @@ static unsigned run_corpus(const struct corpus_spec *spec)
 			gen_query(&g, &r, &q, 0);
 		ck.query = q.p;
 		ck.tree = NULL;
-		ck.bm25 = &bm25_params[n % (sizeof(bm25_params) /
-		                            sizeof(bm25_params[0]))];
+		ck.rank = &rankings[n % (sizeof(rankings) / sizeof(rankings[0]))];
 		ck.index = "reference";
 		ck.headed = 0;
 		if (lode_qnode_parse(q.p, q.len, &tree, &err) != LODE_OK) {
@@ -1240,7 +1269,7 @@ static unsigned run_corpus(const struct corpus_spec *spec)
 			continue;
 		}
 		ck.tree = tree;
-		ref_eval(&r, ck.bm25, tree, &res);
+		ref_eval(&r, ck.rank, tree, &res);
 		for (int b = 0; b < 2; b++) {
 			ck.index = labels[b];
 			ck.headed = 0;
