@@ -131,7 +131,19 @@ static struct matcher *matcher_new(struct lode_eval *ev, enum mkind kind)
 
 /* ---- advancing --------------------------------------------------------- */
 
-static int m_advance(struct matcher *m, uint32_t target, lode_error *err);
+static int m_advance_slow(struct matcher *m, uint32_t target,
+                          lode_error *err);
+
+/* Move m to its first match >= target; no move if already there.  Inline
+ * so that the common no-move case (an OR's children that are already past
+ * the target) costs a comparison, not a call. */
+static inline int m_advance(struct matcher *m, uint32_t target,
+                            lode_error *err)
+{
+	if (m->started && m->doc >= target)
+		return LODE_OK;
+	return m_advance_slow(m, target, err);
+}
 
 /*
  * Occurrences of the phrase in the document all m's postings are on: starts
@@ -348,12 +360,11 @@ static int advance_not(struct matcher *m, uint32_t target, uint32_t ndocs,
 }
 
 /* ndocs of the segment for M_NOT, kept in cost (set at build). */
-static int m_advance(struct matcher *m, uint32_t target, lode_error *err)
+static int m_advance_slow(struct matcher *m, uint32_t target,
+                          lode_error *err)
 {
 	int rc = LODE_OK;
 
-	if (m->started && m->doc >= target)
-		return LODE_OK;
 	m->started = 1;
 	switch (m->kind) {
 	case M_EMPTY:
