@@ -121,6 +121,20 @@ int lode_map_verify_crc(const lode_map *map, lode_error *err)
 	return LODE_OK;
 }
 
+void lode_map_drop(const lode_map *map, size_t from, size_t to)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = (uintptr_t)map->data + from, b = (uintptr_t)map->data + to;
+
+	a = (a + page - 1) & ~(page - 1);
+	b &= ~(page - 1);
+	if (!map->data || to > map->size || a >= b)
+		return;
+	/* Advice only: the file's pages stay in the page cache, and a
+	 * failure costs nothing but memory. */
+	(void)madvise((void *)a, (size_t)(b - a), MADV_DONTNEED);
+}
+
 void lode_map_close(lode_map *map)
 {
 	if (map->data)

@@ -34,6 +34,11 @@ int lode_map_open(lode_map *map, const char *path, const char *magic,
 /* Check the trailing CRC32 over the whole file; LODE_ECORRUPT on mismatch. */
 int lode_map_verify_crc(const lode_map *map, lode_error *err);
 
+/* Bytes [from, to) of the map will not be read again: let their pages go
+ * (whole pages inside the range), so that a long sequential read does not
+ * hold the whole file in resident memory. */
+void lode_map_drop(const lode_map *map, size_t from, size_t to);
+
 /* Unmap; a zeroed or already closed map is fine. */
 void lode_map_close(lode_map *map);
 

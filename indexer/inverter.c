@@ -54,8 +54,12 @@ struct term {
 	uint8_t common;     /* its id among the common words, 0 if none */
 };
 
+/* Bytes of a run read in the merge before their pages are let go. */
+#define RUN_DROP_BYTES (4u << 20)
+
 struct run {
 	lode_map map;
+	size_t dropped;      /* pages before this offset are let go */
 	const uint8_t *p;    /* next record */
 	int has;             /* the fields below hold the current record */
 	const char *term;
@@ -457,8 +461,15 @@ static char *run_path(const struct lode_inverter *inv, size_t n)
 static int run_advance(struct run *r, lode_error *err)
 {
 	const uint8_t *end = r->map.data + r->map.size - 4;
+	size_t read = (size_t)(r->p - r->map.data);
 	uint64_t len, clen;
 
+	/* The records before p are merged: without this, the mapped runs
+	 * would end up resident whole (190 MB of a 1 GB corpus's build). */
+	if (read - r->dropped >= RUN_DROP_BYTES) {
+		lode_map_drop(&r->map, r->dropped, read);
+		r->dropped = read;
+	}
 	if (r->p >= end) {
 		r->has = 0;
 		return LODE_OK;
