@@ -471,13 +471,16 @@ static int on_match(void *ctx, uint32_t doc)
 static void read_doc(const lode_index *ix, const lode_query *query,
                      uint32_t doc)
 {
-	lode_doc_info info;
+	lode_doc_info info = {0};
 	lode_snippet snippet;
 	lode_error err;
 	int rc;
 
 	rc = lode_doc(ix, doc, &info, &err);
 	check_error(rc, &err);
+	if (rc == LODE_OK)
+		FUZZ_CHECK(info.path[info.path_len] == '\0');
+	lode_doc_info_release(&info);
 	rc = lode_snippet_make(ix, query, doc, SNIPPET_WIDTH, &snippet, &err);
 	check_error(rc, &err);
 	if (rc == LODE_OK) {
