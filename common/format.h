@@ -10,7 +10,7 @@
  *     postings.pst document ids and frequencies in bit-packed blocks
  *     positions.pos token positions, VByte, per document
  *     docs.tab    document table: token counts, chunk table, blocks of
- *                 documents with front-coded paths
+ *                 documents, each path coded against the last
  *     text.z      stored text, zlib streams of 16 KiB chunks of documents
  *
  * Every file starts with a 16-byte header (magic, version, zero) and ends with

@@ -218,7 +218,7 @@ static int add_entry(struct lode_docs_writer *w, const char *path,
 {
 	size_t b = (size_t)(w->ndocs / LODE_DOC_BLOCK_DOCS);
 	int first = w->ndocs % LODE_DOC_BLOCK_DOCS == 0;
-	size_t prefix = 0;
+	size_t prefix = 0, tail = 0, middle;
 	uint64_t delta, head;
 	uint8_t *out;
 
@@ -232,22 +232,33 @@ static int add_entry(struct lode_docs_writer *w, const char *path,
 	lode_put32(w->tokens + w->ndocs * 4, tokens);
 	out = w->blocks + w->blocks_used;
 	if (first) {
+		w->prev_len = 0;
 		w->block_offs[b] = w->blocks_used;
 		out += lode_vbyte_put(out, w->nchunks);
 		out += lode_vbyte_put(out, w->chunk_used);
 		w->prev_mtime = 0;
 	} else {
+		/* The path: the previous one's longest common prefix and,
+		 * from what follows it, longest common tail around what
+		 * differs ("0000" "17" ".txt" after "0000" "09" ".txt"). */
 		while (prefix < path_len && prefix < w->prev_len &&
 		       path[prefix] == w->prev_path[prefix])
 			prefix++;
+		while (tail < path_len - prefix && tail < w->prev_len - prefix &&
+		       path[path_len - 1 - tail] ==
+		       w->prev_path[w->prev_len - 1 - tail])
+			tail++;
 	}
-	head = (uint64_t)prefix << 1 | (!first && w->nchunks != w->prev_chunk);
+	middle = path_len - prefix - tail;
+	head = (uint64_t)(w->prev_len - prefix) << 1 |
+	       (!first && w->nchunks != w->prev_chunk);
 	/* MTime as a zigzag difference from the previous document's. */
 	delta = (uint64_t)mtime - w->prev_mtime;
 	out += lode_vbyte_put(out, head);
-	out += lode_vbyte_put(out, path_len - prefix);
-	memcpy(out, path + prefix, path_len - prefix);
-	out += path_len - prefix;
+	out += lode_vbyte_put(out, tail);
+	out += lode_vbyte_put(out, middle);
+	memcpy(out, path + prefix, middle);
+	out += middle;
 	out += lode_vbyte_put(out, len);
 	out += lode_vbyte_put(out, delta << 1 ^ (0 - (delta >> 63)));
 	w->blocks_used = (size_t)(out - w->blocks);

@@ -454,23 +454,29 @@ static int doc_next(const struct lode_segment *seg, const uint8_t **p,
                     const uint8_t *end, int first, struct doc_entry *e,
                     char **path, size_t *cap, lode_error *err)
 {
-	uint64_t head, suffix, bytes, delta;
+	uint64_t head, tail, middle, bytes, delta;
 	size_t prefix;
 
 	if (lode_vbyte_get_fast(p, end, &head) ||
-	    lode_vbyte_get_fast(p, end, &suffix) ||
+	    lode_vbyte_get_fast(p, end, &tail) ||
+	    lode_vbyte_get_fast(p, end, &middle) ||
 	    (first && head != 0) || head >> 1 > e->path_len ||
-	    suffix > (uint64_t)(end - *p))
+	    tail > head >> 1 || middle > (uint64_t)(end - *p))
 		return corrupt(&seg->docs, "bad document entry", err);
-	prefix = (size_t)(head >> 1);
+	/* The previous path's first prefix bytes, Middle, then the previous
+	 * path's last tail bytes (taken from the part dropped). */
+	prefix = e->path_len - (size_t)(head >> 1);
 	if (path) {
-		if (lode_grow(path, cap, prefix + (size_t)suffix + 1, 1))
+		size_t len = prefix + (size_t)middle + (size_t)tail;
+		if (lode_grow(path, cap, len + 1, 1))
 			return lode_fail(err, LODE_ENOMEM, "out of memory");
-		memcpy(*path + prefix, *p, (size_t)suffix);
-		(*path)[prefix + suffix] = '\0';
+		memmove(*path + prefix + middle, *path + e->path_len - tail,
+		        (size_t)tail);
+		memcpy(*path + prefix, *p, (size_t)middle);
+		(*path)[len] = '\0';
 	}
-	e->path_len = prefix + (size_t)suffix;
-	*p += suffix;
+	e->path_len = prefix + (size_t)middle + (size_t)tail;
+	*p += middle;
 	/* The document starts a chunk, or follows the previous in its own. */
 	if (head & 1) {
 		e->chunk++;
