@@ -549,7 +549,8 @@ static int chunk_place(const struct lode_segment *seg, uint64_t c,
 }
 
 /* Where document doc's text is: its chunk (off, clen bytes in text.z),
- * its start in the inflated chunk and its size, each checked. */
+ * its start in the inflated chunk and its size, each checked (all zero on
+ * failure). */
 static int text_chunk(const struct lode_segment *seg, uint32_t doc,
                       uint64_t *off, uint32_t *clen, uint64_t *start,
                       uint64_t *size, lode_error *err)
@@ -557,6 +558,8 @@ static int text_chunk(const struct lode_segment *seg, uint32_t doc,
 	struct doc_entry e;
 	int rc;
 
+	*off = *start = *size = 0;
+	*clen = 0;
 	if (doc >= seg->ndocs)
 		return lode_fail(err, LODE_EINVAL, "no document %u", doc);
 	if ((rc = doc_entry(seg, doc, &e, NULL, NULL, err)) ||
@@ -575,12 +578,14 @@ static int text_chunk(const struct lode_segment *seg, uint32_t doc,
 }
 
 /* Inflate the first need bytes of the chunk at off (clen bytes) into buf,
- * or, with buf NULL, through a small window, keeping nothing. */
+ * or, with buf NULL, through a small window, keeping nothing; with exact
+ * (and buf NULL), the chunk must hold exactly need bytes. */
 static int inflate_chunk(const struct lode_segment *seg, uint64_t off,
-                         uint32_t clen, uint64_t need, char *buf,
+                         uint32_t clen, uint64_t need, char *buf, int exact,
                          lode_error *err)
 {
 	char window[1 << 16];
+	uint64_t want = exact ? need + 1 : need; /* one more shows the excess */
 	z_stream z;
 	int zrc;
 
@@ -592,17 +597,20 @@ static int inflate_chunk(const struct lode_segment *seg, uint64_t off,
 	z.next_out = (Bytef *)(buf ? buf : window);
 	/* avail_out is a uInt: give room in pieces for huge documents. */
 	do {
-		uint64_t left = need - z.total_out;
+		uint64_t left = want - z.total_out;
 		uint64_t room = buf ? (1u << 30) : sizeof(window);
 		if (!buf)
 			z.next_out = (Bytef *)window;
 		z.avail_out = (uInt)(left > room ? room : left);
 		zrc = inflate(&z, Z_SYNC_FLUSH);
-	} while (zrc == Z_OK && z.total_out < need);
+	} while (zrc == Z_OK && z.total_out < want);
 	inflateEnd(&z);
 	if (z.total_out != need || (zrc != Z_OK && zrc != Z_STREAM_END &&
 	                            zrc != Z_BUF_ERROR))
 		return corrupt(&seg->text, "stored text does not inflate", err);
+	if (exact && zrc != Z_STREAM_END)
+		return corrupt(&seg->text, "a text chunk longer than its documents",
+		               err);
 	return LODE_OK;
 }
 
@@ -627,7 +635,7 @@ int lode_segment_doc_text(const struct lode_segment *seg, uint32_t doc,
 	buf = lode_malloc((size_t)need + 1);
 	if (!buf)
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
-	if ((rc = inflate_chunk(seg, off, clen, need, buf, err))) {
+	if ((rc = inflate_chunk(seg, off, clen, need, buf, 0, err))) {
 		lode_free(buf);
 		return rc;
 	}
@@ -638,16 +646,20 @@ int lode_segment_doc_text(const struct lode_segment *seg, uint32_t doc,
 	return LODE_OK;
 }
 
-int lode_segment_doc_verify(const struct lode_segment *seg, uint32_t doc,
-                            lode_error *err)
+/* Chunk c inflates to exactly the entry e of its last document ends. */
+static int chunk_verify(const struct lode_segment *seg, uint64_t c,
+                        const struct doc_entry *e, lode_error *err)
 {
-	uint64_t off, size, start;
+	uint64_t off;
 	uint32_t clen;
 	int rc;
 
-	if ((rc = text_chunk(seg, doc, &off, &clen, &start, &size, err)))
+	if ((rc = chunk_place(seg, c, &off, &clen, err)))
 		return rc;
-	return inflate_chunk(seg, off, clen, start + size, NULL, err);
+	if (e->bytes > UINT64_MAX - e->start ||
+	    e->start + e->bytes > (uint64_t)clen * 1032 + 64)
+		return corrupt(&seg->docs, "stored text length is implausible", err);
+	return inflate_chunk(seg, off, clen, e->start + e->bytes, NULL, 1, err);
 }
 
 int lode_segment_docs_verify(const struct lode_segment *seg, lode_error *err)
@@ -658,6 +670,16 @@ int lode_segment_docs_verify(const struct lode_segment *seg, lode_error *err)
 	uint32_t clen;
 	int rc;
 
+	/* Chunks follow one another through text.z. */
+	for (uint64_t c = 0; c < seg->nchunks; c++) {
+		if ((rc = chunk_place(seg, c, &off, &clen, err)))
+			return rc;
+		if ((c == 0 && off != LODE_HEADER_SIZE) || clen == 0)
+			return corrupt(&seg->docs, "text chunks out of order", err);
+	}
+	if (lode_get64(seg->chunks + seg->nchunks * 8) != text_end)
+		return corrupt(&seg->docs, "text chunks do not end where text.z "
+		               "does", err);
 	for (uint32_t d = 0; d < seg->ndocs; d++) {
 		uint32_t i = d % LODE_DOC_BLOCK_DOCS;
 		if (i == 0) {
@@ -684,25 +706,21 @@ int lode_segment_docs_verify(const struct lode_segment *seg, lode_error *err)
 		               e.start == prev.start + prev.bytes))
 			return corrupt(&seg->docs, "a document out of its chunk's "
 			               "order", err);
+		/* A chunk ends with the document before the next chunk's. */
+		if (d > 0 && e.chunk != prev.chunk &&
+		    (rc = chunk_verify(seg, prev.chunk, &prev, err)))
+			return rc;
 		if ((i + 1 == LODE_DOC_BLOCK_DOCS || d + 1 == seg->ndocs) &&
 		    p != end)
 			return corrupt(&seg->docs, "a document block longer than its "
 			               "documents", err);
 		prev = e;
 	}
-	if (seg->nchunks > 0 && prev.chunk != seg->nchunks - 1)
+	if (seg->nchunks == 0)
+		return LODE_OK;
+	if (prev.chunk != seg->nchunks - 1)
 		return corrupt(&seg->docs, "a text chunk without documents", err);
-	/* Chunks follow one another through text.z. */
-	for (uint64_t c = 0; c < seg->nchunks; c++) {
-		if ((rc = chunk_place(seg, c, &off, &clen, err)))
-			return rc;
-		if ((c == 0 && off != LODE_HEADER_SIZE) || clen == 0)
-			return corrupt(&seg->docs, "text chunks out of order", err);
-	}
-	if (lode_get64(seg->chunks + seg->nchunks * 8) != text_end)
-		return corrupt(&seg->docs, "text chunks do not end where text.z "
-		               "does", err);
-	return LODE_OK;
+	return chunk_verify(seg, prev.chunk, &prev, err);
 }
 
 int lode_segment_verify(const struct lode_segment *seg, lode_error *err)

@@ -87,15 +87,11 @@ int lode_segment_doc_text(const struct lode_segment *seg, uint32_t doc,
                           size_t max, char **text, size_t *len,
                           uint64_t *full, lode_error *err);
 
-/* Document doc's stored text inflates to its length (through a small
- * window: nothing is kept, however long the document). */
-int lode_segment_doc_verify(const struct lode_segment *seg, uint32_t doc,
-                            lode_error *err);
-
 /* The document table decodes from start to end as FORMAT.md says: every
  * block holds its documents and ends where the next begins, each document
  * starts its chunk or follows the previous one in it, chunk offsets
- * increase through text.z and every chunk holds a document. */
+ * increase through text.z, every chunk holds a document and inflates to
+ * exactly its documents' bytes (through a small window: nothing is kept). */
 int lode_segment_docs_verify(const struct lode_segment *seg, lode_error *err);
 
 /* Check every file's CRC and the dictionary's order and bounds. */

@@ -48,6 +48,26 @@ static uint8_t *read_all(const char *path, size_t *len)
 	return data;
 }
 
+/* Write orig (n bytes) to path with byte at xor mask and the CRC
+ * rewritten to match: damage only a structure check can see. */
+static void write_damaged(const char *path, const uint8_t *orig, size_t n,
+                          size_t at, uint8_t mask)
+{
+	uint8_t *buf = malloc(n);
+	FILE *out;
+
+	assert_non_null(buf);
+	memcpy(buf, orig, n);
+	buf[at] ^= mask;
+	lode_put32(buf + n - 4, (uint32_t)crc32(crc32(0L, Z_NULL, 0), buf,
+	                                        (uInt)(n - 4)));
+	out = fopen(path, "wb");
+	assert_non_null(out);
+	assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(out);
+	free(buf);
+}
+
 struct ids {
 	uint32_t id[16];
 	size_t n;
@@ -218,23 +238,12 @@ static void test_check_sees_structure_behind_crc(void **state)
 		for (size_t at = LODE_HEADER_SIZE; at + 4 < n; at++) {
 			lode_index *ix;
 			lode_error err;
-			uint8_t *buf = malloc(n);
-			FILE *out;
-			uint32_t crc;
 			int rc;
-			memcpy(buf, orig, n);
-			buf[at] ^= 0x5a;
-			crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), buf, (uInt)(n - 4));
-			lode_put32(buf + n - 4, crc);
 			snprintf(cmd, sizeof(cmd), "rm -rf '%s/i' && cp -r " GOLDEN
 			         " '%s/i'", dir, dir);
 			assert_int_equal(system(cmd), 0);
 			snprintf(path, sizeof(path), "%s/i/seg-000001/%s", dir, files[f]);
-			out = fopen(path, "wb");
-			assert_non_null(out);
-			assert_int_equal(fwrite(buf, 1, n, out), n);
-			fclose(out);
-			free(buf);
+			write_damaged(path, orig, n, at, 0x5a);
 			snprintf(path, sizeof(path), "%s/i", dir);
 			total++;
 			rc = lode_index_open(path, &ix, &err);
@@ -304,23 +313,13 @@ static void test_check_sees_wrong_impact_list(void **state)
 		size_t off = start + 2 * LODE_SKIP_ENTRY_SIZE;
 		off += 2 + (128 * orig[off] + 7) / 8 + (128 * orig[off + 1] + 7) / 8 +
 		       at[i];
-		uint8_t *buf = malloc(n);
 		lode_index *ix;
 		lode_query *q;
 		lode_hit hits[3];
 		lode_error err;
 		size_t nhits;
-		FILE *out;
 		int rc;
-		memcpy(buf, orig, n);
-		buf[off] ^= 0x01;
-		lode_put32(buf + n - 4, (uint32_t)crc32(crc32(0L, Z_NULL, 0), buf,
-		                                        (uInt)(n - 4)));
-		out = fopen(path, "wb");
-		assert_non_null(out);
-		assert_int_equal(fwrite(buf, 1, n, out), n);
-		fclose(out);
-		free(buf);
+		write_damaged(path, orig, n, off, 0x01);
 		snprintf(docs, sizeof(docs), "%s/index", dir);
 		assert_int_equal(lode_index_open(docs, &ix, &err), LODE_OK);
 		assert_int_equal(lode_query_parse("common", 6, &q, &err), LODE_OK);
@@ -332,6 +331,99 @@ static void test_check_sees_wrong_impact_list(void **state)
 			fail_msg("byte %zu: %s", at[i], err.message);
 		lode_index_close(ix);
 	}
+	free(orig);
+	test_rmtree(dir);
+	free(dir);
+}
+
+/* Read every document's record and stored text of the index at path:
+ * LODE_OK, or the first failure of open or a read (each a clean
+ * LODE_ECORRUPT); then lode_check's verdict in *check. */
+static int read_every_document(const char *path, int *check)
+{
+	lode_doc_info di = {0};
+	lode_index_info info;
+	lode_index *ix;
+	lode_error err;
+	int rc, first = LODE_OK;
+
+	*check = LODE_ECORRUPT;
+	if ((rc = lode_index_open(path, &ix, &err)) != LODE_OK) {
+		assert_int_equal(rc, LODE_ECORRUPT);
+		return rc;
+	}
+	lode_index_info_get(ix, &info);
+	for (uint32_t d = 0; d < info.documents; d++) {
+		char *text = NULL;
+		size_t len;
+		rc = lode_doc(ix, d, &di, &err);
+		if (rc == LODE_OK)
+			assert_int_equal(di.path[di.path_len], '\0');
+		if (rc == LODE_OK)
+			rc = lode_doc_text(ix, d, &text, &len, &err);
+		free(text);
+		if (rc != LODE_OK) {
+			assert_int_equal(rc, LODE_ECORRUPT);
+			assert_int_equal(err.code, rc);
+			first = rc;
+		}
+	}
+	lode_doc_info_release(&di);
+	*check = lode_check(ix, &err);
+	lode_index_close(ix);
+	return first;
+}
+
+/*
+ * The document table damaged behind its CRC (each byte xor 0x5a, the CRC
+ * rewritten), in an index of two blocks of documents in two directories
+ * and three text chunks (a long document between short ones): every
+ * document's record and text read cleanly or fail with LODE_ECORRUPT, and
+ * when lode check passes, every read succeeded.
+ */
+static void test_damaged_doc_table_reads_cleanly(void **state)
+{
+	char *dir = test_tmpdir("doctable");
+	char docs[4096], path[4096], name[32], text[20000];
+	const char *dirs[1];
+	size_t n, caught = 0;
+	uint8_t *orig;
+	int check;
+
+	(void)state;
+	snprintf(docs, sizeof(docs), "%s/docs", dir);
+	for (int d = 0; d < 70; d++) {
+		int len = snprintf(text, sizeof(text), "alpha word%d beta%d", d, d % 9);
+		snprintf(name, sizeof(name), "a/d%03d.txt", d);
+		test_write_file(docs, name, text, (size_t)len);
+	}
+	for (int d = 0; d < 12; d++) {
+		int len = snprintf(text, sizeof(text), "gamma %d", d);
+		snprintf(name, sizeof(name), "b/sub/e%03d.txt", d);
+		test_write_file(docs, name, text, (size_t)len);
+	}
+	for (n = 0; n + 6 < sizeof(text) - 1 && n < LODE_TEXT_CHUNK + 300; n += 6)
+		memcpy(text + n, "delta ", 6);
+	test_write_file(docs, "a/d035x.txt", text, n);
+	dirs[0] = docs;
+	snprintf(path, sizeof(path), "%s/index", dir);
+	assert_int_equal(lode_build(path, dirs, 1, NULL, NULL, NULL), LODE_OK);
+	assert_int_equal(read_every_document(path, &check), LODE_OK);
+	assert_int_equal(check, LODE_OK);
+	snprintf(path, sizeof(path), "%s/index/seg-000001/" LODE_FILE_DOCS, dir);
+	orig = read_all(path, &n);
+	for (size_t at = LODE_HEADER_SIZE; at + 4 < n; at++) {
+		int rc;
+		write_damaged(path, orig, n, at, 0x5a);
+		snprintf(docs, sizeof(docs), "%s/index", dir);
+		rc = read_every_document(docs, &check);
+		if (check != LODE_OK)
+			caught++;
+		else if (rc != LODE_OK)
+			fail_msg("byte %zu: a read failed, lode check passed", at);
+	}
+	print_message("lode check caught %zu of %zu changes to the document "
+	              "table\n", caught, n - LODE_HEADER_SIZE - 4);
 	free(orig);
 	test_rmtree(dir);
 	free(dir);
@@ -371,6 +463,7 @@ int main(void)
 		cmocka_unit_test(test_stemmed_index),
 		cmocka_unit_test(test_check_sees_structure_behind_crc),
 		cmocka_unit_test(test_check_sees_wrong_impact_list),
+		cmocka_unit_test(test_damaged_doc_table_reads_cleanly),
 		cmocka_unit_test(test_other_version_is_named),
 	};
 
