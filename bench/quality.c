@@ -180,6 +180,7 @@ int lode_evaluate(const lode_index *ix, const char *queries_path,
                   FILE *run, lode_eval_summary *sum, lode_error *err)
 {
 	FILE *f = fopen(queries_path, "r");
+	lode_doc_info info = {0};
 	lode_hit hits[LODE_EVAL_DEPTH];
 	int ranked[LODE_EVAL_DEPTH];
 	int *relevant = NULL;
@@ -219,7 +220,6 @@ int lode_evaluate(const lode_index *ix, const char *queries_path,
 			                 err);
 		lode_query_free(q);
 		for (size_t i = 0; rc == LODE_OK && i < nhits; i++) {
-			lode_doc_info info;
 			if ((rc = lode_doc(ix, hits[i].doc, &info, err)))
 				break;
 			doc_name(&info, name, sizeof(name));
@@ -255,6 +255,7 @@ int lode_evaluate(const lode_index *ix, const char *queries_path,
 	}
 	free(line);
 	lode_free(relevant);
+	lode_doc_info_release(&info);
 	fclose(f);
 	return rc;
 }

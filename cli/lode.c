@@ -411,18 +411,18 @@ static char *join_args(int argc, char **argv)
 /* lode search -l: each match's path, counted for the exit status. */
 struct listing {
 	const lode_index *ix;
+	lode_doc_info info;  /* reused for every match */
 	uint64_t count;
 };
 
 static int print_path(void *ctx, uint32_t doc)
 {
 	struct listing *l = ctx;
-	lode_doc_info info;
 	lode_error err;
 
-	if (lode_doc(l->ix, doc, &info, &err))
+	if (lode_doc(l->ix, doc, &l->info, &err))
 		die("%s", err.message);
-	print_safe(stdout, info.path, info.path_len);
+	print_safe(stdout, l->info.path, l->info.path_len);
 	putchar('\n');
 	l->count++;
 	return 0;
@@ -448,7 +448,7 @@ static void print_snippet(const lode_snippet *s, int color)
 static void print_json_hit(const lode_index *ix, const lode_query *q,
                            size_t rank, const lode_hit *hit)
 {
-	lode_doc_info info;
+	lode_doc_info info = {0};
 	lode_snippet s;
 	lode_error err;
 
@@ -464,12 +464,13 @@ static void print_json_hit(const lode_index *ix, const lode_query *q,
 		printf("%s[%zu,%zu]", i ? "," : "", s.spans[i].start, s.spans[i].end);
 	fputs("]}\n", stdout);
 	lode_snippet_release(&s);
+	lode_doc_info_release(&info);
 }
 
 static void print_ranked_hit(const lode_index *ix, const lode_query *q,
                              size_t rank, const lode_hit *hit, int color)
 {
-	lode_doc_info info;
+	lode_doc_info info = {0};
 	lode_snippet s;
 	lode_error err;
 
@@ -482,6 +483,7 @@ static void print_ranked_hit(const lode_index *ix, const lode_query *q,
 	print_snippet(&s, color);
 	putchar('\n');
 	lode_snippet_release(&s);
+	lode_doc_info_release(&info);
 }
 
 static int cmd_search(int argc, char **argv)
@@ -562,10 +564,11 @@ static int cmd_search(int argc, char **argv)
 	ix = open_index(index);
 	switch (mode) {
 	case MODE_FILES: {
-		struct listing l = {ix, 0};
+		struct listing l = {.ix = ix};
 		if (lode_match(ix, q, print_path, &l, &err) < 0)
 			die("%s", err.message);
 		total = l.count;
+		lode_doc_info_release(&l.info);
 		break;
 	}
 	case MODE_COUNT:

@@ -9,7 +9,8 @@
  *                 + the segment's common words (pairs.h)
  *     postings.pst document ids and frequencies in bit-packed blocks
  *     positions.pos token positions, VByte, per document
- *     docs.tab    document table: fixed records + path strings
+ *     docs.tab    document table: token counts, chunk table, blocks of
+ *                 documents, each path coded against the last
  *     text.z      stored text, zlib streams of 16 KiB chunks of documents
  *
  * Every file starts with a 16-byte header (magic, version, zero) and ends with
@@ -21,7 +22,7 @@
 
 #include <stdint.h>
 
-#define LODE_FORMAT_VERSION 5u
+#define LODE_FORMAT_VERSION 6u
 
 #define LODE_HEADER_SIZE 16
 #define LODE_MAGIC_LEN 8
@@ -53,16 +54,9 @@
 #define LODE_SKIP_ENTRY_SIZE 16
 /* Terms per front-coded dictionary block. */
 #define LODE_DICT_BLOCK_TERMS 32
-/* Document table records: size and the offset of each field. */
-#define LODE_DOC_RECORD_SIZE 48
-#define LODE_DOC_TEXT_OFFSET 0   /* u64: the text chunk in text.z */
-#define LODE_DOC_BYTES 8         /* u64: the document's length */
-#define LODE_DOC_MTIME 16        /* u64: modification time, seconds */
-#define LODE_DOC_TEXT_LENGTH 24  /* u32: compressed bytes of the chunk */
-#define LODE_DOC_CHUNK_START 28  /* u32: where the document starts in it */
-#define LODE_DOC_TOKENS 32       /* u32: tokens, BM25's document length */
-#define LODE_DOC_PATH_OFFSET 36  /* u32: path bytes in the path area */
-#define LODE_DOC_PATH_LENGTH 40  /* u32 */
+/* Documents per block of the document table: a document's path, length,
+ * time and text chunk are decoded from the start of its block. */
+#define LODE_DOC_BLOCK_DOCS 64
 /* Stored text is compressed in chunks of consecutive documents of about
  * this many bytes; a longer document is a chunk of its own. */
 #define LODE_TEXT_CHUNK (16u << 10)
@@ -73,7 +67,8 @@
 /* Footer sizes, CRC included. */
 #define LODE_DICT_FOOTER_SIZE 36  /* u64 terms, u64 blocks, u64 index_off,
                                    u64 common_off, crc */
-#define LODE_DOCS_FOOTER_SIZE 36  /* u64 docs, u64 tokens, u64 paths_off, u64 paths_len, crc */
+#define LODE_DOCS_FOOTER_SIZE 36  /* u64 docs, u64 tokens, u64 chunks,
+                                   u64 index_off, crc */
 #define LODE_PLAIN_FOOTER_SIZE 4  /* crc only: postings, positions, text */
 
 static inline uint32_t lode_get32(const uint8_t *p)

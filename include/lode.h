@@ -22,8 +22,8 @@
  *     lode_index_close
  *
  * An open index is immutable and may be shared by threads; every search
- * allocates its own state.  Strings and records returned by lode_doc() point
- * into the index's memory map and live until lode_index_close().
+ * allocates its own state.  lode_doc() decodes a document's path into
+ * memory its lode_doc_info owns (lode_doc_info_release frees it).
  *
  * Errors: every function that can fail returns LODE_OK (0) or a negative
  * LODE_E* code, and fills the optional `lode_error *` with the code and a
@@ -142,18 +142,28 @@ typedef struct lode_index_info {
 
 void lode_index_info_get(const lode_index *index, lode_index_info *info);
 
-/* What the index knows of one document; pointers live as long as index. */
+/* What the index knows of one document.  Start from a zeroed struct
+ * (lode_doc_info info = {0};): lode_doc fills it, decoding the path into
+ * memory the struct owns and reuses on the next call with it, and
+ * lode_doc_info_release frees that memory. */
 typedef struct lode_doc_info {
-	const char *path;     /* not NUL-terminated: path_len bytes */
+	const char *path;     /* path_len bytes and a NUL; lives until the next
+	                         lode_doc or lode_doc_info_release on info */
 	size_t path_len;
 	uint64_t byte_length; /* size of the file when indexed */
 	int64_t mtime;        /* modification time, seconds since the epoch */
 	uint32_t tokens;      /* number of tokens (positions) */
+	char *buf;            /* owned: where path is decoded */
+	size_t buf_cap;       /* bytes allocated at buf */
 } lode_doc_info;
 
-/* Fill info for document id doc (0 <= doc < documents). */
+/* Fill info for document id doc (0 <= doc < documents).  On failure the
+ * fields but buf and buf_cap are unspecified; info still needs releasing. */
 int lode_doc(const lode_index *index, uint32_t doc, lode_doc_info *info,
              lode_error *err);
+
+/* Free the memory info owns and zero it; NULL or a zeroed info is fine. */
+void lode_doc_info_release(lode_doc_info *info);
 
 /*
  * The stored text of document doc, decompressed into a buffer the caller

@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include "alloc.h"
+#include "codec.h"
 #include "error.h"
 #include "file.h"
 #include "format.h"
@@ -29,9 +30,9 @@ struct lode_docs_writer {
 	uint8_t *zbuf;           /* DEFLATE_CHUNK bytes of deflate output */
 	char *chunk;             /* texts of the documents not yet deflated */
 	size_t chunk_used, chunk_cap;
-	size_t chunk_first;      /* record offset of the chunk's first document */
+	uint64_t chunk_first;    /* the chunk's first document */
 	uint64_t nchunks;        /* chunks handed to the deflater */
-	/* Records name their chunk by number until finish() knows its place. */
+	/* Where each chunk went, for the chunk table written at finish(). */
 	struct chunk_place *places;
 	size_t nplaces, places_cap;
 
@@ -46,11 +47,19 @@ struct lode_docs_writer {
 	int stop;                /* finish or free: the thread should end */
 	int worker_rc;           /* first failure of the deflater */
 	lode_error worker_err;
-	uint8_t *records;        /* LODE_DOC_RECORD_SIZE per document */
-	size_t records_used, records_cap;
-	char *paths;             /* every path, back to back */
-	size_t paths_used, paths_cap;
-	uint64_t ndocs, tokens;
+	/* The document table's parts (FORMAT.md, docs.tab), encoded as the
+	 * documents come: */
+	uint8_t *tokens;         /* Tokens: u32 per document */
+	size_t tokens_cap;
+	uint8_t *blocks;         /* the document blocks, back to back */
+	size_t blocks_used, blocks_cap;
+	uint64_t *block_offs;    /* each block's offset within blocks */
+	size_t block_offs_cap;
+	char *prev_path;         /* the previous document's path */
+	size_t prev_len, prev_cap;
+	uint64_t prev_chunk;     /* the previous document's chunk */
+	uint64_t prev_mtime;     /* the previous document's MTime, or 0 */
+	uint64_t ndocs, total_tokens;
 };
 
 static void *deflater(void *arg);
@@ -175,9 +184,9 @@ static int flush_chunk(struct lode_docs_writer *w, lode_error *err)
 	size_t cap = w->chunk_cap;
 	int rc;
 
-	if (w->chunk_first == w->records_used)
+	if (w->chunk_first == w->ndocs)
 		return LODE_OK;
-	w->chunk_first = w->records_used;
+	w->chunk_first = w->ndocs;
 	w->nchunks++;
 	if (!w->threaded) {
 		rc = deflate_chunk(w, w->chunk, w->chunk_used, err);
@@ -200,43 +209,86 @@ static int flush_chunk(struct lode_docs_writer *w, lode_error *err)
 	return LODE_OK;
 }
 
+/* Append document ndocs's entry to its block (FORMAT.md, DocEntry),
+ * starting a block every LODE_DOC_BLOCK_DOCS documents; its text is in
+ * chunk nchunks from byte chunk_used. */
+static int add_entry(struct lode_docs_writer *w, const char *path,
+                     size_t path_len, uint64_t len, int64_t mtime,
+                     uint32_t tokens, lode_error *err)
+{
+	size_t b = (size_t)(w->ndocs / LODE_DOC_BLOCK_DOCS);
+	int first = w->ndocs % LODE_DOC_BLOCK_DOCS == 0;
+	size_t prefix = 0, tail = 0, middle;
+	uint64_t delta, head;
+	uint8_t *out;
+
+	if (lode_grow(&w->tokens, &w->tokens_cap, (size_t)(w->ndocs + 1) * 4, 1) ||
+	    lode_grow(&w->block_offs, &w->block_offs_cap, b + 1,
+	              sizeof(uint64_t)) ||
+	    lode_grow(&w->blocks, &w->blocks_cap,
+	              w->blocks_used + 6 * LODE_VBYTE_MAX + path_len, 1) ||
+	    lode_grow(&w->prev_path, &w->prev_cap, path_len + 1, 1))
+		return lode_fail(err, LODE_ENOMEM, "out of memory");
+	lode_put32(w->tokens + w->ndocs * 4, tokens);
+	out = w->blocks + w->blocks_used;
+	if (first) {
+		w->prev_len = 0;
+		w->block_offs[b] = w->blocks_used;
+		out += lode_vbyte_put(out, w->nchunks);
+		out += lode_vbyte_put(out, w->chunk_used);
+		w->prev_mtime = 0;
+	} else {
+		/* The path: the previous one's longest common prefix and,
+		 * from what follows it, longest common tail around what
+		 * differs ("0000" "17" ".txt" after "0000" "09" ".txt"). */
+		while (prefix < path_len && prefix < w->prev_len &&
+		       path[prefix] == w->prev_path[prefix])
+			prefix++;
+		while (tail < path_len - prefix && tail < w->prev_len - prefix &&
+		       path[path_len - 1 - tail] ==
+		       w->prev_path[w->prev_len - 1 - tail])
+			tail++;
+	}
+	middle = path_len - prefix - tail;
+	head = (uint64_t)(w->prev_len - prefix) << 1 |
+	       (!first && w->nchunks != w->prev_chunk);
+	/* MTime as a zigzag difference from the previous document's. */
+	delta = (uint64_t)mtime - w->prev_mtime;
+	out += lode_vbyte_put(out, head);
+	out += lode_vbyte_put(out, tail);
+	out += lode_vbyte_put(out, middle);
+	memcpy(out, path + prefix, middle);
+	out += middle;
+	out += lode_vbyte_put(out, len);
+	out += lode_vbyte_put(out, delta << 1 ^ (0 - (delta >> 63)));
+	w->blocks_used = (size_t)(out - w->blocks);
+	memcpy(w->prev_path + prefix, path + prefix, path_len - prefix);
+	w->prev_len = path_len;
+	w->prev_chunk = w->nchunks;
+	w->prev_mtime = (uint64_t)mtime;
+	w->ndocs++;
+	w->total_tokens += tokens;
+	return LODE_OK;
+}
+
 int lode_docs_writer_add(struct lode_docs_writer *w, const char *path,
                          size_t path_len, const char *text, size_t len,
                          int64_t mtime, uint32_t tokens, lode_error *err)
 {
-	uint8_t *r;
 	int rc;
 
-	if (w->paths_used + path_len > UINT32_MAX)
-		return lode_fail(err, LODE_ELIMIT, "paths exceed 4 GB in total");
 	if ((len > LODE_TEXT_CHUNK || w->chunk_used + len > LODE_TEXT_CHUNK) &&
 	    (rc = flush_chunk(w, err)))
 		return rc;
-	if (lode_grow(&w->records, &w->records_cap,
-	              w->records_used + LODE_DOC_RECORD_SIZE, 1) ||
-	    lode_grow(&w->paths, &w->paths_cap, w->paths_used + path_len, 1) ||
-	    (len <= LODE_TEXT_CHUNK &&
-	     lode_grow(&w->chunk, &w->chunk_cap, w->chunk_used + len, 1)))
+	if (len <= LODE_TEXT_CHUNK &&
+	    lode_grow(&w->chunk, &w->chunk_cap, w->chunk_used + len, 1))
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
-	r = w->records + w->records_used;
-	memset(r, 0, LODE_DOC_RECORD_SIZE);
-	/* The chunk's number for now; finish() writes its offset. */
-	lode_put64(r + LODE_DOC_TEXT_OFFSET, w->nchunks);
-	lode_put64(r + LODE_DOC_BYTES, len);
-	lode_put64(r + LODE_DOC_MTIME, (uint64_t)mtime);
-	lode_put32(r + LODE_DOC_CHUNK_START, (uint32_t)w->chunk_used);
-	lode_put32(r + LODE_DOC_TOKENS, tokens);
-	lode_put32(r + LODE_DOC_PATH_OFFSET, (uint32_t)w->paths_used);
-	lode_put32(r + LODE_DOC_PATH_LENGTH, (uint32_t)path_len);
-	w->records_used += LODE_DOC_RECORD_SIZE;
-	memcpy(w->paths + w->paths_used, path, path_len);
-	w->paths_used += path_len;
-	w->ndocs++;
-	w->tokens += tokens;
+	if ((rc = add_entry(w, path, path_len, len, mtime, tokens, err)))
+		return rc;
 	if (len > LODE_TEXT_CHUNK) {
 		/* A chunk of its own, deflated here straight from the input
 		 * (which is not ours to keep) once the deflater is idle. */
-		w->chunk_first = w->records_used;
+		w->chunk_first = w->ndocs;
 		w->nchunks++;
 		if ((rc = wait_idle(w, err)))
 			return rc;
@@ -262,9 +314,44 @@ static void stop_thread(struct lode_docs_writer *w)
 	w->threaded = 0;
 }
 
+/* docs.tab: Tokens, the chunk table, the blocks, their index, the footer. */
+static int write_table(struct lode_docs_writer *w, uint64_t text_end,
+                       lode_error *err)
+{
+	uint64_t nblocks = (w->ndocs + LODE_DOC_BLOCK_DOCS - 1) /
+	                   LODE_DOC_BLOCK_DOCS;
+	uint64_t blocks_off = LODE_HEADER_SIZE + w->ndocs * 4 +
+	                      (w->nplaces + 1) * 8;
+	lode_out table;
+	int rc;
+
+	if ((rc = lode_out_open(&table, w->table_path, LODE_MAGIC_DOCS, err)))
+		return rc;
+	if ((rc = lode_out_write(&table, w->tokens, (size_t)w->ndocs * 4, err)))
+		goto out_abort;
+	for (size_t c = 0; c < w->nplaces; c++)
+		if ((rc = lode_out_put64(&table, w->places[c].offset, err)))
+			goto out_abort;
+	if ((rc = lode_out_put64(&table, text_end, err)) ||
+	    (rc = lode_out_write(&table, w->blocks, w->blocks_used, err)))
+		goto out_abort;
+	for (size_t b = 0; b < nblocks; b++)
+		if ((rc = lode_out_put64(&table, blocks_off + w->block_offs[b], err)))
+			goto out_abort;
+	if ((rc = lode_out_put64(&table, w->ndocs, err)) ||
+	    (rc = lode_out_put64(&table, w->total_tokens, err)) ||
+	    (rc = lode_out_put64(&table, w->nplaces, err)) ||
+	    (rc = lode_out_put64(&table, blocks_off + w->blocks_used, err)))
+		goto out_abort;
+	return lode_out_finish(&table, err);
+out_abort:
+	lode_out_abort(&table);
+	return rc;
+}
+
 int lode_docs_writer_finish(struct lode_docs_writer *w, lode_error *err)
 {
-	lode_out table;
+	uint64_t text_end;
 	int rc = flush_chunk(w, err);
 
 	if (rc == LODE_OK)
@@ -273,35 +360,16 @@ int lode_docs_writer_finish(struct lode_docs_writer *w, lode_error *err)
 	if (rc == LODE_OK && w->nplaces != w->nchunks)
 		rc = lode_fail(err, LODE_EIO, "stored text: %zu of %llu chunks "
 		               "written", w->nplaces, (unsigned long long)w->nchunks);
-	for (size_t r = 0; rc == LODE_OK && r < w->records_used;
-	     r += LODE_DOC_RECORD_SIZE) {
-		uint8_t *rec = w->records + r;
-		const struct chunk_place *c =
-			&w->places[lode_get64(rec + LODE_DOC_TEXT_OFFSET)];
-		if (c->length > UINT32_MAX) {
+	/* The reader inflates a chunk through a 32-bit length. */
+	for (size_t c = 0; rc == LODE_OK && c < w->nplaces; c++)
+		if (w->places[c].length > UINT32_MAX)
 			rc = lode_fail(err, LODE_ELIMIT, "a compressed document "
 			               "exceeds 4 GB");
-			break;
-		}
-		lode_put64(rec + LODE_DOC_TEXT_OFFSET, c->offset);
-		lode_put32(rec + LODE_DOC_TEXT_LENGTH, (uint32_t)c->length);
-	}
+	text_end = w->text.offset;
 	if (rc == LODE_OK)
 		rc = lode_out_finish(&w->text, err);
 	if (rc == LODE_OK)
-		rc = lode_out_open(&table, w->table_path, LODE_MAGIC_DOCS, err);
-	if (rc == LODE_OK) {
-		uint64_t paths_off = LODE_HEADER_SIZE + w->records_used;
-		if ((rc = lode_out_write(&table, w->records, w->records_used, err)) ||
-		    (rc = lode_out_write(&table, w->paths, w->paths_used, err)) ||
-		    (rc = lode_out_put64(&table, w->ndocs, err)) ||
-		    (rc = lode_out_put64(&table, w->tokens, err)) ||
-		    (rc = lode_out_put64(&table, paths_off, err)) ||
-		    (rc = lode_out_put64(&table, w->paths_used, err)))
-			lode_out_abort(&table);
-		else
-			rc = lode_out_finish(&table, err);
-	}
+		rc = write_table(w, text_end, err);
 	lode_docs_writer_free(w);
 	return rc;
 }
@@ -318,8 +386,10 @@ void lode_docs_writer_free(struct lode_docs_writer *w)
 	lode_free(w->chunk);
 	lode_free(w->flight);
 	lode_free(w->places);
-	lode_free(w->records);
-	lode_free(w->paths);
+	lode_free(w->tokens);
+	lode_free(w->blocks);
+	lode_free(w->block_offs);
+	lode_free(w->prev_path);
 	lode_free(w->table_path);
 	lode_free(w);
 }

@@ -7,9 +7,10 @@
  * Documents' texts are gathered into chunks of about LODE_TEXT_CHUNK bytes,
  * each deflated (zlib) into text.z as one stream, optionally on a thread of
  * its own; a longer document is deflated straight from its input as a chunk
- * of its own.  Records (FORMAT.md, docs.tab) and paths are kept in memory,
- * 48 bytes plus the path per document, and written at finish, when every
- * chunk's place in text.z is known.
+ * of its own.  The document table (FORMAT.md, docs.tab) is encoded in
+ * memory as documents come, some 12 bytes each (paths coded against the
+ * previous one), and written at finish, when every chunk's place in text.z
+ * is known.
  */
 #ifndef LODE_INDEXER_DOCS_WRITER_H
 #define LODE_INDEXER_DOCS_WRITER_H

@@ -9,10 +9,13 @@
  * every document (increasing, below the document's token count) and ending
  * exactly where the next term's begin; stem terms without positions; pair
  * terms (pairs.h) of two common words, without positions, and no more
- * documents or occurrences than either word; every
- * document's path in bounds and its text inflating to its length; token
- * counts adding up to the footer's.  The first violation is returned as
- * LODE_ECORRUPT naming the file and the term or document.
+ * documents or occurrences than either word; the document table's blocks
+ * decoding to their ends, documents in order through chunks that follow
+ * one another through text.z, each chunk inflating to exactly its
+ * documents' lengths, every document's path in bounds; token counts adding
+ * up to the footer's.
+ * The first violation is returned as LODE_ECORRUPT naming the file and the
+ * term or document.
  */
 #include <string.h>
 
@@ -199,20 +202,23 @@ out:
 
 static int check_docs(const struct lode_segment *seg, lode_error *err)
 {
+	lode_doc_info info = {0};
 	uint64_t tokens = 0;
 	int rc;
 
+	if ((rc = lode_segment_docs_verify(seg, err)))
+		return rc;
 	for (uint32_t d = 0; d < seg->ndocs; d++) {
-		lode_doc_info info;
-		if ((rc = lode_segment_doc(seg, d, &info, err)) ||
-		    (rc = lode_segment_doc_verify(seg, d, err)))
-			return rc;
+		if ((rc = lode_segment_doc(seg, d, &info, err)))
+			goto out;
 		tokens += info.tokens;
 	}
 	if (tokens != seg->tokens)
-		return lode_fail(err, LODE_ECORRUPT, "%s: corrupt: token counts do "
-		                 "not add up to the footer's", seg->docs.path);
-	return LODE_OK;
+		rc = lode_fail(err, LODE_ECORRUPT, "%s: corrupt: token counts do "
+		               "not add up to the footer's", seg->docs.path);
+out:
+	lode_doc_info_release(&info);
+	return rc;
 }
 
 int lode_check(const lode_index *ix, lode_error *err)

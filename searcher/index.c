@@ -188,6 +188,14 @@ int lode_doc(const lode_index *ix, uint32_t doc, lode_doc_info *info,
 	return lode_segment_doc(seg, local, info, err);
 }
 
+void lode_doc_info_release(lode_doc_info *info)
+{
+	if (!info)
+		return;
+	lode_free(info->buf);
+	memset(info, 0, sizeof(*info));
+}
+
 int lode_doc_text(const lode_index *ix, uint32_t doc, char **text, size_t *len,
                   lode_error *err)
 {

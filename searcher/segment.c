@@ -83,22 +83,31 @@ bad_common:
 static int check_docs(struct lode_segment *seg, uint32_t ndocs, lode_error *err)
 {
 	const lode_map *m = &seg->docs;
-	const uint8_t *f = m->data + m->size - LODE_DOCS_FOOTER_SIZE;
-	uint64_t n = lode_get64(f), paths_off = lode_get64(f + 16);
+	uint64_t footer = m->size - LODE_DOCS_FOOTER_SIZE;
+	const uint8_t *f = m->data + footer;
+	uint64_t n = lode_get64(f);
+	uint64_t nblocks = (n + LODE_DOC_BLOCK_DOCS - 1) / LODE_DOC_BLOCK_DOCS;
 
 	seg->tokens = lode_get64(f + 8);
-	seg->paths_len = lode_get64(f + 24);
+	seg->nchunks = lode_get64(f + 16);
+	seg->doc_index_off = lode_get64(f + 24);
 	if (n != ndocs)
 		return corrupt(m, "document count differs from the manifest", err);
-	if (paths_off != LODE_HEADER_SIZE + n * LODE_DOC_RECORD_SIZE ||
-	    paths_off > m->size - LODE_DOCS_FOOTER_SIZE ||
-	    seg->paths_len != m->size - LODE_DOCS_FOOTER_SIZE - paths_off)
-		return corrupt(m, "document table footer does not match its size",
-		               err);
+	/* Every chunk holds a document: at most n chunks, at least one if
+	 * there are documents. */
+	if (seg->nchunks > n || (n > 0) != (seg->nchunks > 0))
+		goto bad;
+	seg->doc_blocks_off = LODE_HEADER_SIZE + n * 4 + (seg->nchunks + 1) * 8;
+	if (seg->doc_blocks_off > seg->doc_index_off ||
+	    seg->doc_index_off > footer ||
+	    footer - seg->doc_index_off != nblocks * 8)
+		goto bad;
 	seg->ndocs = ndocs;
-	seg->records = m->data + LODE_HEADER_SIZE;
-	seg->paths = m->data + paths_off;
+	seg->doc_tokens = m->data + LODE_HEADER_SIZE;
+	seg->chunks = seg->doc_tokens + n * 4;
 	return LODE_OK;
+bad:
+	return corrupt(m, "document table footer does not match its size", err);
 }
 
 int lode_segment_open(struct lode_segment *seg, const char *dir, uint32_t ndocs,
@@ -407,46 +416,157 @@ int lode_segment_terms(const struct lode_segment *seg, lode_term_fn fn,
 	return LODE_OK;
 }
 
+/* A document's entry in the document table. */
+struct doc_entry {
+	uint64_t chunk;     /* its chunk of text.z */
+	uint64_t start;     /* its first byte in the inflated chunk */
+	uint64_t bytes;     /* ByteLength */
+	uint64_t mtime;     /* MTime, two's complement */
+	size_t path_len;    /* bytes of its path */
+};
+
+/* The bytes of document block b: [*start, *end). */
+static int doc_block(const struct lode_segment *seg, uint64_t b,
+                     const uint8_t **start, const uint8_t **end,
+                     lode_error *err)
+{
+	const uint8_t *index = seg->docs.data + seg->doc_index_off;
+	uint64_t last = (seg->ndocs - 1) / LODE_DOC_BLOCK_DOCS;
+	uint64_t off = lode_get64(index + b * 8);
+	uint64_t next = b < last ? lode_get64(index + (b + 1) * 8)
+	                         : seg->doc_index_off;
+
+	if (off < seg->doc_blocks_off || off > next || next > seg->doc_index_off)
+		return corrupt(&seg->docs, "document block offset out of range",
+		               err);
+	*start = seg->docs.data + off;
+	*end = seg->docs.data + next;
+	return LODE_OK;
+}
+
+/*
+ * Decode the next entry of a block at *p (before end) into e, which holds
+ * the previous entry's (first: the chunk and start from the block's head,
+ * the rest zero).  With path non-NULL the path is rebuilt in *path (*cap
+ * bytes, grown as needed), NUL-terminated.
+ */
+static int doc_next(const struct lode_segment *seg, const uint8_t **p,
+                    const uint8_t *end, int first, struct doc_entry *e,
+                    char **path, size_t *cap, lode_error *err)
+{
+	uint64_t head, tail, middle, bytes, delta;
+	size_t prefix;
+
+	if (lode_vbyte_get_fast(p, end, &head) ||
+	    lode_vbyte_get_fast(p, end, &tail) ||
+	    lode_vbyte_get_fast(p, end, &middle) ||
+	    (first && head != 0) || head >> 1 > e->path_len ||
+	    tail > head >> 1 || middle > (uint64_t)(end - *p))
+		return corrupt(&seg->docs, "bad document entry", err);
+	/* The previous path's first prefix bytes, Middle, then the previous
+	 * path's last tail bytes (taken from the part dropped). */
+	prefix = e->path_len - (size_t)(head >> 1);
+	if (path) {
+		size_t len = prefix + (size_t)middle + (size_t)tail;
+		if (lode_grow(path, cap, len + 1, 1))
+			return lode_fail(err, LODE_ENOMEM, "out of memory");
+		memmove(*path + prefix + middle, *path + e->path_len - tail,
+		        (size_t)tail);
+		memcpy(*path + prefix, *p, (size_t)middle);
+		(*path)[len] = '\0';
+	}
+	e->path_len = prefix + (size_t)middle + (size_t)tail;
+	*p += middle;
+	/* The document starts a chunk, or follows the previous in its own. */
+	if (head & 1) {
+		e->chunk++;
+		e->start = 0;
+	} else if (e->bytes > UINT64_MAX - e->start) {
+		return corrupt(&seg->docs, "bad document entry", err);
+	} else {
+		e->start += e->bytes;
+	}
+	if (e->chunk >= seg->nchunks || lode_vbyte_get_fast(p, end, &bytes) ||
+	    lode_vbyte_get_fast(p, end, &delta))
+		return corrupt(&seg->docs, "bad document entry", err);
+	e->bytes = bytes;
+	e->mtime += (delta >> 1) ^ (0 - (delta & 1));
+	return LODE_OK;
+}
+
+/* Document doc's entry (doc < ndocs), decoding its block up to it; with
+ * path non-NULL, its path as doc_next does. */
+static int doc_entry(const struct lode_segment *seg, uint32_t doc,
+                     struct doc_entry *e, char **path, size_t *cap,
+                     lode_error *err)
+{
+	const uint8_t *p, *end;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	if ((rc = doc_block(seg, doc / LODE_DOC_BLOCK_DOCS, &p, &end, err)))
+		return rc;
+	if (lode_vbyte_get_fast(&p, end, &e->chunk) ||
+	    lode_vbyte_get_fast(&p, end, &e->start))
+		return corrupt(&seg->docs, "bad document block", err);
+	for (uint32_t i = 0; i <= doc % LODE_DOC_BLOCK_DOCS; i++)
+		if ((rc = doc_next(seg, &p, end, i == 0, e, path, cap, err)))
+			return rc;
+	return LODE_OK;
+}
+
 int lode_segment_doc(const struct lode_segment *seg, uint32_t doc,
                      lode_doc_info *info, lode_error *err)
 {
-	const uint8_t *r;
-	uint32_t path_off, path_len;
+	struct doc_entry e;
+	int rc;
 
 	if (doc >= seg->ndocs)
 		return lode_fail(err, LODE_EINVAL, "no document %u", doc);
-	r = seg->records + (size_t)doc * LODE_DOC_RECORD_SIZE;
-	path_off = lode_get32(r + LODE_DOC_PATH_OFFSET);
-	path_len = lode_get32(r + LODE_DOC_PATH_LENGTH);
-	if (path_off > seg->paths_len || path_len > seg->paths_len - path_off)
-		return corrupt(&seg->docs, "path out of range", err);
-	info->path = (const char *)seg->paths + path_off;
-	info->path_len = path_len;
-	info->byte_length = lode_get64(r + LODE_DOC_BYTES);
-	info->mtime = (int64_t)lode_get64(r + LODE_DOC_MTIME);
-	info->tokens = lode_get32(r + LODE_DOC_TOKENS);
+	if ((rc = doc_entry(seg, doc, &e, &info->buf, &info->buf_cap, err)))
+		return rc;
+	info->path = info->buf;
+	info->path_len = e.path_len;
+	info->byte_length = e.bytes;
+	info->mtime = (int64_t)e.mtime;
+	info->tokens = lode_segment_doc_tokens(seg, doc);
+	return LODE_OK;
+}
+
+/* Chunk c's place in text.z: [*off, *off + *clen), checked. */
+static int chunk_place(const struct lode_segment *seg, uint64_t c,
+                       uint64_t *off, uint32_t *clen, lode_error *err)
+{
+	uint64_t next = lode_get64(seg->chunks + (c + 1) * 8);
+
+	*off = lode_get64(seg->chunks + c * 8);
+	if (*off < LODE_HEADER_SIZE || *off > next ||
+	    next > seg->text.size - LODE_PLAIN_FOOTER_SIZE ||
+	    next - *off > UINT32_MAX)
+		return corrupt(&seg->docs, "text chunk out of range", err);
+	*clen = (uint32_t)(next - *off);
 	return LODE_OK;
 }
 
 /* Where document doc's text is: its chunk (off, clen bytes in text.z),
- * its start in the inflated chunk and its size, each checked. */
+ * its start in the inflated chunk and its size, each checked (all zero on
+ * failure). */
 static int text_chunk(const struct lode_segment *seg, uint32_t doc,
                       uint64_t *off, uint32_t *clen, uint64_t *start,
                       uint64_t *size, lode_error *err)
 {
-	const uint8_t *r;
+	struct doc_entry e;
+	int rc;
 
+	*off = *start = *size = 0;
+	*clen = 0;
 	if (doc >= seg->ndocs)
 		return lode_fail(err, LODE_EINVAL, "no document %u", doc);
-	r = seg->records + (size_t)doc * LODE_DOC_RECORD_SIZE;
-	*off = lode_get64(r + LODE_DOC_TEXT_OFFSET);
-	*size = lode_get64(r + LODE_DOC_BYTES);
-	*clen = lode_get32(r + LODE_DOC_TEXT_LENGTH);
-	*start = lode_get32(r + LODE_DOC_CHUNK_START);
-	if (*off < LODE_HEADER_SIZE ||
-	    *off > seg->text.size - LODE_PLAIN_FOOTER_SIZE ||
-	    *clen > seg->text.size - LODE_PLAIN_FOOTER_SIZE - *off)
-		return corrupt(&seg->text, "stored text out of range", err);
+	if ((rc = doc_entry(seg, doc, &e, NULL, NULL, err)) ||
+	    (rc = chunk_place(seg, e.chunk, off, clen, err)))
+		return rc;
+	*start = e.start;
+	*size = e.bytes;
 	/* The chunk is inflated up to the document's end.  Deflate expands at
 	 * most ~1032:1; a larger claim is corrupt and must not become a huge
 	 * allocation. */
@@ -458,12 +578,14 @@ static int text_chunk(const struct lode_segment *seg, uint32_t doc,
 }
 
 /* Inflate the first need bytes of the chunk at off (clen bytes) into buf,
- * or, with buf NULL, through a small window, keeping nothing. */
+ * or, with buf NULL, through a small window, keeping nothing; with exact
+ * (and buf NULL), the chunk must hold exactly need bytes. */
 static int inflate_chunk(const struct lode_segment *seg, uint64_t off,
-                         uint32_t clen, uint64_t need, char *buf,
+                         uint32_t clen, uint64_t need, char *buf, int exact,
                          lode_error *err)
 {
 	char window[1 << 16];
+	uint64_t want = exact ? need + 1 : need; /* one more shows the excess */
 	z_stream z;
 	int zrc;
 
@@ -475,17 +597,20 @@ static int inflate_chunk(const struct lode_segment *seg, uint64_t off,
 	z.next_out = (Bytef *)(buf ? buf : window);
 	/* avail_out is a uInt: give room in pieces for huge documents. */
 	do {
-		uint64_t left = need - z.total_out;
+		uint64_t left = want - z.total_out;
 		uint64_t room = buf ? (1u << 30) : sizeof(window);
 		if (!buf)
 			z.next_out = (Bytef *)window;
 		z.avail_out = (uInt)(left > room ? room : left);
 		zrc = inflate(&z, Z_SYNC_FLUSH);
-	} while (zrc == Z_OK && z.total_out < need);
+	} while (zrc == Z_OK && z.total_out < want);
 	inflateEnd(&z);
 	if (z.total_out != need || (zrc != Z_OK && zrc != Z_STREAM_END &&
 	                            zrc != Z_BUF_ERROR))
 		return corrupt(&seg->text, "stored text does not inflate", err);
+	if (exact && zrc != Z_STREAM_END)
+		return corrupt(&seg->text, "a text chunk longer than its documents",
+		               err);
 	return LODE_OK;
 }
 
@@ -510,7 +635,7 @@ int lode_segment_doc_text(const struct lode_segment *seg, uint32_t doc,
 	buf = lode_malloc((size_t)need + 1);
 	if (!buf)
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
-	if ((rc = inflate_chunk(seg, off, clen, need, buf, err))) {
+	if ((rc = inflate_chunk(seg, off, clen, need, buf, 0, err))) {
 		lode_free(buf);
 		return rc;
 	}
@@ -521,16 +646,81 @@ int lode_segment_doc_text(const struct lode_segment *seg, uint32_t doc,
 	return LODE_OK;
 }
 
-int lode_segment_doc_verify(const struct lode_segment *seg, uint32_t doc,
-                            lode_error *err)
+/* Chunk c inflates to exactly the entry e of its last document ends. */
+static int chunk_verify(const struct lode_segment *seg, uint64_t c,
+                        const struct doc_entry *e, lode_error *err)
 {
-	uint64_t off, size, start;
+	uint64_t off;
 	uint32_t clen;
 	int rc;
 
-	if ((rc = text_chunk(seg, doc, &off, &clen, &start, &size, err)))
+	if ((rc = chunk_place(seg, c, &off, &clen, err)))
 		return rc;
-	return inflate_chunk(seg, off, clen, start + size, NULL, err);
+	if (e->bytes > UINT64_MAX - e->start ||
+	    e->start + e->bytes > (uint64_t)clen * 1032 + 64)
+		return corrupt(&seg->docs, "stored text length is implausible", err);
+	return inflate_chunk(seg, off, clen, e->start + e->bytes, NULL, 1, err);
+}
+
+int lode_segment_docs_verify(const struct lode_segment *seg, lode_error *err)
+{
+	const uint8_t *p = NULL, *end = seg->docs.data + seg->doc_blocks_off;
+	struct doc_entry e = {0}, prev = {0};
+	uint64_t off, text_end = seg->text.size - LODE_PLAIN_FOOTER_SIZE;
+	uint32_t clen;
+	int rc;
+
+	/* Chunks follow one another through text.z. */
+	for (uint64_t c = 0; c < seg->nchunks; c++) {
+		if ((rc = chunk_place(seg, c, &off, &clen, err)))
+			return rc;
+		if ((c == 0 && off != LODE_HEADER_SIZE) || clen == 0)
+			return corrupt(&seg->docs, "text chunks out of order", err);
+	}
+	if (lode_get64(seg->chunks + seg->nchunks * 8) != text_end)
+		return corrupt(&seg->docs, "text chunks do not end where text.z "
+		               "does", err);
+	for (uint32_t d = 0; d < seg->ndocs; d++) {
+		uint32_t i = d % LODE_DOC_BLOCK_DOCS;
+		if (i == 0) {
+			const uint8_t *prev_end = end;
+			if ((rc = doc_block(seg, d / LODE_DOC_BLOCK_DOCS, &p, &end,
+			                    err)))
+				return rc;
+			if (p != prev_end)
+				return corrupt(&seg->docs, "a gap between document "
+				               "blocks", err);
+			memset(&e, 0, sizeof(e));
+			if (lode_vbyte_get_fast(&p, end, &e.chunk) ||
+			    lode_vbyte_get_fast(&p, end, &e.start))
+				return corrupt(&seg->docs, "bad document block", err);
+		}
+		if ((rc = doc_next(seg, &p, end, i == 0, &e, NULL, NULL, err)))
+			return rc;
+		/* Document 0 starts chunk 0; each later one starts the next
+		 * chunk or follows the previous document in its chunk. */
+		if (d == 0 ? e.chunk != 0 || e.start != 0
+		           : !(e.chunk == prev.chunk + 1 && e.start == 0) &&
+		             !(e.chunk == prev.chunk &&
+		               prev.bytes <= UINT64_MAX - prev.start &&
+		               e.start == prev.start + prev.bytes))
+			return corrupt(&seg->docs, "a document out of its chunk's "
+			               "order", err);
+		/* A chunk ends with the document before the next chunk's. */
+		if (d > 0 && e.chunk != prev.chunk &&
+		    (rc = chunk_verify(seg, prev.chunk, &prev, err)))
+			return rc;
+		if ((i + 1 == LODE_DOC_BLOCK_DOCS || d + 1 == seg->ndocs) &&
+		    p != end)
+			return corrupt(&seg->docs, "a document block longer than its "
+			               "documents", err);
+		prev = e;
+	}
+	if (seg->nchunks == 0)
+		return LODE_OK;
+	if (prev.chunk != seg->nchunks - 1)
+		return corrupt(&seg->docs, "a text chunk without documents", err);
+	return chunk_verify(seg, prev.chunk, &prev, err);
 }
 
 int lode_segment_verify(const struct lode_segment *seg, lode_error *err)

@@ -40,9 +40,12 @@ struct lode_segment {
 	uint64_t nblocks;          /* dictionary blocks */
 	uint64_t index_off;        /* offset of the dictionary block index */
 	lode_common_words common;  /* words whose pairs are terms (pairs.h) */
-	const uint8_t *records;    /* document records */
-	const uint8_t *paths;      /* path bytes */
-	uint64_t paths_len;
+	/* The document table (FORMAT.md, docs.tab): */
+	const uint8_t *doc_tokens; /* Tokens: u32 per document */
+	const uint8_t *chunks;     /* ChunkOffset: u64, nchunks + 1 of them */
+	uint64_t nchunks;          /* text chunks */
+	uint64_t doc_blocks_off;   /* offset of the first document block */
+	uint64_t doc_index_off;    /* offset of the document block index */
 };
 
 /* Open the segment in directory dir, expected to hold ndocs documents. */
@@ -58,8 +61,7 @@ int lode_segment_lookup(const struct lode_segment *seg, const char *term,
 static inline uint32_t lode_segment_doc_tokens(const struct lode_segment *seg,
                                                uint32_t doc)
 {
-	const uint8_t *r = seg->records + (size_t)doc * LODE_DOC_RECORD_SIZE +
-	                   LODE_DOC_TOKENS;
+	const uint8_t *r = seg->doc_tokens + (size_t)doc * 4;
 
 	return (uint32_t)r[0] | (uint32_t)r[1] << 8 | (uint32_t)r[2] << 16 |
 	       (uint32_t)r[3] << 24;
@@ -73,6 +75,8 @@ typedef int (*lode_term_fn)(void *ctx, const char *term, size_t len,
 int lode_segment_terms(const struct lode_segment *seg, lode_term_fn fn,
                        void *ctx, lode_error *err);
 
+/* Document doc's path, lengths and time: its block decoded up to it, the
+ * path into info's own memory (lode_doc in lode.h). */
 int lode_segment_doc(const struct lode_segment *seg, uint32_t doc,
                      lode_doc_info *info, lode_error *err);
 /* The first max bytes (all of them if fewer) of document doc's stored text,
@@ -83,10 +87,12 @@ int lode_segment_doc_text(const struct lode_segment *seg, uint32_t doc,
                           size_t max, char **text, size_t *len,
                           uint64_t *full, lode_error *err);
 
-/* Document doc's stored text inflates to its length (through a small
- * window: nothing is kept, however long the document). */
-int lode_segment_doc_verify(const struct lode_segment *seg, uint32_t doc,
-                            lode_error *err);
+/* The document table decodes from start to end as FORMAT.md says: every
+ * block holds its documents and ends where the next begins, each document
+ * starts its chunk or follows the previous one in it, chunk offsets
+ * increase through text.z, every chunk holds a document and inflates to
+ * exactly its documents' bytes (through a small window: nothing is kept). */
+int lode_segment_docs_verify(const struct lode_segment *seg, lode_error *err);
 
 /* Check every file's CRC and the dictionary's order and bounds. */
 int lode_segment_verify(const struct lode_segment *seg, lode_error *err);

@@ -2,10 +2,14 @@
  * test_golden.c -- the committed tiny index in tests/golden/ must keep
  * reading, and building its documents again must give the same bytes.
  *
- * tests/golden/index was built by `lode index -i tests/golden/index
- * tests/golden/docs` at format version 5.  A change to the bytes written
- * fails here: update FORMAT.md and LODE_FORMAT_VERSION, then rebuild the
- * golden index in the same commit.  Run from the repository root.
+ * tests/golden/index was built at format version 6 by
+ *
+ *     touch -d @1700000000 $(find tests/golden/docs -type f)
+ *     lode index -i tests/golden/index tests/golden/docs
+ *
+ * A change to the bytes written fails here: update FORMAT.md and
+ * LODE_FORMAT_VERSION, then rebuild the golden index in the same commit.
+ * Run from the repository root.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utime.h>
 
 #include <cmocka.h>
 #include <zlib.h>
@@ -26,6 +31,8 @@
 
 #define GOLDEN "tests/golden/index"
 #define DOCS "tests/golden/docs"
+/* Every golden document's modification time, seconds since the epoch. */
+#define GOLDEN_MTIME 1700000000
 
 static const char *const segment_files[] = {
 	LODE_FILE_DICT, LODE_FILE_POSTINGS, LODE_FILE_POSITIONS, LODE_FILE_DOCS,
@@ -39,6 +46,26 @@ static uint8_t *read_all(const char *path, size_t *len)
 
 	assert_non_null(data);
 	return data;
+}
+
+/* Write orig (n bytes) to path with byte at xor mask and the CRC
+ * rewritten to match: damage only a structure check can see. */
+static void write_damaged(const char *path, const uint8_t *orig, size_t n,
+                          size_t at, uint8_t mask)
+{
+	uint8_t *buf = malloc(n);
+	FILE *out;
+
+	assert_non_null(buf);
+	memcpy(buf, orig, n);
+	buf[at] ^= mask;
+	lode_put32(buf + n - 4, (uint32_t)crc32(crc32(0L, Z_NULL, 0), buf,
+	                                        (uInt)(n - 4)));
+	out = fopen(path, "wb");
+	assert_non_null(out);
+	assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(out);
+	free(buf);
 }
 
 struct ids {
@@ -77,6 +104,7 @@ static void test_golden_index_still_reads(void **state)
 	static const char *const paths[] = {
 		DOCS "/a.txt", DOCS "/sub/b.txt", DOCS "/sub/empty.txt",
 	};
+	lode_doc_info di = {0};
 	lode_index_info info;
 	lode_index *ix;
 	lode_error err;
@@ -87,11 +115,12 @@ static void test_golden_index_still_reads(void **state)
 	assert_int_equal(info.documents, 3);
 	assert_int_equal(info.segments, 1);
 	for (uint32_t d = 0; d < 3; d++) {
-		lode_doc_info di;
 		assert_int_equal(lode_doc(ix, d, &di, &err), LODE_OK);
+		assert_string_equal(di.path, paths[d]);
 		assert_int_equal(di.path_len, strlen(paths[d]));
-		assert_memory_equal(di.path, paths[d], di.path_len);
+		assert_int_equal(di.mtime, GOLDEN_MTIME);
 	}
+	lode_doc_info_release(&di);
 	expect_matches(ix, "council", (const uint32_t[]){0, 1}, 2);
 	expect_matches(ix, "\"national security council\"", (const uint32_t[]){0}, 1);
 	expect_matches(ix, "Iran's AND retaliation", (const uint32_t[]){0}, 1);
@@ -103,16 +132,23 @@ static void test_golden_index_still_reads(void **state)
 	lode_index_close(ix);
 }
 
-/* Everything but the modification times (and so docs.tab's CRC) must be
- * byte for byte what the golden index holds. */
+/* With the documents' modification times set to the golden ones (a
+ * checkout has its own), every file must be byte for byte what the golden
+ * index holds. */
 static void test_rebuild_gives_same_bytes(void **state)
 {
+	static const char *const docs[] = {
+		DOCS "/a.txt", DOCS "/sub/b.txt", DOCS "/sub/empty.txt",
+	};
+	const struct utimbuf times = {GOLDEN_MTIME, GOLDEN_MTIME};
 	char *dir = test_tmpdir("golden");
 	const char *dirs[] = {DOCS};
 	char golden[4096], fresh[4096];
 	lode_error err;
 
 	(void)state;
+	for (size_t i = 0; i < sizeof(docs) / sizeof(*docs); i++)
+		assert_int_equal(utime(docs[i], &times), 0);
 	snprintf(fresh, sizeof(fresh), "%s/index", dir);
 	assert_int_equal(lode_build(fresh, dirs, 1, NULL, NULL, &err), LODE_OK);
 	for (size_t i = 0; i < sizeof(segment_files) / sizeof(*segment_files); i++) {
@@ -125,15 +161,6 @@ static void test_rebuild_gives_same_bytes(void **state)
 		a = read_all(golden, &na);
 		b = read_all(fresh, &nb);
 		assert_int_equal(na, nb);
-		if (strcmp(segment_files[i], LODE_FILE_DOCS) == 0) {
-			for (size_t r = 0; r < 3; r++) {
-				size_t at = LODE_HEADER_SIZE + r * LODE_DOC_RECORD_SIZE +
-				            LODE_DOC_MTIME;
-				memset(a + at, 0, 8);
-				memset(b + at, 0, 8);
-			}
-			na -= 4; /* the CRC covers the times */
-		}
 		if (memcmp(a, b, na) != 0)
 			fail_msg("%s differs from the golden index", segment_files[i]);
 		free(a);
@@ -190,13 +217,14 @@ static void test_stemmed_index(void **state)
 }
 
 /* Damage with a matching CRC is still found: lode check decodes every
- * structure.  Each byte of the golden positions and postings is changed in
- * turn, the CRC rewritten; check must fail or the index must still answer
- * every query as before (a change no structure can tell from data). */
+ * structure.  Each byte of the golden postings, positions, dictionary and
+ * document table is changed in turn, the CRC rewritten; check must fail or
+ * the index must still answer every query as before (a change no structure
+ * can tell from data). */
 static void test_check_sees_structure_behind_crc(void **state)
 {
 	static const char *const files[] = {LODE_FILE_POSTINGS, LODE_FILE_POSITIONS,
-	                                    LODE_FILE_DICT};
+	                                    LODE_FILE_DICT, LODE_FILE_DOCS};
 	char *dir = test_tmpdir("structure");
 	char cmd[8192], path[4096];
 	size_t caught = 0, total = 0;
@@ -210,23 +238,12 @@ static void test_check_sees_structure_behind_crc(void **state)
 		for (size_t at = LODE_HEADER_SIZE; at + 4 < n; at++) {
 			lode_index *ix;
 			lode_error err;
-			uint8_t *buf = malloc(n);
-			FILE *out;
-			uint32_t crc;
 			int rc;
-			memcpy(buf, orig, n);
-			buf[at] ^= 0x5a;
-			crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), buf, (uInt)(n - 4));
-			lode_put32(buf + n - 4, crc);
 			snprintf(cmd, sizeof(cmd), "rm -rf '%s/i' && cp -r " GOLDEN
 			         " '%s/i'", dir, dir);
 			assert_int_equal(system(cmd), 0);
 			snprintf(path, sizeof(path), "%s/i/seg-000001/%s", dir, files[f]);
-			out = fopen(path, "wb");
-			assert_non_null(out);
-			assert_int_equal(fwrite(buf, 1, n, out), n);
-			fclose(out);
-			free(buf);
+			write_damaged(path, orig, n, at, 0x5a);
 			snprintf(path, sizeof(path), "%s/i", dir);
 			total++;
 			rc = lode_index_open(path, &ix, &err);
@@ -296,23 +313,13 @@ static void test_check_sees_wrong_impact_list(void **state)
 		size_t off = start + 2 * LODE_SKIP_ENTRY_SIZE;
 		off += 2 + (128 * orig[off] + 7) / 8 + (128 * orig[off + 1] + 7) / 8 +
 		       at[i];
-		uint8_t *buf = malloc(n);
 		lode_index *ix;
 		lode_query *q;
 		lode_hit hits[3];
 		lode_error err;
 		size_t nhits;
-		FILE *out;
 		int rc;
-		memcpy(buf, orig, n);
-		buf[off] ^= 0x01;
-		lode_put32(buf + n - 4, (uint32_t)crc32(crc32(0L, Z_NULL, 0), buf,
-		                                        (uInt)(n - 4)));
-		out = fopen(path, "wb");
-		assert_non_null(out);
-		assert_int_equal(fwrite(buf, 1, n, out), n);
-		fclose(out);
-		free(buf);
+		write_damaged(path, orig, n, off, 0x01);
 		snprintf(docs, sizeof(docs), "%s/index", dir);
 		assert_int_equal(lode_index_open(docs, &ix, &err), LODE_OK);
 		assert_int_equal(lode_query_parse("common", 6, &q, &err), LODE_OK);
@@ -324,6 +331,99 @@ static void test_check_sees_wrong_impact_list(void **state)
 			fail_msg("byte %zu: %s", at[i], err.message);
 		lode_index_close(ix);
 	}
+	free(orig);
+	test_rmtree(dir);
+	free(dir);
+}
+
+/* Read every document's record and stored text of the index at path:
+ * LODE_OK, or the first failure of open or a read (each a clean
+ * LODE_ECORRUPT); then lode_check's verdict in *check. */
+static int read_every_document(const char *path, int *check)
+{
+	lode_doc_info di = {0};
+	lode_index_info info;
+	lode_index *ix;
+	lode_error err;
+	int rc, first = LODE_OK;
+
+	*check = LODE_ECORRUPT;
+	if ((rc = lode_index_open(path, &ix, &err)) != LODE_OK) {
+		assert_int_equal(rc, LODE_ECORRUPT);
+		return rc;
+	}
+	lode_index_info_get(ix, &info);
+	for (uint32_t d = 0; d < info.documents; d++) {
+		char *text = NULL;
+		size_t len;
+		rc = lode_doc(ix, d, &di, &err);
+		if (rc == LODE_OK)
+			assert_int_equal(di.path[di.path_len], '\0');
+		if (rc == LODE_OK)
+			rc = lode_doc_text(ix, d, &text, &len, &err);
+		free(text);
+		if (rc != LODE_OK) {
+			assert_int_equal(rc, LODE_ECORRUPT);
+			assert_int_equal(err.code, rc);
+			first = rc;
+		}
+	}
+	lode_doc_info_release(&di);
+	*check = lode_check(ix, &err);
+	lode_index_close(ix);
+	return first;
+}
+
+/*
+ * The document table damaged behind its CRC (each byte xor 0x5a, the CRC
+ * rewritten), in an index of two blocks of documents in two directories
+ * and three text chunks (a long document between short ones): every
+ * document's record and text read cleanly or fail with LODE_ECORRUPT, and
+ * when lode check passes, every read succeeded.
+ */
+static void test_damaged_doc_table_reads_cleanly(void **state)
+{
+	char *dir = test_tmpdir("doctable");
+	char docs[4096], path[4096], name[32], text[20000];
+	const char *dirs[1];
+	size_t n, caught = 0;
+	uint8_t *orig;
+	int check;
+
+	(void)state;
+	snprintf(docs, sizeof(docs), "%s/docs", dir);
+	for (int d = 0; d < 70; d++) {
+		int len = snprintf(text, sizeof(text), "alpha word%d beta%d", d, d % 9);
+		snprintf(name, sizeof(name), "a/d%03d.txt", d);
+		test_write_file(docs, name, text, (size_t)len);
+	}
+	for (int d = 0; d < 12; d++) {
+		int len = snprintf(text, sizeof(text), "gamma %d", d);
+		snprintf(name, sizeof(name), "b/sub/e%03d.txt", d);
+		test_write_file(docs, name, text, (size_t)len);
+	}
+	for (n = 0; n + 6 < sizeof(text) - 1 && n < LODE_TEXT_CHUNK + 300; n += 6)
+		memcpy(text + n, "delta ", 6);
+	test_write_file(docs, "a/d035x.txt", text, n);
+	dirs[0] = docs;
+	snprintf(path, sizeof(path), "%s/index", dir);
+	assert_int_equal(lode_build(path, dirs, 1, NULL, NULL, NULL), LODE_OK);
+	assert_int_equal(read_every_document(path, &check), LODE_OK);
+	assert_int_equal(check, LODE_OK);
+	snprintf(path, sizeof(path), "%s/index/seg-000001/" LODE_FILE_DOCS, dir);
+	orig = read_all(path, &n);
+	for (size_t at = LODE_HEADER_SIZE; at + 4 < n; at++) {
+		int rc;
+		write_damaged(path, orig, n, at, 0x5a);
+		snprintf(docs, sizeof(docs), "%s/index", dir);
+		rc = read_every_document(docs, &check);
+		if (check != LODE_OK)
+			caught++;
+		else if (rc != LODE_OK)
+			fail_msg("byte %zu: a read failed, lode check passed", at);
+	}
+	print_message("lode check caught %zu of %zu changes to the document "
+	              "table\n", caught, n - LODE_HEADER_SIZE - 4);
 	free(orig);
 	test_rmtree(dir);
 	free(dir);
@@ -349,7 +449,8 @@ static void test_other_version_is_named(void **state)
 	snprintf(path, sizeof(path), "%s/index", dir);
 	assert_int_equal(lode_index_open(path, &ix, &err), LODE_EVERSION);
 	assert_non_null(strstr(err.message, "version 99"));
-	assert_non_null(strstr(err.message, "version 5"));
+	snprintf(path, sizeof(path), "version %u", LODE_FORMAT_VERSION);
+	assert_non_null(strstr(err.message, path));
 	test_rmtree(dir);
 	free(dir);
 }
@@ -362,6 +463,7 @@ int main(void)
 		cmocka_unit_test(test_stemmed_index),
 		cmocka_unit_test(test_check_sees_structure_behind_crc),
 		cmocka_unit_test(test_check_sees_wrong_impact_list),
+		cmocka_unit_test(test_damaged_doc_table_reads_cleanly),
 		cmocka_unit_test(test_other_version_is_named),
 	};
 

@@ -997,12 +997,13 @@ static const char *probe_reads(struct sweep *s, lode_index *ix, int *errors)
 		if (nhits > 5 || nhits > total)
 			return "lode_search: more hits than asked or matched";
 		for (size_t h = 0; h < nhits; h++) {
-			lode_doc_info di;
+			lode_doc_info di = {0};
 			lode_snippet snip;
 
 			if (hits[h].doc >= info.documents)
 				return "lode_search: hit out of range";
 			rc = lode_doc(ix, hits[h].doc, &di, &err);
+			lode_doc_info_release(&di);
 			if (rc) {
 				(*errors)++;
 				if (!clean_error(rc, &err))
@@ -1367,17 +1368,19 @@ static char *answers_try(const char *index, test_buf *why)
 			test_buf_adds(&b, ":");
 		}
 		for (size_t i = 0; b.p && i < ids.len / sizeof(uint32_t); i++) {
-			lode_doc_info di;
+			lode_doc_info di = {0};
 			uint32_t doc;
 
 			memcpy(&doc, ids.p + i * sizeof(uint32_t), sizeof(doc));
 			if (lode_doc(ix, doc, &di, &err)) {
 				test_buf_adds(why, err.message);
 				test_buf_release(&b);
+				lode_doc_info_release(&di);
 				break;
 			}
 			test_buf_adds(&b, " ");
 			test_buf_add(&b, di.path, di.path_len);
+			lode_doc_info_release(&di);
 		}
 		if (b.p)
 			test_buf_adds(&b, "\n");

@@ -1125,7 +1125,7 @@ static void check_documents(struct check *ck, const struct ref *r,
                             const char *dir, const lode_index *ix)
 {
 	lode_index_info info;
-	lode_doc_info doc;
+	lode_doc_info doc = {0};
 	lode_error err = {0};
 	char path[8192];
 
@@ -1163,6 +1163,7 @@ static void check_documents(struct check *ck, const struct ref *r,
 	}
 	if (lode_doc(ix, r->ndocs, &doc, &err) != LODE_EINVAL)
 		mismatch(ck, "lode_doc past the last document is not EINVAL");
+	lode_doc_info_release(&doc);
 	check_dictionary(ck, r, ix);
 }
 
@@ -1552,7 +1553,7 @@ static void huge_documents_are_indexed_and_snippeted(void **state)
 	const size_t big = (size_t)3 << 20, word = (size_t)3 << 19;
 	char *texts[2];
 	lode_index *ix = NULL;
-	lode_doc_info info;
+	lode_doc_info info = {0};
 	lode_error err = {0};
 	lode_snippet snip;
 	uint64_t count;
@@ -1583,6 +1584,7 @@ static void huge_documents_are_indexed_and_snippeted(void **state)
 
 	assert_int_equal(lode_doc(ix, 0, &info, &err), LODE_OK);
 	assert_int_equal(info.tokens, 2 + 2 * filler);
+	lode_doc_info_release(&info);
 	lode_query *q = parse("haystack AND \"ipsum lorem\" AND needle");
 	assert_int_equal(lode_count(ix, q, &count, &err), LODE_OK);
 	assert_int_equal(count, 1);
