@@ -91,8 +91,10 @@ typedef int (*lode_progress_fn)(void *ctx, const lode_build_stats *stats);
 typedef void (*lode_warning_fn)(void *ctx, const char *message);
 
 typedef struct lode_build_options {
-	size_t memory_budget;      /* bytes of postings buffered before a run is
-	                              spilled; 0 = LODE_DEFAULT_MEMORY */
+	size_t memory_budget;      /* bytes the build may hold: postings are
+	                              buffered in what its document table and
+	                              the rest leave, then spilled as a sorted
+	                              run; 0 = LODE_DEFAULT_MEMORY */
 	lode_progress_fn progress; /* may be NULL */
 	lode_warning_fn warning;   /* may be NULL */
 	const char *stemmer;       /* NULL, or a Snowball stemmer ("english"):

@@ -78,6 +78,27 @@ static void on_warning(void *ctx, const char *message)
 		b->opt->warning(b->opt->ctx, message);
 }
 
+/*
+ * The memory budget covers the whole build: the postings buffers and term
+ * table get what the rest leaves, that is the budget less the document
+ * table so far (and its text buffers), the document lengths, and an
+ * eighth for what is not counted (the file being read, malloc's own
+ * overhead, the program and its libraries, the merge's read windows).  At
+ * least half of it, so that a budget too small for the rest still spills
+ * runs of some size.  Measured on the 1 GB synthetic corpus at 256M: peak
+ * resident 244 MB (it was 653 MB when the budget bounded the postings
+ * alone and the merge kept its runs resident).
+ */
+static size_t postings_budget(const struct build *b)
+{
+	size_t budget = b->opt->memory_budget ? b->opt->memory_budget
+	                                      : LODE_DEFAULT_MEMORY;
+	size_t rest = lode_docs_writer_memory(b->docs) +
+	              b->lengths_cap * sizeof(uint32_t) + budget / 8;
+
+	return rest < budget / 2 ? budget - rest : budget - budget / 2;
+}
+
 static int add_document(struct build *b, const char *path, const char *text,
                         size_t len, const struct stat *st)
 {
@@ -90,6 +111,7 @@ static int add_document(struct build *b, const char *path, const char *text,
 	if (lode_grow(&b->lengths, &b->lengths_cap, (size_t)b->ndocs + 1,
 	              sizeof(uint32_t)))
 		return lode_fail(b->err, LODE_ENOMEM, "out of memory");
+	lode_inverter_set_budget(b->inv, postings_budget(b));
 	if ((rc = lode_inverter_add(b->inv, b->ndocs, text, len, &tokens, b->err)) ||
 	    (rc = lode_docs_writer_add(b->docs, path, strlen(path), text, len,
 	                               (int64_t)st->st_mtime, tokens, b->err)))

@@ -349,6 +349,18 @@ out_abort:
 	return rc;
 }
 
+size_t lode_docs_writer_memory(const struct lode_docs_writer *w)
+{
+	/* zlib's deflate state at the default window and memLevel: about
+	 * 256 KiB (zlib's zconf.h). */
+	size_t zlib_state = (size_t)1 << 18;
+
+	return w->tokens_cap + w->blocks_cap +
+	       w->block_offs_cap * sizeof(uint64_t) +
+	       w->places_cap * sizeof(struct chunk_place) + w->chunk_cap +
+	       w->flight_cap + w->prev_cap + DEFLATE_CHUNK + zlib_state;
+}
+
 int lode_docs_writer_finish(struct lode_docs_writer *w, lode_error *err)
 {
 	uint64_t text_end;

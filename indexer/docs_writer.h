@@ -32,6 +32,9 @@ int lode_docs_writer_add(struct lode_docs_writer *w, const char *path,
                          size_t path_len, const char *text, size_t len,
                          int64_t mtime, uint32_t tokens, lode_error *err);
 
+/* Bytes w holds now: the document table so far and the text buffers. */
+size_t lode_docs_writer_memory(const struct lode_docs_writer *w);
+
 /* Write docs.tab, finish text.z; frees w whatever the outcome. */
 int lode_docs_writer_finish(struct lode_docs_writer *w, lode_error *err);
 

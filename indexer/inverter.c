@@ -19,6 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <unistd.h>
 
 #include "alloc.h"
@@ -118,8 +121,9 @@ static size_t memory_used(const struct lode_inverter *inv)
 	 * counting their capacity would make every later document spill. */
 	/* Not the sample: it has a size of its own (sample.h), and counting
 	 * it would make a small budget spill after every document. */
+	/* Each term's buffer also costs malloc about 16 bytes of its own. */
 	return inv->buffered + inv->nterms * (sizeof(struct term) +
-	                                      2 * sizeof(uint32_t)) +
+	                                      2 * sizeof(uint32_t) + 16) +
 	       inv->arena_used;
 }
 
@@ -448,6 +452,12 @@ static void reset_memory(struct lode_inverter *inv)
 	if (inv->pair_of)
 		memset(inv->pair_of, 0, LODE_PAIR_WORDS_MAX * LODE_PAIR_WORDS_MAX *
 		                                sizeof(uint32_t));
+#ifdef __GLIBC__
+	/* Hand the freed buffers back to the system: glibc keeps small
+	 * freed blocks resident, and the merge after the last spill would
+	 * add its own memory to theirs. */
+	malloc_trim(0);
+#endif
 }
 
 static char *run_path(const struct lode_inverter *inv, size_t n)
@@ -589,6 +599,11 @@ static int spill(struct lode_inverter *inv, lode_error *err)
 	inv->order = NULL;
 	reset_memory(inv);
 	return rc;
+}
+
+void lode_inverter_set_budget(struct lode_inverter *inv, size_t budget)
+{
+	inv->budget = budget;
 }
 
 int lode_inverter_add(struct lode_inverter *inv, uint32_t doc, const char *text,
