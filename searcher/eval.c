@@ -136,13 +136,21 @@ static int m_advance_slow(struct matcher *m, uint32_t target,
 
 /* Move m to its first match >= target; no move if already there.  Inline
  * so that the common no-move case (an OR's children that are already past
- * the target) costs a comparison, not a call. */
+ * the target) costs a comparison, not a call, and a term (the most common
+ * leaf) goes straight to its postings. */
 static inline int m_advance(struct matcher *m, uint32_t target,
                             lode_error *err)
 {
+	int rc;
+
 	if (m->started && m->doc >= target)
 		return LODE_OK;
-	return m_advance_slow(m, target, err);
+	if (m->kind != M_TERM)
+		return m_advance_slow(m, target, err);
+	m->started = 1;
+	rc = lode_postings_advance(&m->posts[0], target, err);
+	m->doc = m->posts[0].doc;
+	return rc;
 }
 
 /*

@@ -190,7 +190,8 @@ static uint32_t find_block(const lode_postings *p, uint32_t b, uint32_t target)
 	return lo;
 }
 
-int lode_postings_advance(lode_postings *p, uint32_t target, lode_error *err)
+int lode_postings_advance_blocks(lode_postings *p, uint32_t target,
+                                 lode_error *err)
 {
 	uint32_t b;
 	int rc;
@@ -200,16 +201,6 @@ int lode_postings_advance(lode_postings *p, uint32_t target, lode_error *err)
 		b = 0;
 	} else if (p->doc >= target) {
 		return LODE_OK; /* also when exhausted */
-	} else if (p->docs[p->n - 1] >= target) {
-		/* In this block: the documents are sorted.  (A binary search
-		 * after a short scan saved instructions on phrases but not
-		 * time on ANDs; dropped.) */
-		uint32_t i = p->i + 1;
-		while (p->docs[i] < target)
-			i++;
-		p->i = i;
-		p->doc = p->docs[i];
-		return LODE_OK;
 	} else {
 		b = p->block + 1;
 	}
