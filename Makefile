@@ -192,7 +192,7 @@ FUZZ_LIB_OBJ = $(patsubst %.c,build/fuzz/lf/%.o,$(wildcard common/*.c \
 FUZZ_BINS = $(FUZZ_NAMES:%=build/fuzz/lf/fuzz_%)
 FUZZ_REPLAY = $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
 # Index files are read from exact-size heap copies (fuzz/mapcopy.c).
-FUZZ_WRAP = -Wl,--wrap=mmap64 -Wl,--wrap=munmap
+FUZZ_WRAP = -Wl,--wrap=mmap64 -Wl,--wrap=munmap -Wl,--wrap=madvise
 
 .PHONY: fuzz
 check-run: $(FUZZ_REPLAY)

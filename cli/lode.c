@@ -79,7 +79,8 @@ static const char usage_search[] =
 	"      --k1 K1        BM25 term frequency saturation, >= 0 (default 1.2)\n"
 	"      --b B          BM25 length normalisation, 0 to 1 (default 0.75)\n"
 	"      --dfr          rank by DFR In_expB2 instead of BM25\n"
-	"      --c C          DFR length normalisation, > 0 (default 1)\n"
+	"      --c C          DFR length normalisation, 0 < C <= 1e6 (default 1);\n"
+	"                     implies --dfr\n"
 	"      --color WHEN   highlight matches: auto, always or never\n"
 	"\n"
 	"Exit status: 0 if something matched, 1 if nothing did, 2 on error.\n";
@@ -117,7 +118,8 @@ static const char usage_eval[] =
 	"      --k1 K1        BM25 term frequency saturation, >= 0 (default 1.2)\n"
 	"      --b B          BM25 length normalisation, 0 to 1 (default 0.75)\n"
 	"      --dfr          rank by DFR In_expB2 instead of BM25\n"
-	"      --c C          DFR length normalisation, > 0 (default 1)\n";
+	"      --c C          DFR length normalisation, 0 < C <= 1e6 (default 1);\n"
+	"                     implies --dfr\n";
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
@@ -536,7 +538,10 @@ static int cmd_search(int argc, char **argv)
 		case 'K': k1 = parse_number(usage_search, "--k1", optarg); break;
 		case 'B': b = parse_number(usage_search, "--b", optarg); break;
 		case 'D': dfr = 1; break;
-		case 'E': dfr_c = parse_number(usage_search, "--c", optarg); break;
+		case 'E':
+			dfr = 1; /* --c only means something for DFR */
+			dfr_c = parse_number(usage_search, "--c", optarg);
+			break;
 		case 'C': color_when = optarg; break;
 		case 'h': fputs(usage_search, stdout); return 0;
 		default: bad_option(usage_search, argc, argv);
@@ -731,7 +736,10 @@ static int cmd_eval(int argc, char **argv)
 		case 'K': eo.k1 = parse_number(usage_eval, "--k1", optarg); break;
 		case 'B': eo.b = parse_number(usage_eval, "--b", optarg); break;
 		case 'D': eo.dfr = 1; break;
-		case 'E': eo.c = parse_number(usage_eval, "--c", optarg); break;
+		case 'E':
+			eo.dfr = 1; /* --c only means something for DFR */
+			eo.c = parse_number(usage_eval, "--c", optarg);
+			break;
 		case 'h': fputs(usage_eval, stdout); return 0;
 		default: bad_option(usage_eval, argc, argv);
 		}

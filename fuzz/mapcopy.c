@@ -8,8 +8,10 @@
  * -Wl,--wrap=mmap64,--wrap=munmap (glibc's mmap is mmap64 when
  * _FILE_OFFSET_BITS is 64), which sends the library's calls here: a
  * read-only mapping of a whole file becomes a malloc'd copy of exactly its
- * size, followed by ASan's redzone, and munmap frees it.  Any other call
- * goes to the real function.  Not thread-safe, as the targets are not.
+ * size, followed by ASan's redzone, and munmap frees it; madvise on a copy
+ * does nothing (MADV_DONTNEED, lode_map_drop's advice, would zero heap
+ * memory).  Any other call goes to the real function.  Not thread-safe, as
+ * the targets are not.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -27,6 +29,8 @@ static struct {
 void *__real_mmap64(void *addr, size_t len, int prot, int flags, int fd,
                     off_t off);
 int __real_munmap(void *addr, size_t len);
+int __real_madvise(void *addr, size_t len, int advice);
+int __wrap_madvise(void *addr, size_t len, int advice);
 void *__wrap_mmap64(void *addr, size_t len, int prot, int flags, int fd,
                     off_t off);
 int __wrap_munmap(void *addr, size_t len);
@@ -74,4 +78,14 @@ int __wrap_munmap(void *addr, size_t len)
 		}
 	}
 	return __real_munmap(addr, len);
+}
+
+int __wrap_madvise(void *addr, size_t len, int advice)
+{
+	for (size_t i = 0; i < MAX_COPIES; i++) {
+		const char *c = copies[i].data, *a = addr;
+		if (c && a >= c && a < c + copies[i].len)
+			return 0;
+	}
+	return __real_madvise(addr, len, advice);
 }

@@ -214,14 +214,17 @@ void lode_query_set_exact(lode_query *query, int exact);
 int lode_query_set_bm25(lode_query *query, double k1, double b,
                         lode_error *err);
 
-/* The DFR parameter used by lode_query_set_dfr by default. */
+/* The DFR parameter used by lode_query_set_dfr by default, and its
+ * largest accepted value. */
 #define LODE_DFR_C 1.0
+#define LODE_DFR_C_MAX 1e6
 
 /*
  * Rank query's matches by the divergence-from-randomness model In_expB2
  * (G. Amati and C. J. van Rijsbergen, "Probabilistic models of information
  * retrieval based on measuring the divergence from randomness", ACM TOIS
- * 20(4), 2002) instead of BM25, with normalisation 2's parameter c > 0 (a
+ * 20(4), 2002) instead of BM25, with normalisation 2's parameter
+ * 0 < c <= LODE_DFR_C_MAX (a
  * term's frequency tf in a document of dl tokens counts as
  * tfn = tf * log2(1 + c * avgdl / dl)).  lode_query_set_bm25 goes back to
  * BM25.  Returns LODE_EINVAL, with the query unchanged, if c is out of

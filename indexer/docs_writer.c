@@ -11,10 +11,7 @@
 #include "file.h"
 #include "format.h"
 
-#define DEFLATE_CHUNK (256u << 10)
-/* zlib level for stored text: level 1 costs 2% more bytes than the default
- * on Reuters-21578 and is read only for snippets. */
-#define LODE_TEXT_ZLIB_LEVEL 1
+#define DEFLATE_CHUNK LODE_DEFLATE_OUT
 
 /* Where a chunk went in text.z. */
 struct chunk_place {
@@ -118,14 +115,17 @@ static int deflate_chunk(struct lode_docs_writer *w, const char *text,
 		return lode_fail(err, LODE_ENOMEM, "zlib: deflateReset failed");
 	w->z.next_in = (Bytef *)(uintptr_t)text;
 	do {
-		/* avail_in is a uInt: feed huge documents in pieces. */
+		/* avail_in is a uInt: feed huge documents in pieces.  The last
+		 * piece finishes the stream, and zlib wants Z_FINISH on every
+		 * call from then on, however far avail_in has come down. */
 		size_t left = len - (size_t)((const char *)w->z.next_in - text);
+		int flush;
 		w->z.avail_in = left > (1u << 30) ? (1u << 30) : (uInt)left;
+		flush = left > w->z.avail_in ? Z_NO_FLUSH : Z_FINISH;
 		do {
 			w->z.next_out = w->zbuf;
 			w->z.avail_out = DEFLATE_CHUNK;
-			zrc = deflate(&w->z, left > w->z.avail_in ? Z_NO_FLUSH
-			                                          : Z_FINISH);
+			zrc = deflate(&w->z, flush);
 			if (zrc == Z_STREAM_ERROR)
 				return lode_fail(err, LODE_EIO, "zlib: deflate failed");
 			rc = lode_out_write(&w->text, w->zbuf,
@@ -294,7 +294,8 @@ int lode_docs_writer_add(struct lode_docs_writer *w, const char *path,
 			return rc;
 		return deflate_chunk(w, text, len, err);
 	}
-	memcpy(w->chunk + w->chunk_used, text, len);
+	if (len > 0) /* the chunk is NULL until a document has bytes */
+		memcpy(w->chunk + w->chunk_used, text, len);
 	w->chunk_used += len;
 	return LODE_OK;
 }
@@ -355,9 +356,11 @@ size_t lode_docs_writer_memory(const struct lode_docs_writer *w)
 	 * 256 KiB (zlib's zconf.h). */
 	size_t zlib_state = (size_t)1 << 18;
 
+	/* Only what this thread writes: the deflater grows places (to
+	 * nchunks, which this thread counts) while we read. */
 	return w->tokens_cap + w->blocks_cap +
 	       w->block_offs_cap * sizeof(uint64_t) +
-	       w->places_cap * sizeof(struct chunk_place) + w->chunk_cap +
+	       w->nchunks * sizeof(struct chunk_place) + w->chunk_cap +
 	       w->flight_cap + w->prev_cap + DEFLATE_CHUNK + zlib_state;
 }
 

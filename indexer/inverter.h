@@ -55,12 +55,12 @@ int lode_inverter_new(size_t budget, const char *run_dir,
                       struct lode_stemmer *stemmer, struct lode_inverter **out,
                       lode_error *err);
 
-/* Tokenize text as document doc (greater than any before); *tokens receives
- * the number of tokens. */
 /* Change the budget of the postings buffers and term table (the build
  * lowers it as its document table grows); takes effect at the next add. */
 void lode_inverter_set_budget(struct lode_inverter *inv, size_t budget);
 
+/* Tokenize text as document doc (greater than any before); *tokens receives
+ * the number of tokens. */
 int lode_inverter_add(struct lode_inverter *inv, uint32_t doc, const char *text,
                       size_t len, uint32_t *tokens, lode_error *err);
 

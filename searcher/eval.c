@@ -1,4 +1,4 @@
-/* eval.c -- matchers over posting iterators, and BM25 scoring. */
+/* eval.c -- matchers over posting iterators, and BM25 or DFR scoring. */
 #include "eval.h"
 
 #include <math.h>
@@ -416,7 +416,9 @@ static inline double leaf_score(const struct lode_eval *ev, double weight,
 	if (!ev->dfr)
 		return weight * tf * (ev->k1 + 1) / (tf + norm);
 	tfn = tf * norm;
-	return weight * tfn / (tfn + 1);
+	/* tfn / (tfn + 1), finite even when tfn is not (a corrupt length of
+	 * 0 makes norm infinite). */
+	return weight / (1 + 1 / tfn);
 }
 
 /* For a document of dl tokens: BM25's k1 * (1 - b + b * dl / avgdl), or
@@ -950,7 +952,7 @@ static double dfr_factor(const struct lode_eval *ev, double tf, double dl)
 {
 	double tfn = tf * log2(1 + ev->c * ev->ix->avgdl / dl);
 
-	return tfn / (tfn + 1);
+	return 1 / (1 + 1 / tfn); /* as leaf_score has it */
 }
 
 /*

@@ -92,7 +92,7 @@ static uint64_t gaps_to_docs(uint32_t *docs, uint32_t n, unsigned width,
 }
 
 /* Decode block b's documents; freqs wait until asked for. */
-static int load_block(lode_postings *p, uint32_t b, lode_error *err)
+static int decode_block(lode_postings *p, uint32_t b, lode_error *err)
 {
 	/* Unpack may read up to the padding at the end of the file. */
 	const uint8_t *file_end = p->seg->postings.data + p->seg->postings.size -
@@ -148,6 +148,17 @@ static int exhaust(lode_postings *p)
 	p->doc = LODE_DOC_END;
 	p->n = 0;
 	return LODE_OK;
+}
+
+/* decode_block, leaving p exhausted if it fails: a caller that went on
+ * after the error would otherwise read docs[n - 1] with n = 0. */
+static int load_block(lode_postings *p, uint32_t b, lode_error *err)
+{
+	int rc = decode_block(p, b, err);
+
+	if (rc)
+		exhaust(p);
+	return rc;
 }
 
 int lode_postings_next(lode_postings *p, lode_error *err)

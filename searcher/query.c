@@ -1010,9 +1010,10 @@ int lode_query_set_bm25(lode_query *query, double k1, double b,
 
 int lode_query_set_dfr(lode_query *query, double c, lode_error *err)
 {
-	if (!(c > 0 && c <= DBL_MAX))
-		return lode_fail(err, LODE_EINVAL, "DFR c must be a number > 0,"
-		                 " not %g", c);
+	/* Bounded so that c * avgdl stays finite (avgdl < 2^32). */
+	if (!(c > 0 && c <= LODE_DFR_C_MAX))
+		return lode_fail(err, LODE_EINVAL, "DFR c must be a number > 0 "
+		                 "and at most %g, not %g", LODE_DFR_C_MAX, c);
 	query->c = c;
 	query->dfr = 1;
 	return LODE_OK;

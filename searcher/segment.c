@@ -605,11 +605,16 @@ static int inflate_chunk(const struct lode_segment *seg, uint64_t off,
 		zrc = inflate(&z, Z_SYNC_FLUSH);
 	} while (zrc == Z_OK && z.total_out < want);
 	inflateEnd(&z);
+	if (exact && z.total_out > need)
+		return corrupt(&seg->text, "a text chunk longer than its documents",
+		               err);
 	if (z.total_out != need || (zrc != Z_OK && zrc != Z_STREAM_END &&
 	                            zrc != Z_BUF_ERROR))
 		return corrupt(&seg->text, "stored text does not inflate", err);
 	if (exact && zrc != Z_STREAM_END)
-		return corrupt(&seg->text, "a text chunk longer than its documents",
+		return corrupt(&seg->text, "a text chunk ends early", err);
+	if (exact && z.avail_in != 0)
+		return corrupt(&seg->text, "bytes after the end of a text chunk",
 		               err);
 	return LODE_OK;
 }

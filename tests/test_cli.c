@@ -1380,7 +1380,7 @@ static void bm25_options_rank_and_check_their_values(void **state)
 	test_run_release(&r);
 	LODE(&r, "eval", "--dfr", "--c", "0", "-i", corpus_index, queries, qrels);
 	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
-	TEST_RUN_EXPECT(&r, strstr(r.err.p, "DFR c must be a number > 0, not 0"));
+	TEST_RUN_EXPECT(&r, strstr(r.err.p, "DFR c must be a number > 0 and at most 1e+06, not 0"));
 	test_run_release(&r);
 	free(queries);
 	free(qrels);

@@ -59,8 +59,10 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "lode.h"
+#include "docs_writer.h"
 #include "index.h"
 #include "query.h"
 #include "sample.h"
@@ -1629,6 +1631,93 @@ static void huge_documents_are_indexed_and_snippeted(void **state)
 	free(texts[1]);
 }
 
+/*
+ * Whether deflating text[0, len) at the writer's level with a 256 KiB output
+ * buffer (docs_writer.c's) takes in all the input on the first Z_FINISH
+ * call yet cannot write all the output: the case that then needs Z_FINISH
+ * on every later call.
+ */
+static int finishes_with_output_pending(const char *text, size_t len)
+{
+	static unsigned char out[LODE_DEFLATE_OUT];
+	z_stream z;
+	int zrc, pending;
+
+	memset(&z, 0, sizeof(z));
+	assert_int_equal(deflateInit(&z, LODE_TEXT_ZLIB_LEVEL), Z_OK);
+	z.next_in = (Bytef *)(uintptr_t)text;
+	z.avail_in = (uInt)len;
+	z.next_out = out;
+	z.avail_out = sizeof(out);
+	zrc = deflate(&z, Z_FINISH);
+	pending = zrc == Z_OK && z.avail_in == 0 && z.avail_out == 0;
+	deflateEnd(&z);
+	return pending;
+}
+
+/*
+ * A document whose deflate takes in all its input on the first Z_FINISH
+ * call but has more output than the writer's 256 KiB buffer: zlib wants
+ * Z_FINISH on every call after that, and the writer asked for Z_NO_FLUSH
+ * again, so the build failed with "zlib: deflate failed" (a 2.5 MB C
+ * header, arm_neon.h, did it).  The text is grown until it is such a
+ * document.  The first document is empty, which copied zero bytes into a
+ * chunk not yet allocated (memcpy from NULL, which UBSan stops on).  Both
+ * found in review; kept as regressions.
+ */
+static void documents_with_long_deflate_output_are_stored(void **state)
+{
+	static const char *const names[] = {"a-empty.txt", "b-big.txt",
+	                                    "c-small.txt"};
+	const size_t cap = (size_t)16 << 20;
+	const char *texts[3];
+	char *big = malloc(cap + 1);
+	lode_index *ix = NULL;
+	lode_error err = {0};
+	uint64_t x = 88172645463325252u;
+	size_t len = 0;
+	char *root;
+
+	(void)state;
+	assert_non_null(big);
+	/* Compressible lines (long matches), in steps of 64 lines. */
+	for (;;) {
+		for (int line = 0; line < 64; line++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			len += (size_t)snprintf(big + len, cap - len,
+			                        "static inline int entry_%u(void) "
+			                        "{ return %u; }\n",
+			                        (unsigned)(x % 100000),
+			                        (unsigned)(x >> 40) % 1000);
+		}
+		if (len > (size_t)256 << 10 &&
+		    finishes_with_output_pending(big, len))
+			break;
+		if (len > cap - 4096)
+			fail_msg("no such document below 16 MiB");
+	}
+	texts[0] = "";
+	texts[1] = big;
+	texts[2] = "after the big one";
+	root = small_index(names, texts, 3, NULL, 0, &ix);
+
+	assert_int_equal(lode_check(ix, &err), LODE_OK);
+	for (uint32_t d = 0; d < 3; d++) {
+		char *text = NULL;
+		size_t n = 0;
+		assert_int_equal(lode_doc_text(ix, d, &text, &n, &err), LODE_OK);
+		assert_int_equal(n, strlen(texts[d]));
+		assert_memory_equal(text, texts[d], n);
+		free(text);
+	}
+	lode_index_close(ix);
+	free(big);
+	test_rmtree(root);
+	free(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1641,6 +1730,7 @@ int main(void)
 		cmocka_unit_test(empty_directories_are_walked),
 		cmocka_unit_test(search_for_no_hits_takes_no_buffer),
 		cmocka_unit_test(huge_documents_are_indexed_and_snippeted),
+		cmocka_unit_test(documents_with_long_deflate_output_are_stored),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
