@@ -36,7 +36,7 @@ TESTS = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo +)
 
-.PHONY: all deps demo test test-valgrind test-large check-run clean install bench bench-peers check-fts5 eval bench-scale FORCE
+.PHONY: all deps demo test test-valgrind test-large check-run clean install bench bench-peers check-fts5 eval bench-scale bench-codec FORCE
 all: lode
 
 # Replaced by rename, so that a running ./lode never blocks the build.
@@ -169,6 +169,14 @@ build/tools/gen_corpus: bench/tools/gen_corpus.c
 
 bench-scale: lode build/tools/gen_corpus
 	python3 bench/scale.py --sizes $(SIZES)
+
+# Decode speed of the integer codecs against memcpy (bench/tools/codec_speed.c).
+build/tools/codec_speed: bench/tools/codec_speed.c $(BUILD)/liblode.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/liblode.a $(LIBS)
+
+bench-codec: build/tools/codec_speed
+	build/tools/codec_speed
 
 # Index the shared corpora and compare lode with the peers that are built.
 bench: lode
