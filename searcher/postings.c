@@ -317,7 +317,7 @@ int lode_postings_positions(lode_postings *p, const uint32_t **out,
 	const uint8_t *q;
 	uint32_t freq, limit, gap;
 	uint64_t pos;
-	size_t skip = 0;
+	size_t skip;
 	int zero = 0;
 	int rc;
 
