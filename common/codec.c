@@ -12,6 +12,13 @@
  * rest are read a byte at a time, never past `end`.  The technique is the
  * scalar one of Lemire and Boytsov, "Decoding billions of integers per
  * second through vectorization" (SPE 2015).
+ *
+ * Positions are Golomb-Rice codes (S. W. Golomb, IEEE Trans. Inf. Theory
+ * 12(3), 1966; R. F. Rice, JPL 79-22, 1979) with one parameter per block,
+ * as in Witten, Moffat and Bell, "Managing Gigabytes" (2nd ed., 1999),
+ * section 3.3; their unary parts are kept apart from their low bits, as
+ * Elias-Fano keeps its high bits (P. Elias, JACM 21(2), 1974), so that
+ * passing the positions of earlier documents counts ones a word at a time.
  */
 #include "codec.h"
 
@@ -380,5 +387,75 @@ int lode_impacts_skip(const uint8_t **p, const uint8_t *end)
 		if (lode_impacts_next(&q, end, &freq, &length))
 			return LODE_ECORRUPT;
 	*p = q;
+	return LODE_OK;
+}
+
+/* ---- bit streams: Rice codes of positions ------------------------------ */
+
+static ALWAYS_INLINE void put_bits(lode_bitwriter *bw, uint32_t v, unsigned n)
+{
+	bw->acc |= (uint64_t)v << bw->nbits;
+	bw->nbits += n;
+	while (bw->nbits >= 8) {
+		bw->out[bw->bytes++] = (uint8_t)bw->acc;
+		bw->acc >>= 8;
+		bw->nbits -= 8;
+	}
+}
+
+void lode_bits_put(lode_bitwriter *bw, uint32_t v, unsigned n)
+{
+	assert(n <= 32 && (n == 32 || v >> n == 0));
+	put_bits(bw, v, n);
+}
+
+void lode_unary_put(lode_bitwriter *bw, uint32_t q)
+{
+	while (q >= 24) {
+		put_bits(bw, 0, 24);
+		q -= 24;
+	}
+	put_bits(bw, 1u << q, q + 1);
+}
+
+void lode_bitwriter_flush(lode_bitwriter *bw)
+{
+	if (bw->nbits)
+		bw->out[bw->bytes++] = (uint8_t)bw->acc;
+	bw->acc = 0;
+	bw->nbits = 0;
+}
+
+/* Bits set in w (SWAR: no popcnt instruction is assumed). */
+static ALWAYS_INLINE unsigned count_ones(uint64_t w)
+{
+	w = w - ((w >> 1) & 0x5555555555555555ull);
+	w = (w & 0x3333333333333333ull) + ((w >> 2) & 0x3333333333333333ull);
+	w = (w + (w >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (unsigned)((w * 0x0101010101010101ull) >> 56);
+}
+
+int lode_ones_skip(const uint8_t *in, uint64_t *bit, uint64_t end, uint64_t m)
+{
+	uint64_t at = *bit;
+
+	while (m > 0) {
+		uint64_t w = lode_peek_bits(in, at);
+		unsigned c = count_ones(w);
+		if (c < m) {
+			m -= c;
+			at += LODE_PEEK_VALID;
+			if (at > end)
+				return LODE_ECORRUPT;
+			continue;
+		}
+		/* The m-th one of w: drop the m - 1 below it. */
+		while (--m > 0)
+			w &= w - 1;
+		at += lode_lowest_bit(w) + 1;
+	}
+	if (at > end)
+		return LODE_ECORRUPT;
+	*bit = at;
 	return LODE_OK;
 }

@@ -15,6 +15,8 @@
  *  - Impact lists: the (frequency, length) pairs of a block's documents
  *    that no other document beats on both, so that the highest BM25 of any
  *    pair bounds every score in the block, whatever avgdl is.
+ *  - Bit streams of Rice codes, their low bits apart from their unary
+ *    high parts: the positions of a postings block.
  *
  * Decoders take the end of their input and never read past it: bytes read
  * from disk are data, and a short or malformed input returns LODE_ECORRUPT.
@@ -24,6 +26,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#include "lode.h"
 
 #define LODE_VBYTE_MAX 10
 
@@ -105,5 +110,102 @@ int lode_impacts_next(const uint8_t **p, const uint8_t *end, uint32_t *freq,
 
 /* Advance *p past a whole list; 0 or LODE_ECORRUPT. */
 int lode_impacts_skip(const uint8_t **p, const uint8_t *end);
+
+/*
+ * Bit streams, for the Rice codes of positions (FORMAT.md, positions.pos).
+ * Bits are written from bit 0 of the first byte up, as Packed is.  A Rice
+ * code of parameter k puts a value's low k bits in one stream (Packed) and
+ * its high part q = v >> k, in unary (q zero bits and a one), in another,
+ * so that a reader passes m values by finding m ones.  Each put needs room
+ * for LODE_BITS_MAX_BYTES(q) more bytes at out + bytes (q: the zeros of a
+ * unary code, 0 for lode_bits_put); flush pads the last byte with zero
+ * bits.  Readers need LODE_BITS_READ_PAD readable bytes past the end of the
+ * stream (positions.pos ends with that much padding: LODE_POSITIONS_PAD).
+ */
+#define LODE_BITS_READ_PAD 8
+#define LODE_BITS_MAX_BYTES(q) ((size_t)(q) / 8 + 8)
+
+typedef struct lode_bitwriter {
+	uint8_t *out;    /* the buffer, written at out[bytes] */
+	size_t bytes;    /* whole bytes written */
+	uint64_t acc;    /* pending bits, the oldest in bit 0 */
+	unsigned nbits;  /* pending bits in acc, < 8 between calls */
+} lode_bitwriter;
+
+/* Append the n (<= 32) low bits of v (v < 2^n). */
+void lode_bits_put(lode_bitwriter *bw, uint32_t v, unsigned n);
+
+/* Append q in unary: q zero bits, then a one. */
+void lode_unary_put(lode_bitwriter *bw, uint32_t q);
+
+/* Write out the pending bits, zero-padded to a whole byte. */
+void lode_bitwriter_flush(lode_bitwriter *bw);
+
+/* The bits of the stream at in from bit on: LODE_PEEK_VALID of them, from
+ * one unaligned little-endian load of the 8 bytes holding bit. */
+#define LODE_PEEK_VALID 57
+
+static inline uint64_t lode_peek_bits(const uint8_t *in, uint64_t bit)
+{
+	const uint8_t *b = in + (bit >> 3);
+	uint64_t w;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(&w, b, sizeof(w));
+#else
+	w = 0;
+	for (int i = 7; i >= 0; i--)
+		w = w << 8 | b[i];
+#endif
+	return (w >> (bit & 7)) & ((((uint64_t)1) << LODE_PEEK_VALID) - 1);
+}
+
+/* Index of the lowest set bit of w != 0. */
+static inline unsigned lode_lowest_bit(uint64_t w)
+{
+#if defined(__GNUC__)
+	return (unsigned)__builtin_ctzll(w);
+#else
+	unsigned i = 0;
+
+	while (!(w & 1)) {
+		w >>= 1;
+		i++;
+	}
+	return i;
+#endif
+}
+
+/* The n (<= 32) bits of the stream at in from bit on. */
+static inline uint32_t lode_bits_get(const uint8_t *in, uint64_t bit,
+                                     unsigned n)
+{
+	return (uint32_t)(lode_peek_bits(in, bit) & ((((uint64_t)1) << n) - 1));
+}
+
+/* Read one unary code at *bit (<= end) into *q and move past it;
+ * LODE_ECORRUPT if it does not end by bit end. */
+static inline int lode_unary_get(const uint8_t *in, uint64_t *bit,
+                                 uint64_t end, uint64_t *q)
+{
+	uint64_t at = *bit, zeros = 0, w;
+
+	while (!(w = lode_peek_bits(in, at))) {
+		zeros += LODE_PEEK_VALID;
+		at += LODE_PEEK_VALID;
+		if (at > end)
+			return LODE_ECORRUPT;
+	}
+	at += lode_lowest_bit(w) + 1;
+	if (at > end)
+		return LODE_ECORRUPT;
+	*q = zeros + lode_lowest_bit(w);
+	*bit = at;
+	return 0;
+}
+
+/* Move *bit (<= end) past m unary codes (m ones); LODE_ECORRUPT if they
+ * do not end by bit end. */
+int lode_ones_skip(const uint8_t *in, uint64_t *bit, uint64_t end, uint64_t m);
 
 #endif

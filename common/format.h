@@ -8,7 +8,8 @@
  *     terms.dic   term dictionary: front-coded blocks + sparse block index
  *                 + the segment's common words (pairs.h)
  *     postings.pst document ids and frequencies in bit-packed blocks
- *     positions.pos token positions, VByte, per document
+ *     positions.pos token positions: per block, a bit stream of Rice and
+ *                 truncated binary codes chosen by each document's length
  *     docs.tab    document table: token counts, chunk table, blocks of
  *                 documents, each path coded against the last
  *     text.z      stored text, zlib streams of 16 KiB chunks of documents
@@ -22,7 +23,7 @@
 
 #include <stdint.h>
 
-#define LODE_FORMAT_VERSION 6u
+#define LODE_FORMAT_VERSION 7u
 
 #define LODE_HEADER_SIZE 16
 #define LODE_MAGIC_LEN 8
@@ -63,6 +64,11 @@
 /* Zero bytes after the last postings block, so block decoders may load
  * whole 64-bit words without bounds tests. */
 #define LODE_POSTINGS_PAD 16
+/* Bits of the Rice parameter (0..31) that starts each block's positions. */
+#define LODE_RICE_PARAM_BITS 5
+/* Zero bytes after the last position codes, so that the bit reader may
+ * load 64-bit words (codec.h, LODE_BITS_READ_PAD). */
+#define LODE_POSITIONS_PAD 8
 
 /* Footer sizes, CRC included. */
 #define LODE_DICT_FOOTER_SIZE 36  /* u64 terms, u64 blocks, u64 index_off,

@@ -11,6 +11,9 @@
 #include "stem.h"
 #include "tokenizer.h"
 
+/* Bytes of position codes buffered before they are written out. */
+#define POSITIONS_DRAIN 65536
+
 struct lode_postings_writer {
 	lode_out dict, postings, positions;
 	const uint32_t *lengths; /* token count of each document (borrowed) */
@@ -26,6 +29,10 @@ struct lode_postings_writer {
 	uint32_t freqs[LODE_BLOCK_DOCS];
 	uint32_t scratch[LODE_BLOCK_DOCS];
 	uint32_t lens[LODE_BLOCK_DOCS];  /* token counts of docs[] */
+	/* Where each pending document's VByte positions are, in the term's
+	 * chunks (valid while the term is added). */
+	const uint8_t *pos_at[LODE_BLOCK_DOCS];
+	const uint8_t *pos_end[LODE_BLOCK_DOCS];
 	uint8_t impacts[LODE_IMPACTS_MAX_BYTES]; /* the pending block's */
 	size_t last_impacts;     /* bytes of the last block's impact list */
 	int with_impacts;        /* the term has more than one block */
@@ -33,6 +40,11 @@ struct lode_postings_writer {
 	int64_t prev_doc;        /* last document of the previous block, or -1 */
 	uint64_t block_doc_off;  /* where the pending block starts in blocks */
 	uint64_t block_pos_off;  /* ... and its positions, from the term's start */
+	/* The pending block's position codes (codec.h), written out to
+	 * positions.pos whenever they pass POSITIONS_DRAIN bytes. */
+	lode_bitwriter bits;
+	uint8_t *bits_buf;
+	size_t bits_cap;
 
 	/* Dictionary. */
 	char prev_term[LODE_MAX_TOKEN_BYTES + 1];
@@ -130,6 +142,123 @@ static int flush_block(struct lode_postings_writer *w)
 	return LODE_OK;
 }
 
+/* Room for LODE_BITS_MAX_BYTES(q) more bytes of position codes. */
+static int bits_room(struct lode_postings_writer *w, uint64_t q)
+{
+	if (lode_grow(&w->bits_buf, &w->bits_cap,
+	              w->bits.bytes + LODE_BITS_MAX_BYTES(q), 1))
+		return LODE_ENOMEM;
+	w->bits.out = w->bits_buf;
+	return LODE_OK;
+}
+
+/* Write out the whole bytes of position codes, after padding the last one
+ * if last is set. */
+static int drain_positions(struct lode_postings_writer *w, int last,
+                           lode_error *err)
+{
+	int rc;
+
+	if (last)
+		lode_bitwriter_flush(&w->bits);
+	rc = lode_out_write(&w->positions, w->bits_buf, w->bits.bytes, err);
+	w->bits.bytes = 0;
+	return rc;
+}
+
+/* The Rice values of a document's positions, from the VByte positions the
+ * inverter wrote (first absolute, then gaps): the first position, then
+ * each gap minus one.  Call with *i = 0 first; LODE_ECORRUPT if a gap is
+ * zero, the input ends or a position reaches dl. */
+static int next_value(const uint8_t **p, const uint8_t *end, uint32_t *i,
+                      uint64_t *pos, uint32_t dl, uint32_t *v)
+{
+	uint32_t gap;
+
+	if (lode_vbyte_get32(p, end, &gap) || (*i && gap == 0))
+		return LODE_ECORRUPT;
+	*pos = *i ? *pos + gap : gap;
+	if (*pos >= dl)
+		return LODE_ECORRUPT;
+	*v = *i ? gap - 1 : gap;
+	(*i)++;
+	return LODE_OK;
+}
+
+/*
+ * Write the pending block's positions (FORMAT.md, PositionsBlock): choose
+ * the Rice parameter that codes them in the fewest bits, then write it, the
+ * low bits and the unary high parts.  Every pass reads the documents'
+ * VByte positions again from the inverter's chunks (pos_at[]), so that no
+ * buffer grows with a document's frequency.
+ */
+static int write_block_positions(struct lode_postings_writer *w,
+                                 lode_error *err)
+{
+	uint64_t values = 0, sum = 0, cost[3] = {0}, pos;
+	unsigned k0, k, best = 0;
+	int rc;
+
+	for (uint32_t d = 0; d < w->nblock; d++) {
+		const uint8_t *p = w->pos_at[d];
+		uint32_t dl = w->lengths[w->docs[d]], v, i = 0;
+		if (w->freqs[d] > dl)
+			goto corrupt;
+		while (i < w->freqs[d]) {
+			if (next_value(&p, w->pos_end[d], &i, &pos, dl, &v))
+				goto corrupt;
+			sum += v;
+		}
+		values += w->freqs[d];
+	}
+	/* The best parameter is near log2 of the mean value: try one below
+	 * floor(log2(mean)), it and one above. */
+	k0 = lode_bits_needed((uint32_t)(sum / values));
+	k0 = k0 > 2 ? k0 - 2 : 0;
+	if (k0 > 29)
+		k0 = 29;
+	for (uint32_t d = 0; d < w->nblock; d++) {
+		const uint8_t *p = w->pos_at[d];
+		uint32_t dl = w->lengths[w->docs[d]], v, i = 0;
+		while (i < w->freqs[d]) {
+			next_value(&p, w->pos_end[d], &i, &pos, dl, &v);
+			for (unsigned c = 0; c < 3; c++)
+				cost[c] += v >> (k0 + c);
+		}
+	}
+	for (unsigned c = 1; c < 3; c++)
+		if (cost[c] + values * c < cost[best] + values * best)
+			best = c;
+	k = k0 + best;
+	/* The parameter, the low bits, then the unary parts, padded once. */
+	if (bits_room(w, 0))
+		return lode_fail(err, LODE_ENOMEM, "out of memory");
+	lode_bits_put(&w->bits, k, LODE_RICE_PARAM_BITS);
+	for (int high = 0; high < 2; high++) {
+		for (uint32_t d = 0; d < w->nblock; d++) {
+			const uint8_t *p = w->pos_at[d];
+			uint32_t dl = w->lengths[w->docs[d]], v, i = 0;
+			while (i < w->freqs[d]) {
+				next_value(&p, w->pos_end[d], &i, &pos, dl, &v);
+				if (bits_room(w, high ? v >> k : 0))
+					return lode_fail(err, LODE_ENOMEM,
+					                 "out of memory");
+				if (high)
+					lode_unary_put(&w->bits, v >> k);
+				else if (k)
+					lode_bits_put(&w->bits,
+					              v & (((uint32_t)1 << k) - 1), k);
+				if (w->bits.bytes >= POSITIONS_DRAIN &&
+				    (rc = drain_positions(w, 0, err)))
+					return rc;
+			}
+		}
+	}
+	return drain_positions(w, 1, err);
+corrupt:
+	return lode_fail(err, LODE_ECORRUPT, "corrupt postings buffer for a term");
+}
+
 static int write_dict_entry(struct lode_postings_writer *w,
                             const lode_term_postings *t, uint64_t pst_off,
                             uint64_t pst_len, uint64_t pos_off,
@@ -190,13 +319,9 @@ int lode_postings_writer_add(struct lode_postings_writer *w,
 		int first = 1;
 		while (p < end) {
 			uint32_t gap, freq;
-			const uint8_t *positions;
 			int64_t doc;
 			if (lode_vbyte_get32(&p, end, &gap) ||
 			    lode_vbyte_get32(&p, end, &freq) || freq == 0)
-				goto corrupt;
-			positions = p;
-			if (!stem && lode_vbyte_skip(&p, end, freq))
 				goto corrupt;
 			doc = first ? (int64_t)gap : last + gap;
 			first = 0;
@@ -207,19 +332,25 @@ int lode_postings_writer_add(struct lode_postings_writer *w,
 				w->block_doc_off = w->blocks_used;
 				w->block_pos_off = w->positions.offset - pos_off;
 			}
-			rc = lode_out_write(&w->positions, positions,
-			                    (size_t)(p - positions), err);
-			if (rc)
-				return rc;
+			w->pos_at[w->nblock] = p;
+			w->pos_end[w->nblock] = end;
+			if (!stem && lode_vbyte_skip(&p, end, freq))
+				goto corrupt;
 			w->docs[w->nblock] = (uint32_t)doc;
 			w->freqs[w->nblock] = freq;
 			seen++;
-			if (++w->nblock == LODE_BLOCK_DOCS && (rc = flush_block(w)))
+			if (++w->nblock < LODE_BLOCK_DOCS)
+				continue;
+			if (!stem && (rc = write_block_positions(w, err)))
+				return rc;
+			if ((rc = flush_block(w)))
 				goto fail_block;
 		}
 	}
 	if (seen != t->df)
 		goto corrupt;
+	if (w->nblock && !stem && (rc = write_block_positions(w, err)))
+		return rc;
 	if (w->nblock && (rc = flush_block(w)))
 		goto fail_block;
 	/* A single block needs no skip table, nor an impact list: its bounds
@@ -275,7 +406,8 @@ int lode_postings_writer_finish(struct lode_postings_writer *w,
 	    !(rc = lode_out_put64(&w->dict, common_off, err)) &&
 	    !(rc = lode_out_finish(&w->dict, err)) &&
 	    !(rc = lode_out_write(&w->postings, pad, sizeof(pad), err)) &&
-	    !(rc = lode_out_finish(&w->postings, err)))
+	    !(rc = lode_out_finish(&w->postings, err)) &&
+	    !(rc = lode_out_write(&w->positions, pad, LODE_POSITIONS_PAD, err)))
 		rc = lode_out_finish(&w->positions, err);
 	*terms = w->nterms - w->npairs;
 	*postings = w->npostings;
@@ -293,6 +425,7 @@ void lode_postings_writer_free(struct lode_postings_writer *w)
 	lode_out_abort(&w->positions);
 	lode_free(w->blocks);
 	lode_free(w->skips);
+	lode_free(w->bits_buf);
 	lode_free(w->block_offsets);
 	lode_free(w);
 }

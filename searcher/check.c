@@ -144,6 +144,12 @@ static int check_term(void *ctx, const char *term, size_t len,
 				goto out;
 			}
 			blocks_end = p.block_end;
+			/* So do their positions, each block's from a byte. */
+			if (!no_positions && p.pos_p != pos_end) {
+				rc = bad_term(w, term, len, "a gap between blocks' "
+				              "positions");
+				goto out;
+			}
 			/* A block with a skip table ends with its impact list. */
 			impacts = p.skips ? p.block_end : NULL;
 			nblock = 0;
@@ -167,9 +173,10 @@ static int check_term(void *ctx, const char *term, size_t len,
 		if (!no_positions) {
 			if ((rc = lode_postings_positions(&p, &pos, &n, w->err)))
 				goto out;
-			pos_end = p.pos_p;
-			if (lode_vbyte_skip(&pos_end, p.positions_end, n)) {
-				rc = bad_term(w, term, len, "positions end early");
+			pos_end = lode_postings_positions_end(&p);
+			if (!pos_end) {
+				rc = bad_term(w, term, len, "nonzero bits after "
+				              "a block's positions");
 				goto out;
 			}
 		}

@@ -11,6 +11,10 @@
 #include "codec.h"
 #include "error.h"
 
+/* The bit reader loads whole words past a term's last codes. */
+_Static_assert(LODE_POSITIONS_PAD >= LODE_BITS_READ_PAD,
+               "positions.pos must end with the bit reader's padding");
+
 static int corrupt(const lode_postings *p, const char *what, lode_error *err)
 {
 	return lode_fail(err, LODE_ECORRUPT, "%s: corrupt: %s",
@@ -138,7 +142,10 @@ static int decode_block(lode_postings *p, uint32_t b, lode_error *err)
 	p->freq_bits = start + 2 + dbytes;
 	p->freq_width = wf;
 	p->pos_p = pos;
+	p->pos_end_bit = (uint64_t)(p->positions_end - pos) * 8;
+	p->pos_started = 0;
 	p->pos_i = 0;
+	p->pos_ready = 0;
 	p->doc = p->docs[0];
 	return LODE_OK;
 }
@@ -300,49 +307,123 @@ int lode_postings_freq(lode_postings *p, uint32_t *freq, lode_error *err)
 	return rc;
 }
 
-/* One position gap: most fit one byte, decoded inline. */
-static inline int next_gap(const uint8_t **q, const uint8_t *end,
-                           uint32_t *gap)
+/* Read the block's Rice parameter and find where its unary parts begin:
+ * after the low bits of all its values, as many as its frequencies add
+ * up to. */
+static int start_positions(lode_postings *p)
 {
-	if (*q < end && **q < 0x80) {
-		*gap = *(*q)++;
-		return 0;
+	uint64_t values = p->n;
+	uint32_t j = 0;
+
+	if (p->pos_end_bit < LODE_RICE_PARAM_BITS)
+		return LODE_ECORRUPT;
+	p->pos_k = lode_bits_get(p->pos_p, 0, LODE_RICE_PARAM_BITS);
+#ifdef __SSE2__
+	/* Four lanes at a time where 32 frequencies of FreqWidth bits cannot
+	 * pass 32 bits in a lane. */
+	if (p->freq_width <= 24) {
+		__m128i sum = _mm_setzero_si128();
+		uint32_t lane[4];
+		for (; j + 4 <= p->n; j += 4)
+			sum = _mm_add_epi32(sum, _mm_loadu_si128(
+			                    (const __m128i *)(p->freqs + j)));
+		_mm_storeu_si128((__m128i *)lane, sum);
+		values += (uint64_t)lane[0] + lane[1] + lane[2] + lane[3];
 	}
-	return lode_vbyte_get32(q, end, gap);
+#endif
+	for (; j < p->n; j++)
+		values += p->freqs[j]; /* freq - 1 each: the n is counted */
+	p->pos_hi = LODE_RICE_PARAM_BITS + values * p->pos_k;
+	if (p->pos_hi > p->pos_end_bit)
+		return LODE_ECORRUPT;
+	p->pos_v = 0;
+	p->pos_started = 1;
+	return LODE_OK;
+}
+
+/*
+ * Decode the freq positions of the document whose unary parts begin at
+ * pos_hi and whose low bits are values pos_v on, into pos_buf; move pos_hi
+ * past them.  The hot loop of phrases: each stream is read through a
+ * 57-bit window, refilled only when it runs out.
+ */
+static int decode_positions(lode_postings *p, uint32_t freq, uint32_t dl)
+{
+	const uint8_t *in = p->pos_p;
+	const unsigned k = p->pos_k;
+	const uint64_t qmax = (dl - 1) >> k, end = p->pos_end_bit;
+	const uint64_t mask = ((uint64_t)1 << k) - 1;
+	uint64_t hi = p->pos_hi, low = LODE_RICE_PARAM_BITS + p->pos_v * k;
+	uint64_t hw = lode_peek_bits(in, hi), lw = lode_peek_bits(in, low);
+	uint64_t pos = UINT64_MAX; /* so that the first + 1 is the value */
+	unsigned lbits = LODE_PEEK_VALID;
+
+	for (uint32_t t = 0; t < freq; t++) {
+		uint64_t q;
+		if (hw) {
+			/* At most 56: q << k cannot overflow, and pos is checked
+			 * against dl before the next one is added. */
+			unsigned z = lode_lowest_bit(hw);
+			q = z;
+			hw = hw >> z >> 1;
+			hi += z + 1;
+			if (hi > end)
+				return LODE_ECORRUPT;
+		} else {
+			if (lode_unary_get(in, &hi, end, &q) || q > qmax)
+				return LODE_ECORRUPT;
+			hw = lode_peek_bits(in, hi);
+		}
+		if (lbits < k) {
+			lw = lode_peek_bits(in, low);
+			lbits = LODE_PEEK_VALID;
+		}
+		/* Each position is the previous one plus one plus its value:
+		 * they increase. */
+		pos += (q << k | (lw & mask)) + 1;
+		lw >>= k;
+		lbits -= k;
+		low += k;
+		if (pos >= dl)
+			return LODE_ECORRUPT;
+		p->pos_buf[t] = (uint32_t)pos;
+	}
+	p->pos_hi = hi;
+	return LODE_OK;
 }
 
 int lode_postings_positions(lode_postings *p, const uint32_t **out,
                             uint32_t *count, lode_error *err)
 {
-	const uint8_t *q;
-	uint32_t freq, limit, gap;
-	uint64_t pos;
-	size_t skip;
-	int zero = 0;
+	uint64_t skip = 0;
+	uint32_t freq, dl;
 	int rc;
 
 	if ((rc = ensure_freqs(p, err)))
 		return rc;
+	freq = p->freqs[p->i] + 1;
+	if (p->pos_ready && p->pos_i == p->i + 1)
+		goto done;
 	if (p->pos_i > p->i) {
 		return lode_fail(err, LODE_EINVAL,
 		                 "positions asked for out of order");
 	}
-	skip = p->i - p->pos_i; /* freqs[] hold freq - 1 */
-	for (uint32_t k = p->pos_i; k < p->i; k++)
-		skip += p->freqs[k];
-	if (lode_vbyte_skip(&p->pos_p, p->positions_end, skip))
-		return lode_fail(err, LODE_ECORRUPT, "%s: corrupt: positions end "
-		                 "early", p->seg->positions.path);
-	p->pos_i = p->i;
-	freq = p->freqs[p->i] + 1;
-	limit = lode_segment_doc_tokens(p->seg, p->doc);
-	/* A document has no more occurrences than tokens: a larger count is
-	 * corrupt, and must not become a huge allocation. */
-	if (freq > limit)
+	if (!p->pos_started && start_positions(p))
 		goto corrupt;
-	/* Nor more than the bytes left (each position takes one at least):
-	 * the token count is data too. */
-	if (freq > (size_t)(p->positions_end - p->pos_p))
+	/* Pass the earlier documents' values: one 1 bit each in the unary
+	 * parts; their low bits are at a known place. */
+	for (uint32_t j = p->pos_i; j < p->i; j++)
+		skip += (uint64_t)p->freqs[j] + 1;
+	p->pos_ready = 0;
+	if (skip && lode_ones_skip(p->pos_p, &p->pos_hi, p->pos_end_bit, skip))
+		goto corrupt;
+	p->pos_v += skip;
+	p->pos_i = p->i;
+	/* A document has no more occurrences than tokens, and each takes a
+	 * bit at least: a larger count is corrupt, and must not become a huge
+	 * allocation (the token count is data too). */
+	dl = lode_segment_doc_tokens(p->seg, p->doc);
+	if (freq > dl || freq > p->pos_end_bit - p->pos_hi)
 		goto corrupt;
 	if (freq > p->pos_cap) {
 		uint32_t *buf = lode_realloc(p->pos_buf, (size_t)freq * sizeof(uint32_t));
@@ -351,27 +432,32 @@ int lode_postings_positions(lode_postings *p, const uint32_t **out,
 		p->pos_buf = buf;
 		p->pos_cap = freq;
 	}
-	q = p->pos_p;
-	/* Checked once at the end: every gap after the first is at least 1
-	 * and the last position is below limit, so all of them increase and
-	 * fit (pos has 64 bits: freq <= limit gaps below 2^32 cannot wrap). */
-	if (next_gap(&q, p->positions_end, &gap))
+	if (decode_positions(p, freq, dl))
 		goto corrupt;
-	pos = gap;
-	p->pos_buf[0] = gap;
-	for (uint32_t k = 1; k < freq; k++) {
-		if (next_gap(&q, p->positions_end, &gap))
-			goto corrupt;
-		zero |= gap == 0;
-		pos += gap;
-		p->pos_buf[k] = (uint32_t)pos;
-	}
-	if (zero || pos >= limit)
-		goto corrupt;
+	p->pos_v += freq;
+	p->pos_i = p->i + 1;
+	p->pos_ready = 1;
+done:
 	*out = p->pos_buf;
 	*count = freq;
 	return LODE_OK;
 corrupt:
 	return lode_fail(err, LODE_ECORRUPT, "%s: corrupt: bad position",
 	                 p->seg->positions.path);
+}
+
+/* Whether the bits of the stream at in from bit from up to the next byte
+ * boundary are zero. */
+static int zero_to_byte(const uint8_t *in, uint64_t from)
+{
+	unsigned used = (unsigned)(from % 8);
+
+	return used == 0 || in[from / 8] >> used == 0;
+}
+
+const uint8_t *lode_postings_positions_end(const lode_postings *p)
+{
+	if (p->pos_i == p->n && !zero_to_byte(p->pos_p, p->pos_hi))
+		return NULL;
+	return p->pos_p + (p->pos_hi + 7) / 8;
 }

@@ -55,8 +55,17 @@ typedef struct lode_postings {
 	                             * impact list may follow) */
 	const uint8_t *freq_bits; /* packed frequencies of the current block */
 	unsigned freq_width;
-	const uint8_t *pos_p;     /* positions of document pos_i of the block */
+	/* The current block's positions (FORMAT.md, PositionsBlock), read
+	 * from its start on as documents ask for them: */
+	const uint8_t *pos_p;     /* the block's first byte */
+	uint64_t pos_end_bit;     /* bits from pos_p to the term's end */
+	int pos_started;          /* the fields below are set */
+	unsigned pos_k;           /* Rice parameter */
+	uint64_t pos_hi;          /* bit where document pos_i's unary parts
+	                           * begin */
+	uint64_t pos_v;           /* values of the documents before pos_i */
 	uint32_t pos_i;
+	int pos_ready;            /* pos_buf holds document pos_i - 1's */
 	uint32_t impact_block;    /* where impact() last found its block */
 	uint32_t *pos_buf;        /* decoded positions (lode_malloc'd) */
 	uint32_t pos_cap;
@@ -111,8 +120,13 @@ void lode_postings_impact(lode_postings *p, uint32_t target, lode_impact *out);
 int lode_postings_freq(lode_postings *p, uint32_t *freq, lode_error *err);
 
 /* Positions of the current document, increasing; *out lives until the
- * next call on p. */
+ * next call on p.  The documents of a block asked for must not go back. */
 int lode_postings_positions(lode_postings *p, const uint32_t **out,
                             uint32_t *count, lode_error *err);
+
+/* For lode check: the byte after the codes of the last document whose
+ * positions were read, or NULL if that is the block's last document and
+ * the bits after its codes in that byte (the padding) are not zero. */
+const uint8_t *lode_postings_positions_end(const lode_postings *p);
 
 #endif

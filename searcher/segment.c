@@ -122,7 +122,8 @@ int lode_segment_open(struct lode_segment *seg, const char *dir, uint32_t ndocs,
 	                   LODE_MAGIC_POSTINGS,
 	                   LODE_POSTINGS_PAD + LODE_PLAIN_FOOTER_SIZE, err)) ||
 	    (rc = map_file(&seg->positions, dir, LODE_FILE_POSITIONS,
-	                   LODE_MAGIC_POSITIONS, LODE_PLAIN_FOOTER_SIZE, err)) ||
+	                   LODE_MAGIC_POSITIONS,
+	                   LODE_POSITIONS_PAD + LODE_PLAIN_FOOTER_SIZE, err)) ||
 	    (rc = map_file(&seg->docs, dir, LODE_FILE_DOCS, LODE_MAGIC_DOCS,
 	                   LODE_DOCS_FOOTER_SIZE, err)) ||
 	    (rc = map_file(&seg->text, dir, LODE_FILE_TEXT, LODE_MAGIC_TEXT,
@@ -242,7 +243,8 @@ static int read_fields(const struct lode_segment *seg, const uint8_t **p,
 {
 	size_t pst_max = seg->postings.size - LODE_POSTINGS_PAD -
 	                 LODE_PLAIN_FOOTER_SIZE;
-	size_t pos_max = seg->positions.size - LODE_PLAIN_FOOTER_SIZE;
+	size_t pos_max = seg->positions.size - LODE_POSITIONS_PAD -
+	                 LODE_PLAIN_FOOTER_SIZE;
 	uint64_t df, cf;
 
 	if (lode_vbyte_get_fast(p, end, &df) || lode_vbyte_get_fast(p, end, &cf) ||

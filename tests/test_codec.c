@@ -1,6 +1,7 @@
 /*
- * test_codec.c -- VByte and bit packing: golden byte layouts, random round
- * trips against a bit-by-bit reference, edge values, and truncated or
+ * test_codec.c -- VByte, bit packing and the bit streams of positions:
+ * golden byte layouts, random round trips against a bit-by-bit
+ * reference, edge values, and truncated or
  * malformed input, which must fail with LODE_ECORRUPT without reading past
  * the end.  Inputs under test sit at the very end of their own malloc'd
  * block, so AddressSanitizer reports any read past `end`.
@@ -375,6 +376,175 @@ static void bitunpack_width_zero_reads_nothing(void **state)
 	assert_int_equal(out[128], 0xffffffff);
 	assert_int_equal(lode_bitunpack(data, data, out, 0, 5), LODE_OK);
 	assert_int_equal(lode_bitunpack(data, data, out, 1, 5), LODE_ECORRUPT);
+	free(base);
+}
+
+/* ---- bit streams (positions) ------------------------------------------ */
+
+/* A bit writer over a zeroed buffer of cap bytes. */
+static lode_bitwriter bitwriter_on(uint8_t *buf, size_t cap)
+{
+	lode_bitwriter bw = {0};
+
+	memset(buf, 0, cap);
+	bw.out = buf;
+	return bw;
+}
+
+/* Bit i of a stream, the reference reading of Bits(w) in FORMAT.md. */
+static unsigned stream_bit(const uint8_t *in, uint64_t i)
+{
+	return in[i / 8] >> (i % 8) & 1;
+}
+
+static void bit_streams_golden_layout(void **state)
+{
+	uint8_t buf[16];
+	lode_bitwriter bw = bitwriter_on(buf, sizeof(buf));
+
+	(void)state;
+	/* K = 2 in 5 bits, then Low 3 (2 bits), then High 1 and 0 in unary:
+	 * 01000 11 01 1 -> bits from 0: 0,1,0,0,0, 1,1, 0,1, 1. */
+	lode_bits_put(&bw, 2, 5);
+	lode_bits_put(&bw, 3, 2);
+	lode_unary_put(&bw, 1);
+	lode_unary_put(&bw, 0);
+	lode_bitwriter_flush(&bw);
+	assert_int_equal(bw.bytes, 2);
+	assert_int_equal(buf[0], 0x62); /* 0b01100010 */
+	assert_int_equal(buf[1], 0x03);
+	assert_int_equal(lode_bits_get(buf, 0, 5), 2);
+	assert_int_equal(lode_bits_get(buf, 5, 2), 3);
+}
+
+/*
+ * Random streams of (low bits, unary) pairs of random widths, with long
+ * unary runs across load windows: read back value by value, and passed by
+ * lode_ones_skip in random strides, always landing where decoding does.
+ */
+static void bit_streams_round_trip_random(void **state)
+{
+	enum { N = 3000 };
+	static uint32_t low[N], width[N], q[N];
+	static uint64_t hi_at[N + 1];
+	size_t cap = N * 40 + 64;
+	uint8_t *buf = xmalloc(cap);
+	test_rng rng;
+
+	(void)state;
+	test_rng_seed(&rng, seed);
+	for (int round = 0; round < 20; round++) {
+		lode_bitwriter bw = bitwriter_on(buf, cap);
+		uint64_t bit = 0, lowbits = 0, end;
+		void *base;
+		const uint8_t *in;
+		for (size_t i = 0; i < N; i++) {
+			width[i] = (uint32_t)test_rng_below(&rng, 33);
+			low[i] = width[i] ? (uint32_t)test_rng_next(&rng) &
+			                    width_mask(width[i]) : 0;
+			q[i] = test_rng_below(&rng, 8) ? (uint32_t)test_rng_below(&rng, 4)
+			                               : (uint32_t)test_rng_below(&rng, 200);
+			lode_bits_put(&bw, low[i], width[i]);
+			lowbits += width[i];
+		}
+		for (size_t i = 0; i < N; i++)
+			lode_unary_put(&bw, q[i]);
+		lode_bitwriter_flush(&bw);
+		/* The reader's contract: LODE_BITS_READ_PAD bytes past the end. */
+		memset(buf + bw.bytes, 0, LODE_BITS_READ_PAD);
+		in = exact_copy(buf, bw.bytes + LODE_BITS_READ_PAD, &base);
+		end = (uint64_t)bw.bytes * 8;
+		for (size_t i = 0; i < N; i++) {
+			CHECK(lode_bits_get(in, bit, width[i]) == low[i],
+			      "round %d value %zu low bits", round, i);
+			for (uint32_t b = 0; b < width[i]; b++)
+				CHECK(stream_bit(in, bit + b) == (low[i] >> b & 1),
+				      "round %d value %zu bit %u", round, i, b);
+			bit += width[i];
+		}
+		assert_true(bit == lowbits);
+		for (size_t i = 0; i < N; i++) {
+			uint64_t got;
+			hi_at[i] = bit;
+			CHECK(lode_unary_get(in, &bit, end, &got) == LODE_OK &&
+			      got == q[i], "round %d unary %zu", round, i);
+		}
+		hi_at[N] = bit;
+		for (size_t i = 0; i < N;) {
+			size_t m = test_rng_below(&rng, 4) ? test_rng_below(&rng, 5)
+			                                   : test_rng_below(&rng, 300);
+			uint64_t at = hi_at[i];
+			if (m > N - i)
+				m = N - i;
+			CHECK(lode_ones_skip(in, &at, end, m) == LODE_OK &&
+			      at == hi_at[i + m], "round %d skip %zu from %zu",
+			      round, m, i);
+			i += m ? m : 1;
+		}
+		free(base);
+	}
+	free(buf);
+}
+
+static void bit_streams_edge_values(void **state)
+{
+	static const uint32_t qs[] = { 0, 1, 23, 24, 25, 55, 56, 57, 58, 113,
+	                               114, 1000 };
+	uint8_t buf[4096];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		/* Start at every offset in a byte. */
+		for (unsigned shift = 0; shift < 8; shift++) {
+			lode_bitwriter bw = bitwriter_on(buf, sizeof(buf));
+			uint64_t bit, got;
+			lode_bits_put(&bw, 0, shift);
+			lode_bits_put(&bw, UINT32_MAX, 32);
+			lode_unary_put(&bw, qs[i]);
+			lode_unary_put(&bw, 0);
+			lode_bitwriter_flush(&bw);
+			assert_int_equal(lode_bits_get(buf, shift, 32), UINT32_MAX);
+			bit = shift + 32;
+			assert_int_equal(lode_unary_get(buf, &bit, bw.bytes * 8, &got),
+			                 LODE_OK);
+			assert_true(got == qs[i]);
+			assert_true(bit == shift + 32 + qs[i] + 1);
+			bit = shift + 32;
+			assert_int_equal(lode_ones_skip(buf, &bit, bw.bytes * 8, 2),
+			                 LODE_OK);
+			assert_true(bit == shift + 32 + qs[i] + 2);
+		}
+	}
+}
+
+/* A code that does not end by the stream's end is corrupt, even when one
+ * bits follow in the padding; reads stay within the padding. */
+static void bit_streams_reject_codes_past_end(void **state)
+{
+	uint8_t stream[4 + LODE_BITS_READ_PAD];
+	void *base;
+	const uint8_t *in;
+	uint64_t bit, q;
+
+	(void)state;
+	memset(stream, 0, sizeof(stream));
+	stream[4] = 0xff; /* ones just past the end */
+	in = exact_copy(stream, sizeof(stream), &base);
+	bit = 0;
+	assert_int_equal(lode_unary_get(in, &bit, 32, &q), LODE_ECORRUPT);
+	bit = 0;
+	assert_int_equal(lode_ones_skip(in, &bit, 32, 1), LODE_ECORRUPT);
+	/* Ones in the stream, but fewer than asked for. */
+	free(base);
+	stream[0] = 0x05;
+	in = exact_copy(stream, sizeof(stream), &base);
+	bit = 0;
+	assert_int_equal(lode_ones_skip(in, &bit, 32, 2), LODE_OK);
+	assert_true(bit == 3);
+	bit = 0;
+	assert_int_equal(lode_ones_skip(in, &bit, 32, 3), LODE_ECORRUPT);
+	bit = 0;
+	assert_int_equal(lode_ones_skip(in, &bit, 32, 1000), LODE_ECORRUPT);
 	free(base);
 }
 
@@ -912,6 +1082,10 @@ int main(void)
 		cmocka_unit_test(bitunpack_rejects_width_over_32),
 		cmocka_unit_test(bitunpack_rejects_impossible_count),
 		cmocka_unit_test(bitunpack_width_zero_reads_nothing),
+		cmocka_unit_test(bit_streams_golden_layout),
+		cmocka_unit_test(bit_streams_round_trip_random),
+		cmocka_unit_test(bit_streams_edge_values),
+		cmocka_unit_test(bit_streams_reject_codes_past_end),
 		cmocka_unit_test(vbyte_golden_layout),
 		cmocka_unit_test(vbyte_round_trips_edge_values),
 		cmocka_unit_test(vbyte_round_trips_random_stream),
