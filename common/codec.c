@@ -317,6 +317,123 @@ int lode_bitunpack(const uint8_t *in, const uint8_t *end, uint32_t *out,
 	return LODE_OK;
 }
 
+/* ---- patched frame of reference -------------------------------------- */
+
+uint8_t lode_pfor_plan(const uint32_t *in, size_t n, int exceptions,
+                       size_t *bytes)
+{
+	size_t exact[33] = {0}; /* values of exactly b bits */
+	size_t above = 0;       /* values of more than w bits */
+	unsigned top = 0, best;
+
+	assert(n <= LODE_PFOR_MAX_VALUES);
+	for (size_t i = 0; i < n; i++) {
+		unsigned b = lode_bits_needed(in[i]);
+		exact[b]++;
+		if (b > top)
+			top = b;
+	}
+	best = top;
+	*bytes = lode_bitpack_size(n, top);
+	/* The widest (no exceptions) wins a tie: the fastest to decode. */
+	for (unsigned w = top; exceptions && w-- > 0;) {
+		size_t cost;
+		above += exact[w + 1];
+		cost = lode_bitpack_size(n, w) + 2 + above +
+		       lode_bitpack_size(above, top - w);
+		if (cost < *bytes) {
+			*bytes = cost;
+			best = w;
+		}
+	}
+	return (uint8_t)(best == top ? best : best | LODE_PFOR_EXCEPTIONS);
+}
+
+void lode_pfor_encode(uint8_t *out, const uint32_t *in, size_t n,
+                      uint8_t header)
+{
+	unsigned w = header & ~LODE_PFOR_EXCEPTIONS & 0xffu;
+	uint32_t low[LODE_PFOR_MAX_VALUES] = {0}, high[LODE_PFOR_MAX_VALUES];
+	unsigned top = 0;
+	size_t count = 0;
+
+	assert(n <= LODE_PFOR_MAX_VALUES && w <= 32);
+	for (size_t i = 0; i < n; i++) {
+		low[i] = w < 32 ? in[i] & (((uint32_t)1 << w) - 1) : in[i];
+		if (lode_bits_needed(in[i]) > top)
+			top = lode_bits_needed(in[i]);
+	}
+	lode_bitpack(out, low, n, w);
+	if (!(header & LODE_PFOR_EXCEPTIONS))
+		return;
+	out += lode_bitpack_size(n, w);
+	for (size_t i = 0; i < n; i++) {
+		if (lode_bits_needed(in[i]) > w) {
+			out[2 + count] = (uint8_t)i;
+			high[count++] = in[i] >> w;
+		}
+	}
+	out[0] = (uint8_t)count;
+	out[1] = (uint8_t)(top - w);
+	lode_bitpack(out + 2 + count, high, count, top - w);
+}
+
+size_t lode_pfor_patched_size(const uint8_t *in, const uint8_t *end, size_t n,
+                              uint8_t header, unsigned *width)
+{
+	unsigned w = header & ~LODE_PFOR_EXCEPTIONS & 0xffu;
+	size_t packed, count, hw, size;
+
+	if (w > 32 || n > LODE_PFOR_MAX_VALUES)
+		return SIZE_MAX;
+	packed = lode_bitpack_size(n, w);
+	if (packed > (size_t)(end - in) || (size_t)(end - in) - packed < 2)
+		return SIZE_MAX;
+	count = in[packed];
+	hw = in[packed + 1];
+	if (count == 0 || count > n || hw == 0 || hw > 32 - w)
+		return SIZE_MAX;
+	size = packed + 2 + count + lode_bitpack_size(count, (unsigned)hw);
+	if (size > (size_t)(end - in))
+		return SIZE_MAX;
+	*width = w + (unsigned)hw;
+	return size;
+}
+
+int lode_pfor_patch(const uint8_t *in, const uint8_t *end, uint32_t *out,
+                    size_t n, uint8_t header)
+{
+	unsigned w = header & ~LODE_PFOR_EXCEPTIONS & 0xffu;
+	const uint8_t *e = in + lode_bitpack_size(n, w);
+	const uint8_t *index = e + 2, *high = e + 2 + e[0];
+	size_t count = e[0];
+	unsigned hw = e[1];
+	const uint64_t mask = ((uint64_t)1 << hw) - 1;
+	size_t bit = 0;
+	unsigned prev = 0;
+
+	/* Indices increase from 0: each is above the previous one plus 1. */
+	for (size_t j = 0; j < count; j++, bit += hw) {
+		unsigned i = index[j];
+		uint64_t v;
+		if (i < prev || i >= n)
+			return LODE_ECORRUPT;
+		prev = i + 1;
+		/* One load holds the value (hw <= 32, shift <= 7) where 8 bytes
+		 * are readable; near end, a byte at a time. */
+		if ((size_t)(end - high) >= bit / 8 + 8) {
+			v = load_le64(high + bit / 8) >> (bit % 8);
+		} else {
+			v = 0;
+			for (size_t b = 0; b < hw; b++)
+				v |= (uint64_t)(high[(bit + b) / 8] >> ((bit + b) % 8) & 1)
+				     << b;
+		}
+		out[i] |= (uint32_t)(v & mask) << w;
+	}
+	return LODE_OK;
+}
+
 uint8_t lode_small8_floor(uint32_t v)
 {
 	unsigned e;

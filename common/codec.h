@@ -7,8 +7,9 @@
  *    the last.  At most 10 bytes for a 64-bit value.  Used for positions and
  *    dictionary fields.
  *  - Bit packing: n unsigned values of `width` bits each (0..32), packed
- *    LSB-first into ceil(n * width / 8) bytes.  Used for blocks of document
- *    gaps and frequencies.  Width 0 takes no bytes and decodes to zeros.
+ *    LSB-first into ceil(n * width / 8) bytes.  Width 0 takes no bytes and
+ *    decodes to zeros.  With exceptions (patched frame of reference), it
+ *    codes blocks of document gaps and frequencies.
  *  - Small8: a lossy one-byte code for a lower bound on an unsigned value,
  *    exact below 32, then 4 significant bits (at most 1/16 low), up to
  *    507904.  Used for document lengths in impact lists.
@@ -70,6 +71,73 @@ void lode_bitpack(uint8_t *out, const uint32_t *in, size_t n, unsigned width);
  * Returns 0, or LODE_ECORRUPT if width > 32 or the input is too short. */
 int lode_bitunpack(const uint8_t *in, const uint8_t *end, uint32_t *out,
                    size_t n, unsigned width);
+
+/*
+ * Patched frame of reference (M. Zukowski, S. Heman, N. Nes and P. Boncz,
+ * "Super-Scalar RAM-CPU Cache Compression", ICDE 2006): n (<= 128) values
+ * packed at the width w that takes the fewest bytes, the few that need
+ * more as exceptions, their index and their bits above w:
+ *
+ *     Part := Packed(n, w) [<Count: u8> <HighWidth: u8> <Index: u8>^Count
+ *                           Packed(Count, HighWidth)]
+ *
+ * The part's header byte, which the caller stores, is w, plus
+ * LODE_PFOR_EXCEPTIONS when the exceptions follow (1 <= Count <= n,
+ * indices increasing and below n, 1 <= HighWidth <= 32 - w).
+ */
+#define LODE_PFOR_EXCEPTIONS 0x80
+#define LODE_PFOR_MAX_VALUES 128
+
+/* The header byte of the cheapest part for in[0, n), without exceptions
+ * unless exceptions is set; *bytes gets its size. */
+uint8_t lode_pfor_plan(const uint32_t *in, size_t n, int exceptions,
+                       size_t *bytes);
+
+/* Write the part of in[0, n) with header (from lode_pfor_plan) at out,
+ * which has room for the size the plan gave. */
+void lode_pfor_encode(uint8_t *out, const uint32_t *in, size_t n,
+                      uint8_t header);
+
+/* With exceptions, lode_pfor_size and lode_pfor_decode call these. */
+size_t lode_pfor_patched_size(const uint8_t *in, const uint8_t *end, size_t n,
+                              uint8_t header, unsigned *width);
+int lode_pfor_patch(const uint8_t *in, const uint8_t *end, uint32_t *out,
+                    size_t n, uint8_t header);
+
+/*
+ * The size of the part of n values with header at in, if it lies before
+ * end and its header and exception counts are valid, else SIZE_MAX; *width
+ * gets the bits its values may take (w plus HighWidth).  Inline: every
+ * postings block asks, and most have no exceptions.
+ */
+static inline size_t lode_pfor_size(const uint8_t *in, const uint8_t *end,
+                                    size_t n, uint8_t header, unsigned *width)
+{
+	size_t packed;
+
+	if (header & LODE_PFOR_EXCEPTIONS)
+		return lode_pfor_patched_size(in, end, n, header, width);
+	if (header > 32 || n > LODE_PFOR_MAX_VALUES)
+		return SIZE_MAX;
+	packed = n / 8 * header + (n % 8 * header + 7) / 8;
+	if (packed > (size_t)(end - in))
+		return SIZE_MAX;
+	*width = header;
+	return packed;
+}
+
+/* Decode a part that lode_pfor_size accepted into out[0, n); the fast
+ * unpacker may read up to end (past the part).  Returns 0, or
+ * LODE_ECORRUPT if its exception indices do not increase below n. */
+static inline int lode_pfor_decode(const uint8_t *in, const uint8_t *end,
+                                   uint32_t *out, size_t n, uint8_t header)
+{
+	if (lode_bitunpack(in, end, out, n, header & ~LODE_PFOR_EXCEPTIONS & 0xffu))
+		return LODE_ECORRUPT;
+	if (header & LODE_PFOR_EXCEPTIONS)
+		return lode_pfor_patch(in, end, out, n, header);
+	return LODE_OK;
+}
 
 /* Small8 codes: value(c) = c for c < 32, else (16 + (c - 32) % 16) shifted
  * left by (c - 32) / 16 + 1; increasing in c, value(255) = 507904. */

@@ -7,7 +7,8 @@
  *
  *     terms.dic   term dictionary: front-coded blocks + sparse block index
  *                 + the segment's common words (pairs.h)
- *     postings.pst document ids and frequencies in bit-packed blocks
+ *     postings.pst document ids and frequencies in blocks of patched frame
+ *                 of reference (bit packing with exceptions)
  *     positions.pos token positions: per block, a bit stream of Rice and
  *                 truncated binary codes chosen by each document's length
  *     docs.tab    document table: token counts, chunk table, blocks of
@@ -23,7 +24,7 @@
 
 #include <stdint.h>
 
-#define LODE_FORMAT_VERSION 7u
+#define LODE_FORMAT_VERSION 8u
 
 #define LODE_HEADER_SIZE 16
 #define LODE_MAGIC_LEN 8

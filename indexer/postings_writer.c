@@ -93,9 +93,10 @@ out_free_paths:
  * note its skip entry. */
 static int flush_block(struct lode_postings_writer *w)
 {
-	uint32_t n = w->nblock, maxgap = 0, maxfreq = 0;
-	unsigned wd, wf;
-	size_t need, nimpacts;
+	uint32_t n = w->nblock;
+	uint32_t fminus[LODE_BLOCK_DOCS]; /* freq - 1, as stored */
+	uint8_t hd, hf;
+	size_t need, nimpacts, dbytes, fbytes;
 	uint8_t *p;
 
 	nimpacts = 0;
@@ -107,12 +108,15 @@ static int flush_block(struct lode_postings_writer *w)
 	for (uint32_t i = 0; i < n; i++) {
 		int64_t prev = i ? (int64_t)w->docs[i - 1] : w->prev_doc;
 		w->scratch[i] = (uint32_t)((int64_t)w->docs[i] - prev - 1);
-		maxgap |= w->scratch[i];
-		maxfreq |= w->freqs[i] - 1;
+		fminus[i] = w->freqs[i] - 1;
 	}
-	wd = lode_bits_needed(maxgap);
-	wf = lode_bits_needed(maxfreq);
-	need = nimpacts + 2 + lode_bitpack_size(n, wd) + lode_bitpack_size(n, wf);
+	/* Every query decodes documents, so they are packed without
+	 * exceptions (patching them cost AND and phrase queries 3-5 % more
+	 * instructions for postings 6 % smaller); frequencies take the
+	 * cheapest width. */
+	hd = lode_pfor_plan(w->scratch, n, 0, &dbytes);
+	hf = lode_pfor_plan(fminus, n, 1, &fbytes);
+	need = nimpacts + 2 + dbytes + fbytes;
 	/* A skip entry holds the block's offset in 32 bits. */
 	if (w->block_doc_off > UINT32_MAX)
 		return LODE_ELIMIT;
@@ -121,12 +125,10 @@ static int flush_block(struct lode_postings_writer *w)
 	              w->skips_used + LODE_SKIP_ENTRY_SIZE, 1))
 		return LODE_ENOMEM;
 	p = w->blocks + w->blocks_used;
-	p[0] = (uint8_t)wd;
-	p[1] = (uint8_t)wf;
-	lode_bitpack(p + 2, w->scratch, n, wd);
-	for (uint32_t i = 0; i < n; i++)
-		w->scratch[i] = w->freqs[i] - 1;
-	lode_bitpack(p + 2 + lode_bitpack_size(n, wd), w->scratch, n, wf);
+	p[0] = hd;
+	p[1] = hf;
+	lode_pfor_encode(p + 2, w->scratch, n, hd);
+	lode_pfor_encode(p + 2 + dbytes, fminus, n, hf);
 	memcpy(p + need - nimpacts, w->impacts, nimpacts);
 	w->blocks_used += need;
 	w->last_impacts = nimpacts;

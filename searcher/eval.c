@@ -966,8 +966,8 @@ static double dfr_factor(const struct lode_eval *ev, double tf, double dl)
  * DFR bounds as w * dfr_factor(tf, max(dl, tf)), rounded differently from
  * leaf_score(): BOUND_MARGIN absorbs the difference.  Without blocks, the
  * window is the segment and the bound the term's: its CollectionFreq -
- * DocFreq + 1 (or 2^FreqWidth for one block) and no length (for DFR, a
- * length of tf).
+ * DocFreq + 1 (or 2^W for one block, W its frequencies' width) and no
+ * length (for DFR, a length of tf).
  */
 static int leaf_window(const struct lode_eval *ev,
                        const struct lode_segment *seg, struct ms_leaf *l,

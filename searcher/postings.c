@@ -105,6 +105,7 @@ static int decode_block(lode_postings *p, uint32_t b, lode_error *err)
 	uint32_t n = b + 1 < p->nblocks ? LODE_BLOCK_DOCS
 	                                : p->df - b * LODE_BLOCK_DOCS;
 	uint64_t doc;
+	uint8_t hd, hf;
 	unsigned wd, wf;
 	size_t dbytes, fbytes;
 
@@ -119,14 +120,15 @@ static int decode_block(lode_postings *p, uint32_t b, lode_error *err)
 	}
 	if (p->end - start < 2)
 		return corrupt(p, "block out of range", err);
-	wd = start[0];
-	wf = start[1];
-	dbytes = lode_bitpack_size(n, wd);
-	fbytes = lode_bitpack_size(n, wf);
-	if (wd > 32 || wf > 32 || dbytes > (size_t)(p->end - start - 2) ||
-	    fbytes > (size_t)(p->end - start - 2) - dbytes)
+	hd = start[0];
+	hf = start[1];
+	dbytes = lode_pfor_size(start + 2, p->end, n, hd, &wd);
+	fbytes = dbytes == SIZE_MAX ? SIZE_MAX
+	                            : lode_pfor_size(start + 2 + dbytes, p->end,
+	                                             n, hf, &wf);
+	if (fbytes == SIZE_MAX)
 		return corrupt(p, "block larger than its postings", err);
-	if (lode_bitunpack(start + 2, file_end, p->docs, n, wd))
+	if (lode_pfor_decode(start + 2, file_end, p->docs, n, hd))
 		return corrupt(p, "block does not decode", err);
 	doc = b == 0 ? 0 : (uint64_t)skip_last(p, b - 1) + 1;
 	doc = gaps_to_docs(p->docs, n, wd, doc);
@@ -140,6 +142,7 @@ static int decode_block(lode_postings *p, uint32_t b, lode_error *err)
 	p->block_start = start;
 	p->block_end = start + 2 + dbytes + fbytes;
 	p->freq_bits = start + 2 + dbytes;
+	p->freq_header = hf;
 	p->freq_width = wf;
 	p->pos_p = pos;
 	p->pos_end_bit = (uint64_t)(p->positions_end - pos) * 8;
@@ -247,8 +250,15 @@ void lode_postings_impact(lode_postings *p, uint32_t target, lode_impact *out)
 		return;
 	}
 	if (!p->skips) {
-		/* freq - 1 < 2^FreqWidth; init checked the header is there. */
-		unsigned wf = p->blocks[1];
+		/* freq - 1 has at most the frequency part's width in bits; init
+		 * checked the header is there. */
+		unsigned wd, wf = 32;
+		size_t dbytes = lode_pfor_size(p->blocks + 2, p->end, p->df,
+		                               p->blocks[0], &wd);
+		if (dbytes == SIZE_MAX ||
+		    lode_pfor_size(p->blocks + 2 + dbytes, p->end, p->df,
+		                   p->blocks[1], &wf) == SIZE_MAX)
+			wf = 32;
 		out->max_freq = wf < 32 ? (uint32_t)1 << wf : UINT32_MAX;
 		out->last = p->n ? p->docs[p->n - 1] : p->seg->ndocs - 1;
 		if (p->n && target > out->last) {
@@ -274,10 +284,14 @@ void lode_postings_impact(lode_postings *p, uint32_t target, lode_impact *out)
 		const uint8_t *h = p->blocks + off;
 		uint32_t n = b + 1 < p->nblocks ? LODE_BLOCK_DOCS
 		                                : p->df - b * LODE_BLOCK_DOCS;
-		size_t len = 2 + lode_bitpack_size(n, h[0] < 33 ? h[0] : 33) +
-		             lode_bitpack_size(n, h[1] < 33 ? h[1] : 33);
-		if (len < (size_t)(p->end - h))
-			out->list = h + len;
+		unsigned wd, wf;
+		size_t dbytes = lode_pfor_size(h + 2, p->end, n, h[0], &wd);
+		size_t fbytes = dbytes == SIZE_MAX
+		                        ? SIZE_MAX
+		                        : lode_pfor_size(h + 2 + dbytes, p->end, n,
+		                                         h[1], &wf);
+		if (fbytes != SIZE_MAX && 2 + dbytes + fbytes < (size_t)(p->end - h))
+			out->list = h + 2 + dbytes + fbytes;
 	}
 }
 
@@ -288,7 +302,8 @@ static int ensure_freqs(lode_postings *p, lode_error *err)
 
 	if (p->freqs_ready)
 		return LODE_OK;
-	if (lode_bitunpack(p->freq_bits, file_end, p->freqs, p->n, p->freq_width))
+	if (lode_pfor_decode(p->freq_bits, file_end, p->freqs, p->n,
+	                     p->freq_header))
 		return corrupt(p, "frequencies do not decode", err);
 	/* freqs[] hold freq - 1, as packed; only at width 32 can adding the 1
 	 * overflow. */
@@ -319,7 +334,7 @@ static int start_positions(lode_postings *p)
 		return LODE_ECORRUPT;
 	p->pos_k = lode_bits_get(p->pos_p, 0, LODE_RICE_PARAM_BITS);
 #ifdef __SSE2__
-	/* Four lanes at a time where 32 frequencies of FreqWidth bits cannot
+	/* Four lanes at a time where 32 frequencies of freq_width bits cannot
 	 * pass 32 bits in a lane. */
 	if (p->freq_width <= 24) {
 		__m128i sum = _mm_setzero_si128();

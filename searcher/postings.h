@@ -53,8 +53,9 @@ typedef struct lode_postings {
 	const uint8_t *block_start; /* the current block's bytes ... */
 	const uint8_t *block_end;   /* ... for lode check's extent test (an
 	                             * impact list may follow) */
-	const uint8_t *freq_bits; /* packed frequencies of the current block */
-	unsigned freq_width;
+	const uint8_t *freq_bits; /* frequencies part of the current block */
+	uint8_t freq_header;      /* ... its header byte (codec.h, PFor) */
+	unsigned freq_width;      /* bits of a frequency - 1 at most */
 	/* The current block's positions (FORMAT.md, PositionsBlock), read
 	 * from its start on as documents ask for them: */
 	const uint8_t *pos_p;     /* the block's first byte */

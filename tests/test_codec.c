@@ -1,5 +1,6 @@
 /*
- * test_codec.c -- VByte, bit packing and the bit streams of positions:
+ * test_codec.c -- VByte, bit packing (with exceptions: PFor) and the bit
+ * streams of positions:
  * golden byte layouts, random round trips against a bit-by-bit
  * reference, edge values, and truncated or
  * malformed input, which must fail with LODE_ECORRUPT without reading past
@@ -377,6 +378,167 @@ static void bitunpack_width_zero_reads_nothing(void **state)
 	assert_int_equal(lode_bitunpack(data, data, out, 0, 5), LODE_OK);
 	assert_int_equal(lode_bitunpack(data, data, out, 1, 5), LODE_ECORRUPT);
 	free(base);
+}
+
+/* ---- patched frame of reference ---------------------------------------- */
+
+/* Bytes of the part of in[0, n) at width w, by FORMAT.md's definition. */
+static size_t pfor_bytes_at(const uint32_t *in, size_t n, unsigned w,
+                            unsigned top)
+{
+	size_t e = 0;
+
+	for (size_t i = 0; i < n; i++)
+		e += lode_bits_needed(in[i]) > w;
+	return lode_bitpack_size(n, w) + (e ? 2 + e + lode_bitpack_size(e, top - w) : 0);
+}
+
+/* Plan, encode and decode in[0, n) from a buffer that ends where the part
+ * does, with the slack the fast unpacker may read beyond it; the plan must
+ * be the cheapest width, the widest on a tie. */
+static void pfor_round_trip(const uint32_t *in, size_t n, const char *what)
+{
+	uint8_t buf[LODE_PFOR_MAX_VALUES * 5 + 16 + 64];
+	uint32_t out[LODE_PFOR_MAX_VALUES];
+	size_t bytes, plain, best = SIZE_MAX;
+	unsigned top = 0, width, best_w = 0;
+	uint8_t header = lode_pfor_plan(in, n, 1, &bytes);
+	void *base;
+	const uint8_t *copy;
+
+	for (size_t i = 0; i < n; i++)
+		if (lode_bits_needed(in[i]) > top)
+			top = lode_bits_needed(in[i]);
+	for (unsigned w = 0; w <= top; w++) {
+		size_t b = pfor_bytes_at(in, n, w, top);
+		if (b <= best) {
+			best = b;
+			best_w = w;
+		}
+	}
+	CHECK(bytes == best && (header & 0x7f) == best_w,
+	      "%s: plan %u (%zu bytes), best %u (%zu)", what, header & 0x7f,
+	      bytes, best_w, best);
+	CHECK(((header & LODE_PFOR_EXCEPTIONS) != 0) == (best_w < top),
+	      "%s: exception flag", what);
+	CHECK(lode_pfor_plan(in, n, 0, &plain) == top &&
+	      plain == lode_bitpack_size(n, top), "%s: plan without exceptions",
+	      what);
+	memset(buf, 0xa5, sizeof(buf));
+	lode_pfor_encode(buf, in, n, header);
+	copy = exact_copy(buf, bytes + 64, &base);
+	CHECK(lode_pfor_size(copy, copy + bytes, n, header, &width) == bytes,
+	      "%s: size", what);
+	CHECK(width == top || (top == 0 && width == 0), "%s: width %u, top %u",
+	      what, width, top);
+	CHECK(lode_pfor_size(copy, copy + bytes - (bytes > 0), n, header,
+	                     &width) == (bytes ? SIZE_MAX : 0),
+	      "%s: a byte short", what);
+	memset(out, 0xff, sizeof(out));
+	CHECK(lode_pfor_decode(copy, copy + bytes + 64, out, n, header) == LODE_OK,
+	      "%s: decode", what);
+	for (size_t i = 0; i < n; i++)
+		CHECK(out[i] == in[i], "%s: value %zu: %u, not %u", what, i, out[i],
+		      in[i]);
+	/* And with no slack at all: the byte-at-a-time paths. */
+	free(base);
+	copy = exact_copy(buf, bytes, &base);
+	CHECK(lode_pfor_decode(copy, copy + bytes, out, n, header) == LODE_OK,
+	      "%s: decode without slack", what);
+	for (size_t i = 0; i < n; i++)
+		CHECK(out[i] == in[i], "%s: value %zu without slack", what, i);
+	free(base);
+}
+
+static void pfor_round_trips_random_blocks(void **state)
+{
+	uint32_t in[LODE_PFOR_MAX_VALUES];
+	test_rng rng;
+	char what[64];
+
+	(void)state;
+	test_rng_seed(&rng, seed);
+	for (int round = 0; round < 3000; round++) {
+		size_t n = 1 + test_rng_below(&rng, LODE_PFOR_MAX_VALUES);
+		unsigned base = test_rng_below(&rng, 12);
+		unsigned outlier = 1 + test_rng_below(&rng, 32);
+		unsigned rate = 1 + test_rng_below(&rng, 40);
+		for (size_t i = 0; i < n; i++) {
+			unsigned bits = test_rng_below(&rng, rate) ? base : outlier;
+			in[i] = bits ? (uint32_t)(test_rng_next(&rng) >> (64 - bits)) : 0;
+		}
+		snprintf(what, sizeof(what), "round %d, n %zu", round, n);
+		pfor_round_trip(in, n, what);
+	}
+}
+
+static void pfor_round_trips_edge_blocks(void **state)
+{
+	uint32_t in[LODE_PFOR_MAX_VALUES];
+
+	(void)state;
+	memset(in, 0, sizeof(in));
+	pfor_round_trip(in, 1, "one zero");
+	pfor_round_trip(in, LODE_PFOR_MAX_VALUES, "all zero");
+	in[77] = UINT32_MAX;
+	pfor_round_trip(in, LODE_PFOR_MAX_VALUES, "one 2^32-1 among zeros");
+	in[0] = UINT32_MAX;
+	in[127] = 1u << 31;
+	pfor_round_trip(in, LODE_PFOR_MAX_VALUES, "exceptions at both ends");
+	for (size_t i = 0; i < LODE_PFOR_MAX_VALUES; i++)
+		in[i] = UINT32_MAX - (uint32_t)i;
+	pfor_round_trip(in, LODE_PFOR_MAX_VALUES, "all 32 bits");
+	pfor_round_trip(in, 1, "one value of 32 bits");
+}
+
+static void pfor_rejects_bad_exceptions(void **state)
+{
+	/* n = 4 values of width 1 (1 byte), then the exceptions. */
+	static const struct {
+		uint8_t bytes[8];
+		size_t len;
+		uint8_t header;
+		int size_ok;
+		const char *what;
+	} cases[] = {
+		{{0x0f, 1, 3, 2, 0x07}, 5, 0x81, 1, "valid: value 2 is 15"},
+		{{0x0f, 0, 3, 2, 0x07}, 5, 0x81, 0, "count 0"},
+		{{0x0f, 5, 3, 0, 1, 2, 3, 4}, 8, 0x81, 0, "count above n"},
+		{{0x0f, 1, 0, 2}, 4, 0x81, 0, "high width 0"},
+		{{0x0f, 1, 32, 2, 1, 1, 1, 1}, 8, 0x81, 0, "high width past 32 bits"},
+		{{0x0f, 1, 3, 2}, 4, 0x81, 0, "high bits cut off"},
+		{{0x0f, 2}, 2, 0x81, 0, "header cut off"},
+		{{0x0f, 1, 3, 4, 0x07}, 5, 0x81, 1, "index equal to n"},
+		{{0x0f, 2, 3, 2, 2, 0x3f}, 6, 0x81, 1, "indices not increasing"},
+		{{0x0f}, 1, 0xa1, 0, "width above 32"},
+		{{0x0f}, 1, 33, 0, "plain width above 32"},
+	};
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		uint32_t out[4];
+		unsigned width;
+		void *base;
+		const uint8_t *in = exact_copy(cases[c].bytes, cases[c].len, &base);
+		size_t size = lode_pfor_size(in, in + cases[c].len, 4,
+		                             cases[c].header, &width);
+		CHECK((size == cases[c].len) == cases[c].size_ok, "%s: size %zu",
+		      cases[c].what, size);
+		if (size != SIZE_MAX) {
+			int rc = lode_pfor_decode(in, in + cases[c].len, out, 4,
+			                          cases[c].header);
+			CHECK((rc == LODE_OK) == (c == 0), "%s: decode %d",
+			      cases[c].what, rc);
+		}
+		free(base);
+	}
+	{
+		uint32_t out[4];
+		assert_int_equal(lode_pfor_decode(cases[0].bytes, cases[0].bytes + 8,
+		                                  out, 4, 0x81), LODE_OK);
+		assert_int_equal(out[0], 1);
+		assert_int_equal(out[2], 15);
+	}
 }
 
 /* ---- bit streams (positions) ------------------------------------------ */
@@ -1082,6 +1244,9 @@ int main(void)
 		cmocka_unit_test(bitunpack_rejects_width_over_32),
 		cmocka_unit_test(bitunpack_rejects_impossible_count),
 		cmocka_unit_test(bitunpack_width_zero_reads_nothing),
+		cmocka_unit_test(pfor_round_trips_random_blocks),
+		cmocka_unit_test(pfor_round_trips_edge_blocks),
+		cmocka_unit_test(pfor_rejects_bad_exceptions),
 		cmocka_unit_test(bit_streams_golden_layout),
 		cmocka_unit_test(bit_streams_round_trip_random),
 		cmocka_unit_test(bit_streams_edge_values),

@@ -2,7 +2,7 @@
  * test_golden.c -- the committed tiny index in tests/golden/ must keep
  * reading, and building its documents again must give the same bytes.
  *
- * tests/golden/index was built at format version 7 by
+ * tests/golden/index was built at format version 8 by
  *
  *     touch -d @1700000000 $(find tests/golden/docs -type f)
  *     lode index -i tests/golden/index tests/golden/docs
@@ -23,6 +23,7 @@
 #include <cmocka.h>
 #include <zlib.h>
 
+#include "codec.h"
 #include "format.h"
 #include "index.h"
 #include "lode.h"
@@ -309,10 +310,17 @@ static void test_check_sees_wrong_impact_list(void **state)
 	snprintf(path, sizeof(path), "%s/index/seg-000001/" LODE_FILE_POSTINGS, dir);
 	orig = read_all(path, &n);
 	for (size_t i = 0; i < sizeof(at) / sizeof(*at); i++) {
-		/* The first block's impact list follows its packed data. */
-		size_t off = start + 2 * LODE_SKIP_ENTRY_SIZE;
-		off += 2 + (128 * orig[off] + 7) / 8 + (128 * orig[off + 1] + 7) / 8 +
-		       at[i];
+		/* The first block's impact list follows its documents and
+		 * frequencies. */
+		size_t off = start + 2 * LODE_SKIP_ENTRY_SIZE, docs_len, freqs_len;
+		unsigned width;
+		docs_len = lode_pfor_size(orig + off + 2, orig + n, 128, orig[off],
+		                          &width);
+		assert_true(docs_len != SIZE_MAX);
+		freqs_len = lode_pfor_size(orig + off + 2 + docs_len, orig + n, 128,
+		                           orig[off + 1], &width);
+		assert_true(freqs_len != SIZE_MAX);
+		off += 2 + docs_len + freqs_len + at[i];
 		lode_index *ix;
 		lode_query *q;
 		lode_hit hits[3];
