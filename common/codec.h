@@ -272,6 +272,60 @@ static inline int lode_unary_get(const uint8_t *in, uint64_t *bit,
 	return 0;
 }
 
+/*
+ * The n positions of a document (its values: the first position, then
+ * each gap minus one) from the Rice codes of parameter k whose unary parts
+ * begin at bit *hi (<= end) and whose low bits at bit low, into out[0, n);
+ * *hi moves past them.  Each stream is read through a 57-bit window,
+ * refilled only when it runs out: the hot loop of phrases.  Returns 0, or
+ * LODE_ECORRUPT if a unary part passes end or a position reaches limit.
+ */
+static inline int lode_rice_positions(const uint8_t *in, uint64_t *hi,
+                                      uint64_t end, uint64_t low, unsigned k,
+                                      uint32_t n, uint32_t limit,
+                                      uint32_t *out)
+{
+	const uint64_t qmax = limit ? (limit - 1) >> k : 0;
+	const uint64_t mask = ((uint64_t)1 << k) - 1;
+	uint64_t at = *hi;
+	uint64_t hw = lode_peek_bits(in, at), lw = lode_peek_bits(in, low);
+	uint64_t pos = UINT64_MAX; /* so that the first + 1 is the value */
+	unsigned lbits = LODE_PEEK_VALID;
+
+	for (uint32_t t = 0; t < n; t++) {
+		uint64_t q;
+		if (hw) {
+			/* At most 56: q << k cannot overflow, and pos is checked
+			 * against limit before the next one is added. */
+			unsigned z = lode_lowest_bit(hw);
+			q = z;
+			hw = hw >> z >> 1;
+			at += z + 1;
+			if (at > end)
+				return LODE_ECORRUPT;
+		} else {
+			if (lode_unary_get(in, &at, end, &q) || q > qmax)
+				return LODE_ECORRUPT;
+			hw = lode_peek_bits(in, at);
+		}
+		if (lbits < k) {
+			lw = lode_peek_bits(in, low);
+			lbits = LODE_PEEK_VALID;
+		}
+		/* Each position is the previous one plus one plus its value:
+		 * they increase. */
+		pos += (q << k | (lw & mask)) + 1;
+		lw >>= k;
+		lbits -= k;
+		low += k;
+		if (pos >= limit)
+			return LODE_ECORRUPT;
+		out[t] = (uint32_t)pos;
+	}
+	*hi = at;
+	return LODE_OK;
+}
+
 /* Move *bit (<= end) past m unary codes (m ones); LODE_ECORRUPT if they
  * do not end by bit end. */
 int lode_ones_skip(const uint8_t *in, uint64_t *bit, uint64_t end, uint64_t m);

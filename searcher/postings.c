@@ -356,57 +356,6 @@ static int start_positions(lode_postings *p)
 	return LODE_OK;
 }
 
-/*
- * Decode the freq positions of the document whose unary parts begin at
- * pos_hi and whose low bits are values pos_v on, into pos_buf; move pos_hi
- * past them.  The hot loop of phrases: each stream is read through a
- * 57-bit window, refilled only when it runs out.
- */
-static int decode_positions(lode_postings *p, uint32_t freq, uint32_t dl)
-{
-	const uint8_t *in = p->pos_p;
-	const unsigned k = p->pos_k;
-	const uint64_t qmax = (dl - 1) >> k, end = p->pos_end_bit;
-	const uint64_t mask = ((uint64_t)1 << k) - 1;
-	uint64_t hi = p->pos_hi, low = LODE_RICE_PARAM_BITS + p->pos_v * k;
-	uint64_t hw = lode_peek_bits(in, hi), lw = lode_peek_bits(in, low);
-	uint64_t pos = UINT64_MAX; /* so that the first + 1 is the value */
-	unsigned lbits = LODE_PEEK_VALID;
-
-	for (uint32_t t = 0; t < freq; t++) {
-		uint64_t q;
-		if (hw) {
-			/* At most 56: q << k cannot overflow, and pos is checked
-			 * against dl before the next one is added. */
-			unsigned z = lode_lowest_bit(hw);
-			q = z;
-			hw = hw >> z >> 1;
-			hi += z + 1;
-			if (hi > end)
-				return LODE_ECORRUPT;
-		} else {
-			if (lode_unary_get(in, &hi, end, &q) || q > qmax)
-				return LODE_ECORRUPT;
-			hw = lode_peek_bits(in, hi);
-		}
-		if (lbits < k) {
-			lw = lode_peek_bits(in, low);
-			lbits = LODE_PEEK_VALID;
-		}
-		/* Each position is the previous one plus one plus its value:
-		 * they increase. */
-		pos += (q << k | (lw & mask)) + 1;
-		lw >>= k;
-		lbits -= k;
-		low += k;
-		if (pos >= dl)
-			return LODE_ECORRUPT;
-		p->pos_buf[t] = (uint32_t)pos;
-	}
-	p->pos_hi = hi;
-	return LODE_OK;
-}
-
 int lode_postings_positions(lode_postings *p, const uint32_t **out,
                             uint32_t *count, lode_error *err)
 {
@@ -447,7 +396,9 @@ int lode_postings_positions(lode_postings *p, const uint32_t **out,
 		p->pos_buf = buf;
 		p->pos_cap = freq;
 	}
-	if (decode_positions(p, freq, dl))
+	if (lode_rice_positions(p->pos_p, &p->pos_hi, p->pos_end_bit,
+	                        LODE_RICE_PARAM_BITS + p->pos_v * p->pos_k,
+	                        p->pos_k, freq, dl, p->pos_buf))
 		goto corrupt;
 	p->pos_v += freq;
 	p->pos_i = p->i + 1;

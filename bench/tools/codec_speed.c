@@ -8,9 +8,12 @@
  * MILLIONS (default 16) million random values below 2^width are packed in
  * blocks of 128, as postings.pst holds them, and unpacked with
  * lode_bitunpack; memcpy copies the same count of 32-bit integers block by
- * block into the same 128-entry buffer.  VByte, the positions' codec, is
- * timed on gaps drawn as lode's positions are (most below 128) and on gaps
- * of two bytes.  Each figure is the best of 5 passes (monotonic clock), and
+ * block into the same 128-entry buffer.  Frequencies' PFor (packing with
+ * exceptions) is timed on blocks of small values with a few large ones;
+ * the Rice codes of positions (low bits apart from unary parts, as
+ * positions.pos holds them) on geometric gaps, with the parameter the
+ * writer would choose; VByte, the dictionary's codec and format 6's
+ * positions', on gaps drawn as positions are (most below 128).  Each figure is the best of 5 passes (monotonic clock), and
  * every pass checks a sum of what it decoded, so no pass can be optimised
  * away or be wrong unnoticed.
  */
@@ -143,6 +146,146 @@ static uint64_t run_vbyte(const void *ctx)
 	return sum;
 }
 
+struct pfor {
+	const uint8_t *data, *end;
+	const size_t *offsets;     /* where each block's part starts */
+	const uint8_t *headers;
+	size_t blocks;
+};
+
+static uint64_t run_pfor(const void *ctx)
+{
+	const struct pfor *p = ctx;
+	uint32_t out[BLOCK];
+	uint64_t sum = 0;
+
+	for (size_t b = 0; b < p->blocks; b++) {
+		if (lode_pfor_decode(p->data + p->offsets[b], p->end, out, BLOCK,
+		                     p->headers[b])) {
+			fprintf(stderr, "codec_speed: pfor failed\n");
+			exit(2);
+		}
+		sum += out[b % BLOCK];
+	}
+	return sum;
+}
+
+/* Blocks of values below 2^base, each value with probability share of
+ * outlier bits instead. */
+static void pfor_row(const char *name, size_t blocks, unsigned base,
+                     unsigned outlier, double share)
+{
+	uint8_t *data = xmalloc(blocks * (BLOCK * 5 + 8) + 32);
+	size_t *offsets = xmalloc(blocks * sizeof(size_t)), used = 0;
+	uint8_t *headers = xmalloc(blocks);
+	uint32_t in[BLOCK];
+	size_t exceptions = 0;
+	struct pfor p;
+
+	for (size_t b = 0; b < blocks; b++) {
+		size_t bytes;
+		for (size_t i = 0; i < BLOCK; i++) {
+			unsigned bits = (double)(next() % 1000) / 1000 < share ? outlier
+			                                                     : base;
+			in[i] = (uint32_t)(next() >> (64 - bits));
+		}
+		headers[b] = lode_pfor_plan(in, BLOCK, 1, &bytes);
+		if (headers[b] & LODE_PFOR_EXCEPTIONS)
+			exceptions++;
+		offsets[b] = used;
+		lode_pfor_encode(data + used, in, BLOCK, headers[b]);
+		used += bytes;
+	}
+	memset(data + used, 0, 32);
+	p.data = data;
+	p.end = data + used + 32;
+	p.offsets = offsets;
+	p.headers = headers;
+	p.blocks = blocks;
+	printf("%-28s %8.0f   %5.2f bits/value, %zu%% of blocks patched\n",
+	       name, best_rate(run_pfor, &p, blocks * BLOCK),
+	       (double)used * 8 / (double)(blocks * BLOCK),
+	       exceptions * 100 / blocks);
+	free(data);
+	free(offsets);
+	free(headers);
+}
+
+struct rice {
+	const uint8_t *data;
+	uint64_t high, end;        /* bits where the unary parts begin, end */
+	unsigned k;
+	size_t n;
+};
+
+/* Documents of RICE_DOC positions each, decoded as phrases do. */
+#define RICE_DOC 8
+
+static uint64_t run_rice(const void *ctx)
+{
+	const struct rice *r = ctx;
+	uint64_t hi = r->high, sum = 0;
+	uint32_t out[RICE_DOC];
+
+	for (size_t i = 0; i + RICE_DOC <= r->n; i += RICE_DOC) {
+		if (lode_rice_positions(r->data, &hi, r->end, i * r->k, r->k,
+		                        RICE_DOC, UINT32_MAX, out)) {
+			fprintf(stderr, "codec_speed: rice failed\n");
+			exit(2);
+		}
+		sum += out[RICE_DOC - 1];
+	}
+	return sum;
+}
+
+/* n geometric values of mean about mean, Rice-coded as positions are
+ * (one stream: the low bits of all, then the unary parts). */
+static void rice_row(const char *name, size_t n, unsigned mean)
+{
+	uint32_t *v = xmalloc(n * sizeof(uint32_t));
+	uint8_t *data;
+	uint64_t sum = 0, cost[3] = {0};
+	unsigned k0, k, best = 0;
+	lode_bitwriter bw = {0};
+	struct rice r;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t x = 0;
+		while (next() % mean)
+			x++;
+		v[i] = x;
+		sum += x;
+	}
+	/* The writer's choice (postings_writer.c). */
+	k0 = lode_bits_needed((uint32_t)(sum / n));
+	k0 = k0 > 2 ? k0 - 2 : 0;
+	for (size_t i = 0; i < n; i++)
+		for (unsigned c = 0; c < 3; c++)
+			cost[c] += v[i] >> (k0 + c);
+	for (unsigned c = 1; c < 3; c++)
+		if (cost[c] + n * c < cost[best] + n * best)
+			best = c;
+	k = k0 + best;
+	data = xmalloc(n * 8 + sum / 8 + 64);
+	bw.out = data;
+	for (size_t i = 0; i < n; i++)
+		if (k)
+			lode_bits_put(&bw, v[i] & ((1u << k) - 1), k);
+	r.high = (uint64_t)bw.bytes * 8 + bw.nbits;
+	for (size_t i = 0; i < n; i++)
+		lode_unary_put(&bw, v[i] >> k);
+	lode_bitwriter_flush(&bw);
+	memset(data + bw.bytes, 0, LODE_BITS_READ_PAD);
+	r.data = data;
+	r.end = (uint64_t)bw.bytes * 8;
+	r.k = k;
+	r.n = n / RICE_DOC * RICE_DOC;
+	printf("%-28s %8.0f   %5.2f bits/value, K %u\n", name,
+	       best_rate(run_rice, &r, n), (double)r.end / (double)n, k);
+	free(data);
+	free(v);
+}
+
 static void vbyte_row(const char *name, size_t n, uint32_t below,
                       double one_byte_share)
 {
@@ -207,7 +350,14 @@ int main(int argc, char **argv)
 		       unpack_rate / copy_rate);
 		free(data);
 	}
-	printf("\n%-28s %8s\n", "VByte (positions' codec)", "decode");
+	printf("\n%-28s %8s\n", "PFor (frequencies' codec)", "decode");
+	pfor_row("2 bits, 3% of 8 bits", blocks, 2, 8, 0.03);
+	pfor_row("1 bit, 1% of 12 bits", blocks, 1, 12, 0.01);
+	pfor_row("4 bits, no outliers", blocks, 4, 4, 0.0);
+	printf("\n%-28s %8s\n", "Rice (positions' codec)", "decode");
+	rice_row("geometric gaps, mean 8", n, 8);
+	rice_row("geometric gaps, mean 100", n, 100);
+	printf("\n%-28s %8s\n", "VByte (format 6 positions)", "decode");
 	vbyte_row("gaps, 90% below 128", n, 4096, 0.9);
 	vbyte_row("gaps, all 128-16383", n, 16384, 0.0);
 	free(plain);
