@@ -1544,6 +1544,75 @@ static int ends_with(const lode_snippet *s, const char *tail)
 }
 
 /*
+ * Position codes (FORMAT.md, positions.pos) whose unary parts run over many
+ * load windows: in one block, 150 documents where "x" repeats every other
+ * token (a Rice parameter of 0) beside three where "x" recurs only after
+ * gaps of 300 to 40000 tokens; phrases across the long gaps, and after
+ * them, must match exactly, and lode check must pass.
+ */
+static void long_position_gaps_decode(void **state)
+{
+	enum { SHORT = 150, LONG = 3 };
+	static const uint32_t gaps[LONG] = {300, 5000, 40000};
+	const char *names[SHORT + LONG];
+	char *texts[SHORT + LONG];
+	char name[SHORT + LONG][16];
+	lode_index *ix = NULL;
+	lode_error err = {0};
+	uint64_t count;
+	char *root;
+
+	(void)state;
+	for (int d = 0; d < SHORT + LONG; d++) {
+		struct sbuf s = {0};
+		snprintf(name[d], sizeof(name[d]), "%03d.txt", d);
+		names[d] = name[d];
+		if (d % 51 == 50 && d / 51 < LONG) {
+			/* x, filler, x q, filler, x r: the long gaps. */
+			uint32_t gap = gaps[d / 51];
+			sb_puts(&s, "x");
+			for (uint32_t i = 0; i < gap; i++)
+				sb_puts(&s, " lorem");
+			sb_puts(&s, " x q");
+			for (uint32_t i = 0; i < gap; i++)
+				sb_puts(&s, " ipsum");
+			sb_puts(&s, " x r");
+		} else {
+			for (int i = 0; i < 20; i++)
+				sb_puts(&s, i % 2 ? " y" : " x");
+		}
+		texts[d] = s.p;
+	}
+	root = small_index(names, (const char *const *)texts, SHORT + LONG,
+	                   NULL, 0, &ix);
+	{
+		static const struct {
+			const char *query;
+			uint64_t count;
+		} cases[] = {
+			{"\"x q\"", LONG}, {"\"x r\"", LONG},
+			{"\"lorem x q ipsum\"", LONG}, {"\"ipsum x r\"", LONG},
+			{"\"x y x y\"", SHORT}, {"\"y x\"", SHORT},
+			{"\"q x\"", 0}, {"\"x lorem lorem\"", LONG},
+		};
+		for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+			lode_query *q = parse(cases[c].query);
+			assert_int_equal(lode_count(ix, q, &count, &err), LODE_OK);
+			if (count != cases[c].count)
+				fail_msg("%s: %" PRIu64 " documents, not %" PRIu64,
+				         cases[c].query, count, cases[c].count);
+			lode_query_free(q);
+		}
+	}
+	assert_int_equal(lode_check(ix, &err), LODE_OK);
+	lode_index_close(ix);
+	for (int d = 0; d < SHORT + LONG; d++)
+		free(texts[d]);
+	test_rmtree(root);
+	free(root);
+}
+
+/*
  * Documents of megabytes: every position is indexed (the inverter streams
  * positions into the term buffers, indexer/inverter.c), and snippets search
  * only the first MiB (searcher/snippet.c SCAN_MAX), cut between words or,
@@ -1729,6 +1798,7 @@ int main(void)
 		cmocka_unit_test(not_of_absent_term_frees_its_matchers),
 		cmocka_unit_test(empty_directories_are_walked),
 		cmocka_unit_test(search_for_no_hits_takes_no_buffer),
+		cmocka_unit_test(long_position_gaps_decode),
 		cmocka_unit_test(huge_documents_are_indexed_and_snippeted),
 		cmocka_unit_test(documents_with_long_deflate_output_are_stored),
 	};
