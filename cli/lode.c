@@ -3,7 +3,7 @@
  *
  *     lode index [-i INDEX] [--memory SIZE] DIR...
  *     lode search [-i INDEX] [-n N | -l | -c | --json] [--color=WHEN] QUERY...
- *     lode check [-i INDEX]
+ *     lode check [-i INDEX] [--sizes]
  *     lode bench [-i INDEX] [--mode M] [--repeat R] [--threads N] FILE
  *     lode help [COMMAND] | --help | --version
  *
@@ -86,10 +86,13 @@ static const char usage_search[] =
 	"Exit status: 0 if something matched, 1 if nothing did, 2 on error.\n";
 
 static const char usage_check[] =
-	"usage: lode check [-i INDEX]\n"
+	"usage: lode check [-i INDEX] [--sizes]\n"
 	"\n"
 	"Verify the checksum of every file of the index and every structural\n"
-	"invariant (term order, postings, positions, documents) and report.\n";
+	"invariant (term order, postings, positions, documents) and report.\n"
+	"\n"
+	"  -s, --sizes   also say what the bytes of each file hold, by the\n"
+	"                structures of FORMAT.md\n";
 
 static const char usage_bench[] =
 	"usage: lode bench [-i INDEX] [OPTIONS] QUERY_FILE\n"
@@ -611,22 +614,58 @@ static int cmd_search(int argc, char **argv)
 
 /* ---- check --------------------------------------------------------------- */
 
+/* Bytes, with a share of the file they are in. */
+static void print_part(const char *name, uint64_t bytes, uint64_t file)
+{
+	printf("  %-22s %12" PRIu64 "  %5.1f%%\n", name, bytes,
+	       file ? 100.0 * (double)bytes / (double)file : 0.0);
+}
+
+static void print_sizes(const lode_index_sizes *s)
+{
+	uint64_t index = s->dictionary + s->postings + s->positions +
+	                 s->document_table;
+
+	printf("%-24s %12" PRIu64 "  %" PRIu64 " terms (%" PRIu64 " stems, %"
+	       PRIu64 " pairs)\n", "terms.dic", s->dictionary, s->terms,
+	       s->stem_terms, s->pair_terms);
+	printf("%-24s %12" PRIu64 "  %" PRIu64 " blocks, %" PRIu64
+	       " with exceptions\n", "postings.pst", s->postings, s->blocks,
+	       s->patched_blocks);
+	print_part("skip tables", s->skip_tables, s->postings);
+	print_part("block headers", s->block_headers, s->postings);
+	print_part("documents", s->doc_parts, s->postings);
+	print_part("frequencies", s->freq_parts, s->postings);
+	print_part("impact lists", s->impact_lists, s->postings);
+	print_part("(of these, pair terms)", s->pair_postings, s->postings);
+	printf("%-24s %12" PRIu64 "  %" PRIu64 " positions, %.2f bits each\n",
+	       "positions.pos", s->positions, s->position_count,
+	       s->position_count ? 8.0 * (double)s->positions /
+	                           (double)s->position_count : 0.0);
+	printf("%-24s %12" PRIu64 "\n", "docs.tab", s->document_table);
+	printf("%-24s %12" PRIu64 "\n", "index without text", index);
+	printf("%-24s %12" PRIu64 "\n", "text.z", s->stored_text);
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"index", required_argument, NULL, 'i'},
+		{"sizes", no_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *index = default_index();
 	lode_index_info info;
+	lode_index_sizes sizes;
 	lode_index *ix;
 	lode_error err;
-	int c;
+	int c, want_sizes = 0;
 
-	while ((c = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:sh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i': index = optarg; break;
+		case 's': want_sizes = 1; break;
 		case 'h': fputs(usage_check, stdout); return 0;
 		default: bad_option(usage_check, argc, argv);
 		}
@@ -635,13 +674,15 @@ static int cmd_check(int argc, char **argv)
 		usage_error(usage_check, "check: unexpected argument '%s'",
 		            argv[optind]);
 	ix = open_index(index);
-	if (lode_check(ix, &err))
+	if (lode_check_sizes(ix, &sizes, &err))
 		die("%s", err.message);
 	lode_index_info_get(ix, &info);
 	printf("%s: ok: %" PRIu32 " segment%s, %" PRIu64 " documents, %.2f MB, "
 	       "every checksum and structure verified\n", index, info.segments,
 	       info.segments == 1 ? "" : "s", info.documents,
 	       (double)info.index_bytes / 1e6);
+	if (want_sizes)
+		print_sizes(&sizes);
 	lode_index_close(ix);
 	return 0;
 }

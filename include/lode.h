@@ -134,6 +134,34 @@ void lode_index_close(lode_index *index);
  * names the first file that fails. */
 int lode_check(const lode_index *index, lode_error *err);
 
+/* What the bytes of an index hold, by FORMAT.md's structures, summed over
+ * its segments (lode check --sizes).  Files include their headers, CRCs and
+ * padding; the postings parts below add up to postings.pst less those. */
+typedef struct lode_index_sizes {
+	uint64_t dictionary;      /* terms.dic bytes */
+	uint64_t terms;           /* dictionary entries, stem and pair terms
+	                           * included */
+	uint64_t stem_terms, pair_terms;
+	uint64_t postings;        /* postings.pst bytes */
+	uint64_t skip_tables;     /* SkipTable bytes */
+	uint64_t block_headers;   /* DocHeader and FreqHeader bytes */
+	uint64_t doc_parts;       /* PFor(n, DocHeader) bytes */
+	uint64_t freq_parts;      /* PFor(n, FreqHeader) bytes */
+	uint64_t impact_lists;    /* Impacts bytes */
+	uint64_t pair_postings;   /* of all these, the pair terms' */
+	uint64_t blocks;          /* postings blocks */
+	uint64_t patched_blocks;  /* ... with exceptions in either part */
+	uint64_t positions;       /* positions.pos bytes */
+	uint64_t position_count;  /* positions it holds */
+	uint64_t document_table;  /* docs.tab bytes */
+	uint64_t stored_text;     /* text.z bytes */
+} lode_index_sizes;
+
+/* lode_check, adding up the sizes as it walks the index into *sizes
+ * (zeroed first; valid only when LODE_OK is returned). */
+int lode_check_sizes(const lode_index *index, lode_index_sizes *sizes,
+                     lode_error *err);
+
 typedef struct lode_index_info {
 	uint64_t documents;   /* documents in all segments */
 	uint64_t tokens;      /* token occurrences in all documents */

@@ -29,6 +29,7 @@
 
 struct walk {
 	const struct lode_segment *seg;
+	lode_index_sizes *sizes;  /* added up, or NULL */
 	char prev[LODE_MAX_TOKEN_BYTES];
 	size_t prev_len;
 	uint64_t terms;
@@ -93,6 +94,20 @@ static int impacts_differ(const uint8_t *list, const uint8_t *end,
 	       memcmp(list, want, len) != 0;
 }
 
+/* The parts of p's current block, which ends (impact list included) at
+ * end. */
+static void add_block_sizes(lode_index_sizes *s, const lode_postings *p,
+                            const uint8_t *end)
+{
+	s->blocks++;
+	s->patched_blocks += ((p->block_start[0] | p->freq_header) &
+	                      LODE_PFOR_EXCEPTIONS) != 0;
+	s->block_headers += 2;
+	s->doc_parts += (uint64_t)(p->freq_bits - p->block_start - 2);
+	s->freq_parts += (uint64_t)(p->block_end - p->freq_bits);
+	s->impact_lists += (uint64_t)(end - p->block_end);
+}
+
 static int check_term(void *ctx, const char *term, size_t len,
                       const lode_term_info *info)
 {
@@ -123,6 +138,16 @@ static int check_term(void *ctx, const char *term, size_t len,
 		return rc;
 	if ((rc = lode_postings_init(&p, w->seg, info, w->err)))
 		return rc;
+	if (w->sizes) {
+		w->sizes->terms++;
+		w->sizes->stem_terms += term[0] == LODE_STEM_MARK;
+		w->sizes->pair_terms += term[0] == LODE_PAIR_MARK;
+		if (term[0] == LODE_PAIR_MARK)
+			w->sizes->pair_postings += info->postings_len;
+		if (p.skips)
+			w->sizes->skip_tables += (uint64_t)p.nblocks *
+			                         LODE_SKIP_ENTRY_SIZE;
+	}
 	for (;;) {
 		uint32_t freq, n;
 		const uint32_t *pos;
@@ -157,6 +182,8 @@ static int check_term(void *ctx, const char *term, size_t len,
 				rc = bad_term(w, term, len, "a bad impact list");
 				goto out;
 			}
+			if (w->sizes)
+				add_block_sizes(w->sizes, &p, blocks_end);
 			block = p.block;
 		}
 		if ((int64_t)p.doc <= last) {
@@ -168,6 +195,8 @@ static int check_term(void *ctx, const char *term, size_t len,
 		if ((rc = lode_postings_freq(&p, &freq, w->err)))
 			goto out;
 		occurrences += freq;
+		if (w->sizes && !no_positions)
+			w->sizes->position_count += freq;
 		freqs[nblock] = freq;
 		lengths[nblock++] = lode_segment_doc_tokens(w->seg, p.doc);
 		if (!no_positions) {
@@ -230,12 +259,27 @@ out:
 
 int lode_check(const lode_index *ix, lode_error *err)
 {
+	return lode_check_sizes(ix, NULL, err);
+}
+
+int lode_check_sizes(const lode_index *ix, lode_index_sizes *sizes,
+                     lode_error *err)
+{
 	int rc;
 
 	lode_error_clear(err);
+	if (sizes)
+		memset(sizes, 0, sizeof(*sizes));
 	for (uint32_t s = 0; s < ix->nsegs; s++) {
 		const struct lode_segment *seg = &ix->segs[s];
-		struct walk w = {.seg = seg, .err = err};
+		struct walk w = {.seg = seg, .sizes = sizes, .err = err};
+		if (sizes) {
+			sizes->dictionary += seg->dict.size;
+			sizes->postings += seg->postings.size;
+			sizes->positions += seg->positions.size;
+			sizes->document_table += seg->docs.size;
+			sizes->stored_text += seg->text.size;
+		}
 		if ((rc = lode_segment_verify(seg, err)) ||
 		    (rc = lode_segment_terms(seg, check_term, &w, err)) ||
 		    (rc = check_docs(seg, err)))

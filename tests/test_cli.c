@@ -1234,6 +1234,18 @@ static void check_verifies_every_checksum(void **state)
 	TEST_RUN_EXPECT(&r, strstr(r.out.p, ": ok: 1 segment, 5 documents") != NULL);
 	TEST_RUN_EXPECT(&r, strstr(r.out.p, "every checksum and structure verified") !=
 	                    NULL);
+	TEST_RUN_EXPECT(&r, strstr(r.out.p, "positions.pos") == NULL);
+	test_run_release(&r);
+	/* --sizes: one line per file, the postings' parts, after the verdict. */
+	LODE(&r, "check", "--sizes", "-i", index);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
+	TEST_RUN_EXPECT(&r, strstr(r.out.p, ": ok: 1 segment, 5 documents") ==
+	                    r.out.p + strlen(index));
+	TEST_RUN_EXPECT(&r, strstr(r.out.p, "\nterms.dic ") != NULL &&
+	                    strstr(r.out.p, "\n  skip tables ") != NULL &&
+	                    strstr(r.out.p, "\n  frequencies ") != NULL &&
+	                    strstr(r.out.p, " bits each\n") != NULL &&
+	                    strstr(r.out.p, "\ntext.z ") != NULL);
 	test_run_release(&r);
 	for (size_t i = 0; i < 5; i++) {
 		char *path = test_asprintf("%s/%s", seg, files[i]);

@@ -267,6 +267,60 @@ static void test_check_sees_structure_behind_crc(void **state)
 	free(dir);
 }
 
+/* lode check --sizes: the parts of postings.pst add up to the file less its
+ * header, padding and CRC; every token is a position; the files' sizes are
+ * theirs. */
+static void test_sizes_add_up(void **state)
+{
+	char *dir = test_tmpdir("sizes");
+	const char *dirs[1];
+	char docs[4096], path[4096], name[32], text[96];
+	lode_index_sizes s;
+	lode_index_info info;
+	lode_index *ix;
+	lode_error err;
+	size_t n;
+	uint8_t *file;
+
+	(void)state;
+	snprintf(docs, sizeof(docs), "%s/docs", dir);
+	for (int d = 0; d < 300; d++) {
+		int len = snprintf(text, sizeof(text), "of the %s word%d in a %s",
+		                   d % 5 ? "common" : "common common common",
+		                   d % 13, d % 2 ? "box" : "line of the text");
+		snprintf(name, sizeof(name), "%03d.txt", d);
+		test_write_file(docs, name, text, (size_t)len);
+	}
+	dirs[0] = docs;
+	snprintf(path, sizeof(path), "%s/index", dir);
+	assert_int_equal(lode_build(path, dirs, 1, NULL, NULL, NULL), LODE_OK);
+	assert_int_equal(lode_index_open(path, &ix, &err), LODE_OK);
+	assert_int_equal(lode_check_sizes(ix, &s, &err), LODE_OK);
+	lode_index_info_get(ix, &info);
+	assert_true(s.blocks > s.terms); /* some terms have several blocks */
+	assert_true(s.pair_terms > 0 && s.skip_tables > 0 && s.impact_lists > 0);
+	assert_true(s.skip_tables + s.block_headers + s.doc_parts +
+	            s.freq_parts + s.impact_lists ==
+	            s.postings - 2 * LODE_HEADER_SIZE - LODE_PLAIN_FOOTER_SIZE);
+	assert_true(s.block_headers == 2 * s.blocks);
+	assert_true(s.position_count == info.tokens);
+	snprintf(path, sizeof(path), "%s/index/" LODE_MANIFEST_NAME, dir);
+	file = read_all(path, &n);
+	free(file);
+	/* index_bytes counts the manifest too. */
+	assert_true(s.dictionary + s.postings + s.positions + s.document_table +
+	            s.stored_text + n == info.index_bytes);
+	assert_int_equal(s.terms, ix->segs[0].nterms);
+	snprintf(path, sizeof(path), "%s/index/seg-000001/" LODE_FILE_POSITIONS,
+	         dir);
+	file = read_all(path, &n);
+	assert_true(s.positions == n);
+	free(file);
+	lode_index_close(ix);
+	test_rmtree(dir);
+	free(dir);
+}
+
 /*
  * The golden index is too small for a skip table, so impact lists (FORMAT.md,
  * postings.pst) are damaged in a fresh index of 200 documents where "common"
@@ -471,6 +525,7 @@ int main(void)
 		cmocka_unit_test(test_stemmed_index),
 		cmocka_unit_test(test_check_sees_structure_behind_crc),
 		cmocka_unit_test(test_check_sees_wrong_impact_list),
+		cmocka_unit_test(test_sizes_add_up),
 		cmocka_unit_test(test_damaged_doc_table_reads_cleanly),
 		cmocka_unit_test(test_other_version_is_named),
 	};
