@@ -1,11 +1,11 @@
 /*
  * codec.h -- integer compression for postings.
  *
- * Two codecs, both little-endian and specified in FORMAT.md:
+ * The codecs, all little-endian and specified in FORMAT.md:
  *
  *  - VByte: 7 bits per byte, low groups first, high bit set on every byte but
- *    the last.  At most 10 bytes for a 64-bit value.  Used for positions and
- *    dictionary fields.
+ *    the last.  At most 10 bytes for a 64-bit value.  Used for dictionary
+ *    fields, impact lists and the inverter's buffered postings.
  *  - Bit packing: n unsigned values of `width` bits each (0..32), packed
  *    LSB-first into ceil(n * width / 8) bytes.  Width 0 takes no bytes and
  *    decodes to zeros.  With exceptions (patched frame of reference), it

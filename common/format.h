@@ -9,8 +9,8 @@
  *                 + the segment's common words (pairs.h)
  *     postings.pst document ids and frequencies in blocks of patched frame
  *                 of reference (bit packing with exceptions)
- *     positions.pos token positions: per block, a bit stream of Rice and
- *                 truncated binary codes chosen by each document's length
+ *     positions.pos token positions: per postings block, a bit stream of
+ *                 Rice codes of one parameter, low bits apart from unary parts
  *     docs.tab    document table: token counts, chunk table, blocks of
  *                 documents, each path coded against the last
  *     text.z      stored text, zlib streams of 16 KiB chunks of documents

@@ -1,7 +1,8 @@
 /*
  * check.c -- lode check: every checksum and every structural invariant.
  *
- * After the CRC of every file, each segment is walked as FORMAT.md
+ * After the CRC of every file and the zero Padding of postings.pst and
+ * positions.pos, each segment is walked as FORMAT.md
  * describes it: terms strictly increasing, each term's postings decoded to
  * the end (DocFreq documents, increasing, below the document count,
  * frequencies adding up to CollectionFreq, each block's impact list what
@@ -257,6 +258,19 @@ out:
 	return rc;
 }
 
+/* The Padding before the footer of postings.pst and positions.pos must be
+ * zero (FORMAT.md); lode_segment_open checked the files hold it. */
+static int check_padding(const lode_map *m, size_t pad, lode_error *err)
+{
+	const uint8_t *p = m->data + m->size - LODE_PLAIN_FOOTER_SIZE - pad;
+
+	for (size_t i = 0; i < pad; i++)
+		if (p[i])
+			return lode_fail(err, LODE_ECORRUPT, "%s: corrupt: nonzero "
+			                 "padding before the footer", m->path);
+	return LODE_OK;
+}
+
 int lode_check(const lode_index *ix, lode_error *err)
 {
 	return lode_check_sizes(ix, NULL, err);
@@ -281,6 +295,9 @@ int lode_check_sizes(const lode_index *ix, lode_index_sizes *sizes,
 			sizes->stored_text += seg->text.size;
 		}
 		if ((rc = lode_segment_verify(seg, err)) ||
+		    (rc = check_padding(&seg->postings, LODE_POSTINGS_PAD, err)) ||
+		    (rc = check_padding(&seg->positions, LODE_POSITIONS_PAD,
+		                        err)) ||
 		    (rc = lode_segment_terms(seg, check_term, &w, err)) ||
 		    (rc = check_docs(seg, err)))
 			return rc;
