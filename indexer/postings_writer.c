@@ -191,8 +191,10 @@ static int next_value(const uint8_t **p, const uint8_t *end, uint32_t *i,
  * Write the pending block's positions (FORMAT.md, PositionsBlock): choose
  * the Rice parameter that codes them in the fewest bits, then write it, the
  * low bits and the unary high parts.  Every pass reads the documents'
- * VByte positions again from the inverter's chunks (pos_at[]), so that no
- * buffer grows with a document's frequency.
+ * VByte positions again from the inverter's chunks (pos_at[]) instead of
+ * keeping their values, and the codes are written out every
+ * POSITIONS_DRAIN bytes: the buffer holds that plus one unary code, q / 8
+ * bytes (q < 4 V for the block's V values, as K >= log2(mean) - 2).
  */
 static int write_block_positions(struct lode_postings_writer *w,
                                  lode_error *err)

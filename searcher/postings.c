@@ -383,11 +383,12 @@ int lode_postings_positions(lode_postings *p, const uint32_t **out,
 		goto corrupt;
 	p->pos_v += skip;
 	p->pos_i = p->i;
-	/* A document has no more occurrences than tokens, and each takes a
-	 * bit at least: a larger count is corrupt, and must not become a huge
-	 * allocation (the token count is data too). */
+	/* A document has no more occurrences than tokens, and each takes K
+	 * low bits and a unary bit at least: a larger count is corrupt, and
+	 * must not become a huge allocation (the token count is data too). */
 	dl = lode_segment_doc_tokens(p->seg, p->doc);
-	if (freq > dl || freq > p->pos_end_bit - p->pos_hi)
+	if (freq > dl || freq > p->pos_end_bit - p->pos_hi ||
+	    (uint64_t)freq * (p->pos_k + 1) > p->pos_end_bit)
 		goto corrupt;
 	if (freq > p->pos_cap) {
 		uint32_t *buf = lode_realloc(p->pos_buf, (size_t)freq * sizeof(uint32_t));

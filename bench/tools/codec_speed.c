@@ -259,6 +259,8 @@ static void rice_row(const char *name, size_t n, unsigned mean)
 	/* The writer's choice (postings_writer.c). */
 	k0 = lode_bits_needed((uint32_t)(sum / n));
 	k0 = k0 > 2 ? k0 - 2 : 0;
+	if (k0 > 29)
+		k0 = 29;
 	for (size_t i = 0; i < n; i++)
 		for (unsigned c = 0; c < 3; c++)
 			cost[c] += v[i] >> (k0 + c);
