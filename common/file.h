@@ -49,7 +49,8 @@ typedef struct lode_out {
 	uint8_t *buf;     /* write buffer */
 	size_t used, cap;
 	uint64_t offset;  /* bytes written so far, buffered ones included */
-	uint32_t crc;     /* CRC32 of those bytes */
+	uint32_t crc;     /* CRC32 of the bytes flushed from buf so far: the
+	                     buffer is folded in once when full, not per write */
 } lode_out;
 
 /* Create path (truncating) and write the 16-byte header with magic. */
