@@ -57,18 +57,6 @@ static ALWAYS_INLINE void store_le32(uint8_t *p, uint32_t v)
 
 /* ---- VByte ----------------------------------------------------------- */
 
-size_t lode_vbyte_put(uint8_t *out, uint64_t v)
-{
-	size_t len = 0;
-
-	while (v >= 0x80) {
-		out[len++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	out[len++] = (uint8_t)v;
-	return len;
-}
-
 int lode_vbyte_get(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
 	const uint8_t *q = *p;
@@ -94,19 +82,12 @@ out:
 	return LODE_OK;
 }
 
-int lode_vbyte_get32(const uint8_t **p, const uint8_t *end, uint32_t *v)
+int lode_vbyte_get32_slow(const uint8_t **p, const uint8_t *end, uint32_t *v)
 {
 	const uint8_t *q = *p;
 	uint64_t x;
-	int rc;
+	int rc = lode_vbyte_get(&q, end, &x);
 
-	/* Most positions and gaps are small: one byte. */
-	if (q != end && *q < 0x80) {
-		*v = *q;
-		*p = q + 1;
-		return LODE_OK;
-	}
-	rc = lode_vbyte_get(&q, end, &x);
 	if (rc != LODE_OK)
 		return rc;
 	if (x > UINT32_MAX)

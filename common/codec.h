@@ -27,8 +27,19 @@
 
 #define LODE_VBYTE_MAX 10
 
-/* Write v at out (room for LODE_VBYTE_MAX bytes); returns bytes written. */
-size_t lode_vbyte_put(uint8_t *out, uint64_t v);
+/* Write v at out (room for LODE_VBYTE_MAX bytes); returns bytes written.
+ * Inline: the inverter writes a value or two per token. */
+static inline size_t lode_vbyte_put(uint8_t *out, uint64_t v)
+{
+	size_t len = 0;
+
+	while (v >= 0x80) {
+		out[len++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	out[len++] = (uint8_t)v;
+	return len;
+}
 
 /* Read one value from *p (< end) into *v and advance *p; returns 0, or
  * LODE_ECORRUPT if the input ends inside the value or it exceeds 64 bits. */
@@ -45,8 +56,19 @@ static inline int lode_vbyte_get_fast(const uint8_t **p, const uint8_t *end,
 	return lode_vbyte_get(p, end, v);
 }
 
-/* Same for a value that must fit 32 bits. */
-int lode_vbyte_get32(const uint8_t **p, const uint8_t *end, uint32_t *v);
+/* lode_vbyte_get for a value that must fit 32 bits (LODE_ECORRUPT if it
+ * does not); the one-byte case of most positions and gaps inline. */
+int lode_vbyte_get32_slow(const uint8_t **p, const uint8_t *end, uint32_t *v);
+
+static inline int lode_vbyte_get32(const uint8_t **p, const uint8_t *end,
+                                   uint32_t *v)
+{
+	if (*p < end && **p < 0x80) {
+		*v = *(*p)++;
+		return 0;
+	}
+	return lode_vbyte_get32_slow(p, end, v);
+}
 
 /* Advance *p past n values without decoding them; LODE_ECORRUPT if short. */
 int lode_vbyte_skip(const uint8_t **p, const uint8_t *end, size_t n);

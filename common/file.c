@@ -187,7 +187,8 @@ int lode_out_open(lode_out *out, const char *path, const char *magic,
 	return lode_out_write(out, header, sizeof(header), err);
 }
 
-int lode_out_write(lode_out *out, const void *data, size_t len, lode_error *err)
+int lode_out_write_slow(lode_out *out, const void *data, size_t len,
+                        lode_error *err)
 {
 	const uint8_t *p = data;
 	int rc;

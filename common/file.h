@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "lode.h"
 
@@ -56,7 +57,22 @@ typedef struct lode_out {
 /* Create path (truncating) and write the 16-byte header with magic. */
 int lode_out_open(lode_out *out, const char *path, const char *magic,
                   lode_error *err);
-int lode_out_write(lode_out *out, const void *data, size_t len, lode_error *err);
+int lode_out_write_slow(lode_out *out, const void *data, size_t len,
+                        lode_error *err);
+
+/* Append data[0, len); 0 or LODE_EIO.  Inline while the buffer has room:
+ * the dictionary and the postings are written a few bytes at a time. */
+static inline int lode_out_write(lode_out *out, const void *data, size_t len,
+                                 lode_error *err)
+{
+	if (len > 0 && len < out->cap - out->used) {
+		memcpy(out->buf + out->used, data, len);
+		out->used += len;
+		out->offset += len;
+		return 0;
+	}
+	return lode_out_write_slow(out, data, len, err);
+}
 int lode_out_put32(lode_out *out, uint32_t v, lode_error *err);
 int lode_out_put64(lode_out *out, uint64_t v, lode_error *err);
 int lode_out_vbyte(lode_out *out, uint64_t v, lode_error *err);
