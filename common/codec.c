@@ -97,7 +97,7 @@ int lode_vbyte_get32_slow(const uint8_t **p, const uint8_t *end, uint32_t *v)
 	return LODE_OK;
 }
 
-int lode_vbyte_skip(const uint8_t **p, const uint8_t *end, size_t n)
+int lode_vbyte_skip_words(const uint8_t **p, const uint8_t *end, size_t n)
 {
 	const uint8_t *q = *p;
 	uint64_t w, ends;
@@ -156,11 +156,12 @@ void lode_bitpack(uint8_t *out, const uint32_t *in, size_t n, unsigned width)
 {
 	uint64_t acc = 0; /* pending bits, the oldest in bit 0 */
 	unsigned bits = 0; /* how many bits of acc are pending, < 32 */
+	uint32_t all = 0;  /* every value ORed, for the contract's assert */
 	size_t i;
 
 	assert(width <= 32);
 	for (i = 0; i < n; i++) {
-		assert(width == 32 || in[i] >> width == 0);
+		all |= in[i];
 		acc |= (uint64_t)in[i] << bits;
 		bits += width;
 		if (bits >= 32) {
@@ -170,6 +171,8 @@ void lode_bitpack(uint8_t *out, const uint32_t *in, size_t n, unsigned width)
 			bits -= 32;
 		}
 	}
+	assert(width == 32 || all >> width == 0);
+	(void)all;
 	while (bits > 0) {
 		*out++ = (uint8_t)acc;
 		acc >>= 8;

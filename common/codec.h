@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lode.h"
+
 #define LODE_VBYTE_MAX 10
 
 /* Write v at out (room for LODE_VBYTE_MAX bytes); returns bytes written.
@@ -70,8 +72,26 @@ static inline int lode_vbyte_get32(const uint8_t **p, const uint8_t *end,
 	return lode_vbyte_get32_slow(p, end, v);
 }
 
-/* Advance *p past n values without decoding them; LODE_ECORRUPT if short. */
-int lode_vbyte_skip(const uint8_t **p, const uint8_t *end, size_t n);
+/* Advance *p past n values without decoding them; LODE_ECORRUPT if short.
+ * The few values of most documents' positions are skipped inline, a byte
+ * at a time; more go eight bytes at a time (lode_vbyte_skip_words). */
+int lode_vbyte_skip_words(const uint8_t **p, const uint8_t *end, size_t n);
+
+static inline int lode_vbyte_skip(const uint8_t **p, const uint8_t *end,
+                                  size_t n)
+{
+	const uint8_t *q = *p;
+
+	if (n > 2)
+		return lode_vbyte_skip_words(p, end, n);
+	for (; n > 0; q++) {
+		if (q == end)
+			return LODE_ECORRUPT;
+		n -= *q < 0x80;
+	}
+	*p = q;
+	return LODE_OK;
+}
 
 /* Bits needed to represent v: 0 for 0, 1 for 1, 32 for 2^32-1. */
 unsigned lode_bits_needed(uint32_t v);
