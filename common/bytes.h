@@ -20,6 +20,36 @@ static inline int lode_bytes_compare(const char *a, size_t na, const char *b,
 	return na < nb ? -1 : na > nb;
 }
 
+/* a[0, n) equals b[0, n).  Inline for the short terms of hash probes,
+ * where calling memcmp cost more than the comparison: up to 16 bytes are
+ * compared as two overlapping words from each end, never read past n. */
+static inline int lode_bytes_equal(const char *a, const char *b, size_t n)
+{
+	uint64_t a0, a1, b0, b1;
+	uint32_t c0, c1, d0, d1;
+
+	if (n > 16)
+		return memcmp(a, b, n) == 0;
+	if (n >= 8) {
+		memcpy(&a0, a, 8);
+		memcpy(&b0, b, 8);
+		memcpy(&a1, a + n - 8, 8);
+		memcpy(&b1, b + n - 8, 8);
+		return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+	}
+	if (n >= 4) {
+		memcpy(&c0, a, 4);
+		memcpy(&d0, b, 4);
+		memcpy(&c1, a + n - 4, 4);
+		memcpy(&d1, b + n - 4, 4);
+		return ((c0 ^ d0) | (c1 ^ d1)) == 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return 0;
+	return 1;
+}
+
 /* FNV-1a (64 bits, folded to 32) for the in-memory hash tables. */
 static inline uint32_t lode_bytes_hash(const char *p, size_t n)
 {

@@ -64,18 +64,6 @@ static ALWAYS_INLINE void store_le32(uint8_t *p, uint32_t v)
 
 /* ---- VByte ----------------------------------------------------------- */
 
-size_t lode_vbyte_put(uint8_t *out, uint64_t v)
-{
-	size_t len = 0;
-
-	while (v >= 0x80) {
-		out[len++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	out[len++] = (uint8_t)v;
-	return len;
-}
-
 int lode_vbyte_get(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
 	const uint8_t *q = *p;
@@ -101,19 +89,12 @@ out:
 	return LODE_OK;
 }
 
-int lode_vbyte_get32(const uint8_t **p, const uint8_t *end, uint32_t *v)
+int lode_vbyte_get32_slow(const uint8_t **p, const uint8_t *end, uint32_t *v)
 {
 	const uint8_t *q = *p;
 	uint64_t x;
-	int rc;
+	int rc = lode_vbyte_get(&q, end, &x);
 
-	/* Most positions and gaps are small: one byte. */
-	if (q != end && *q < 0x80) {
-		*v = *q;
-		*p = q + 1;
-		return LODE_OK;
-	}
-	rc = lode_vbyte_get(&q, end, &x);
 	if (rc != LODE_OK)
 		return rc;
 	if (x > UINT32_MAX)
@@ -123,7 +104,7 @@ int lode_vbyte_get32(const uint8_t **p, const uint8_t *end, uint32_t *v)
 	return LODE_OK;
 }
 
-int lode_vbyte_skip(const uint8_t **p, const uint8_t *end, size_t n)
+int lode_vbyte_skip_words(const uint8_t **p, const uint8_t *end, size_t n)
 {
 	const uint8_t *q = *p;
 	uint64_t w, ends;
@@ -182,11 +163,12 @@ void lode_bitpack(uint8_t *out, const uint32_t *in, size_t n, unsigned width)
 {
 	uint64_t acc = 0; /* pending bits, the oldest in bit 0 */
 	unsigned bits = 0; /* how many bits of acc are pending, < 32 */
+	uint32_t all = 0;  /* every value ORed, for the contract's assert */
 	size_t i;
 
 	assert(width <= 32);
 	for (i = 0; i < n; i++) {
-		assert(width == 32 || in[i] >> width == 0);
+		all |= in[i];
 		acc |= (uint64_t)in[i] << bits;
 		bits += width;
 		if (bits >= 32) {
@@ -196,6 +178,8 @@ void lode_bitpack(uint8_t *out, const uint32_t *in, size_t n, unsigned width)
 			bits -= 32;
 		}
 	}
+	assert(width == 32 || all >> width == 0);
+	(void)all;
 	while (bits > 0) {
 		*out++ = (uint8_t)acc;
 		acc >>= 8;

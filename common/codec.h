@@ -31,10 +31,23 @@
 
 #include "lode.h"
 
+#include "lode.h"
+
 #define LODE_VBYTE_MAX 10
 
-/* Write v at out (room for LODE_VBYTE_MAX bytes); returns bytes written. */
-size_t lode_vbyte_put(uint8_t *out, uint64_t v);
+/* Write v at out (room for LODE_VBYTE_MAX bytes); returns bytes written.
+ * Inline: the inverter writes a value or two per token. */
+static inline size_t lode_vbyte_put(uint8_t *out, uint64_t v)
+{
+	size_t len = 0;
+
+	while (v >= 0x80) {
+		out[len++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	out[len++] = (uint8_t)v;
+	return len;
+}
 
 /* Read one value from *p (< end) into *v and advance *p; returns 0, or
  * LODE_ECORRUPT if the input ends inside the value or it exceeds 64 bits. */
@@ -51,11 +64,40 @@ static inline int lode_vbyte_get_fast(const uint8_t **p, const uint8_t *end,
 	return lode_vbyte_get(p, end, v);
 }
 
-/* Same for a value that must fit 32 bits. */
-int lode_vbyte_get32(const uint8_t **p, const uint8_t *end, uint32_t *v);
+/* lode_vbyte_get for a value that must fit 32 bits (LODE_ECORRUPT if it
+ * does not); the one-byte case of most positions and gaps inline. */
+int lode_vbyte_get32_slow(const uint8_t **p, const uint8_t *end, uint32_t *v);
 
-/* Advance *p past n values without decoding them; LODE_ECORRUPT if short. */
-int lode_vbyte_skip(const uint8_t **p, const uint8_t *end, size_t n);
+static inline int lode_vbyte_get32(const uint8_t **p, const uint8_t *end,
+                                   uint32_t *v)
+{
+	if (*p < end && **p < 0x80) {
+		*v = *(*p)++;
+		return 0;
+	}
+	return lode_vbyte_get32_slow(p, end, v);
+}
+
+/* Advance *p past n values without decoding them; LODE_ECORRUPT if short.
+ * The few values of most documents' positions are skipped inline, a byte
+ * at a time; more go eight bytes at a time (lode_vbyte_skip_words). */
+int lode_vbyte_skip_words(const uint8_t **p, const uint8_t *end, size_t n);
+
+static inline int lode_vbyte_skip(const uint8_t **p, const uint8_t *end,
+                                  size_t n)
+{
+	const uint8_t *q = *p;
+
+	if (n > 2)
+		return lode_vbyte_skip_words(p, end, n);
+	for (; n > 0; q++) {
+		if (q == end)
+			return LODE_ECORRUPT;
+		n -= *q < 0x80;
+	}
+	*p = q;
+	return LODE_OK;
+}
 
 /* Bits needed to represent v: 0 for 0, 1 for 1, 32 for 2^32-1. */
 unsigned lode_bits_needed(uint32_t v);

@@ -143,6 +143,7 @@ void lode_map_close(lode_map *map)
 	memset(map, 0, sizeof(*map));
 }
 
+/* Write the buffer out; the caller has folded it into the CRC. */
 static int out_flush(lode_out *out, lode_error *err)
 {
 	size_t done = 0;
@@ -186,25 +187,27 @@ int lode_out_open(lode_out *out, const char *path, const char *magic,
 	return lode_out_write(out, header, sizeof(header), err);
 }
 
-int lode_out_write(lode_out *out, const void *data, size_t len, lode_error *err)
+int lode_out_write_slow(lode_out *out, const void *data, size_t len,
+                        lode_error *err)
 {
 	const uint8_t *p = data;
 	int rc;
 
-	if (!len)
-		return LODE_OK;
 	while (len) {
 		size_t n = out->cap - out->used;
 		if (n > len)
 			n = len;
 		memcpy(out->buf + out->used, p, n);
-		out->crc = (uint32_t)crc32(out->crc, p, (uInt)n);
 		out->used += n;
 		out->offset += n;
 		p += n;
 		len -= n;
-		if (out->used == out->cap && (rc = out_flush(out, err)) != LODE_OK)
-			return rc;
+		if (out->used == out->cap) {
+			out->crc = (uint32_t)crc32(out->crc, out->buf,
+			                           (uInt)out->used);
+			if ((rc = out_flush(out, err)) != LODE_OK)
+				return rc;
+		}
 	}
 	return LODE_OK;
 }
@@ -234,13 +237,19 @@ int lode_out_vbyte(lode_out *out, uint64_t v, lode_error *err)
 
 int lode_out_finish(lode_out *out, lode_error *err)
 {
-	uint8_t b[4];
-	int rc;
+	int rc = LODE_OK;
 
-	lode_put32(b, out->crc);
-	rc = lode_out_write(out, b, 4, err);
-	if (rc == LODE_OK)
+	/* The buffer is never full here (a full one is flushed at once),
+	 * but may lack room for the CRC. */
+	out->crc = (uint32_t)crc32(out->crc, out->buf, (uInt)out->used);
+	if (out->cap - out->used < 4)
 		rc = out_flush(out, err);
+	if (rc == LODE_OK) {
+		lode_put32(out->buf + out->used, out->crc);
+		out->used += 4;
+		out->offset += 4;
+		rc = out_flush(out, err);
+	}
 	if (rc == LODE_OK && fsync(out->fd) != 0)
 		rc = lode_fail_errno(err, "%s: fsync", out->path);
 	if (close(out->fd) != 0 && rc == LODE_OK)

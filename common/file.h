@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "lode.h"
 
@@ -49,13 +50,29 @@ typedef struct lode_out {
 	uint8_t *buf;     /* write buffer */
 	size_t used, cap;
 	uint64_t offset;  /* bytes written so far, buffered ones included */
-	uint32_t crc;     /* CRC32 of those bytes */
+	uint32_t crc;     /* CRC32 of the bytes flushed from buf so far: the
+	                     buffer is folded in once when full, not per write */
 } lode_out;
 
 /* Create path (truncating) and write the 16-byte header with magic. */
 int lode_out_open(lode_out *out, const char *path, const char *magic,
                   lode_error *err);
-int lode_out_write(lode_out *out, const void *data, size_t len, lode_error *err);
+int lode_out_write_slow(lode_out *out, const void *data, size_t len,
+                        lode_error *err);
+
+/* Append data[0, len); 0 or LODE_EIO.  Inline while the buffer has room:
+ * the dictionary and the postings are written a few bytes at a time. */
+static inline int lode_out_write(lode_out *out, const void *data, size_t len,
+                                 lode_error *err)
+{
+	if (len > 0 && len < out->cap - out->used) {
+		memcpy(out->buf + out->used, data, len);
+		out->used += len;
+		out->offset += len;
+		return 0;
+	}
+	return lode_out_write_slow(out, data, len, err);
+}
 int lode_out_put32(lode_out *out, uint32_t v, lode_error *err);
 int lode_out_put64(lode_out *out, uint64_t v, lode_error *err);
 int lode_out_vbyte(lode_out *out, uint64_t v, lode_error *err);

@@ -145,7 +145,7 @@ static int read_file(struct build *b, int fd, size_t len, size_t *got)
 	return LODE_OK;
 }
 
-static int on_file(void *ctx, const char *path, const struct stat *st)
+static int on_file(void *ctx, const char *path)
 {
 	struct build *b = ctx;
 	size_t len;
@@ -184,7 +184,7 @@ static int on_file(void *ctx, const char *path, const struct stat *st)
 		b->stats->skipped_binary++;
 		rc = 0;
 	} else {
-		rc = add_document(b, path, data, len, st);
+		rc = add_document(b, path, data, len, &now);
 	}
 	if (b->buf_cap > BUFFER_KEEP) {
 		lode_free(b->buf);

@@ -33,6 +33,12 @@
 #include "stem.h"
 #include "tokenizer.h"
 
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
 #define RUN_MAGIC "LODE\0RUN"
 #define NO_DOC UINT32_MAX
 #define FREQ_SLOT 5 /* VByte bytes of the largest uint32_t */
@@ -173,19 +179,13 @@ static int rehash(struct lode_inverter *inv)
 	return LODE_OK;
 }
 
-/* Find or add term; returns its index or a negative error. */
-static int64_t term_lookup(struct lode_inverter *inv, const char *p, size_t n)
+/* term_lookup's slow path: add p[0, n), whose hash is h, at the empty
+ * slot; returns its index or LODE_ENOMEM. */
+static int64_t term_add(struct lode_inverter *inv, const char *p, size_t n,
+                        uint32_t h, size_t slot)
 {
-	uint32_t h = lode_bytes_hash(p, n);
-	size_t mask = inv->table_cap - 1, slot = h & mask;
 	struct term *t;
 
-	for (uint32_t e; (e = inv->table[slot]) != 0; slot = (slot + 1) & mask) {
-		t = &inv->terms[e - 1];
-		if (t->hash == h && t->len == n &&
-		    memcmp(inv->arena + t->text, p, n) == 0)
-			return e - 1;
-	}
 	if (lode_grow(&inv->terms, &inv->terms_cap, inv->nterms + 1,
 	              sizeof(struct term)) ||
 	    lode_grow(&inv->arena, &inv->arena_cap, inv->arena_used + n, 1))
@@ -208,6 +208,25 @@ static int64_t term_lookup(struct lode_inverter *inv, const char *p, size_t n)
 	if (inv->nterms * 2 > inv->table_cap && rehash(inv))
 		return LODE_ENOMEM;
 	return (int64_t)inv->nterms - 1;
+}
+
+/* Find or add term; returns its index or a negative error.  Inline (the
+ * compiler would not), as once per token a call's saving and restoring
+ * of registers cost about as much as the probe. */
+static ALWAYS_INLINE int64_t term_lookup(struct lode_inverter *inv,
+                                         const char *p, size_t n)
+{
+	uint32_t h = lode_bytes_hash(p, n);
+	size_t mask = inv->table_cap - 1, slot = h & mask;
+	const struct term *t;
+
+	for (uint32_t e; (e = inv->table[slot]) != 0; slot = (slot + 1) & mask) {
+		t = &inv->terms[e - 1];
+		if (t->hash == h && t->len == n &&
+		    lode_bytes_equal(inv->arena + t->text, p, n))
+			return e - 1;
+	}
+	return term_add(inv, p, n, h, slot);
 }
 
 /* buf_reserve's slow path: grow t's buffer. */
@@ -240,16 +259,14 @@ static inline int buf_reserve(struct lode_inverter *inv, struct term *t,
 	return buf_grow(inv, t, need);
 }
 
-/* Make term ti part of the current document: on its first occurrence, note
+/* touch's slow path, the term's first occurrence in the document: note
  * it in the touched list and start its posting (document gap, hole for the
  * frequency) in its buffer. */
-static int touch(struct lode_inverter *inv, uint32_t ti)
+static int touch_first(struct lode_inverter *inv, uint32_t ti)
 {
 	struct term *t = &inv->terms[ti];
 	int rc;
 
-	if (t->last_seen == inv->doc)
-		return LODE_OK;
 	if (lode_grow(&inv->touched, &inv->touched_cap, inv->ntouched + 1,
 	              sizeof(uint32_t)))
 		return LODE_ENOMEM;
@@ -266,6 +283,14 @@ static int touch(struct lode_inverter *inv, uint32_t ti)
 	t->freq = 0;
 	t->last_pos = 0;
 	return LODE_OK;
+}
+
+/* Make term ti part of the current document. */
+static inline int touch(struct lode_inverter *inv, uint32_t ti)
+{
+	if (inv->terms[ti].last_seen == inv->doc)
+		return LODE_OK;
+	return touch_first(inv, ti);
 }
 
 /* One occurrence of term ti, which keeps no positions (a stem or pair

@@ -95,7 +95,7 @@ int lode_sample_word(struct lode_sample *s, const char *p, size_t n,
 	for (uint32_t e; (e = s->table[slot]) != 0; slot = (slot + 1) & mask) {
 		w = &s->words[e - 1];
 		if (w->hash == h && w->len == n &&
-		    memcmp(s->arena + w->text, p, n) == 0) {
+		    lode_bytes_equal(s->arena + w->text, p, n)) {
 			*id = e;
 			return LODE_OK;
 		}

@@ -30,9 +30,16 @@ static void warn(const lode_walk *w, const char *path, const char *what)
 	w->warning(w->ctx, msg);
 }
 
+/* A directory entry to visit. */
+struct entry {
+	char *name;  /* lode_malloc'd */
+	int regular; /* the directory says it is a regular file (d_type) */
+};
+
 static int compare_names(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct entry *)a)->name,
+	              ((const struct entry *)b)->name);
 }
 
 static int walk_dir(const lode_walk *w, char **path, size_t *cap, size_t len,
@@ -43,7 +50,7 @@ static int visit(const lode_walk *w, char **path, size_t *cap, size_t len,
                  const struct stat *st, const struct ancestor *up, int depth)
 {
 	if (S_ISREG(st->st_mode))
-		return w->file(w->ctx, *path, st);
+		return w->file(w->ctx, *path);
 	if (!S_ISDIR(st->st_mode))
 		return 0;
 	if (w->skip && st->st_dev == w->skip_dev && st->st_ino == w->skip_ino)
@@ -65,7 +72,7 @@ static int walk_dir(const lode_walk *w, char **path, size_t *cap, size_t len,
                     const struct stat *st, const struct ancestor *up, int depth)
 {
 	struct ancestor self = {st->st_dev, st->st_ino, up};
-	char **names = NULL;
+	struct entry *names = NULL;
 	size_t n = 0, names_cap = 0;
 	struct dirent *e;
 	DIR *dir;
@@ -80,17 +87,18 @@ static int walk_dir(const lode_walk *w, char **path, size_t *cap, size_t len,
 		size_t nl = strlen(e->d_name);
 		if (e->d_name[0] == '.')
 			continue;
-		if (lode_grow(&names, &names_cap, n + 1, sizeof(char *)) ||
-		    !(names[n] = lode_malloc(nl + 1))) {
+		if (lode_grow(&names, &names_cap, n + 1, sizeof(*names)) ||
+		    !(names[n].name = lode_malloc(nl + 1))) {
 			rc = LODE_ENOMEM;
 			goto out_free_names;
 		}
-		memcpy(names[n++], e->d_name, nl + 1);
+		memcpy(names[n].name, e->d_name, nl + 1);
+		names[n++].regular = e->d_type == DT_REG;
 	}
 	if (n > 1)
-		qsort(names, n, sizeof(char *), compare_names);
+		qsort(names, n, sizeof(*names), compare_names);
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		size_t nl = strlen(names[i]);
+		size_t nl = strlen(names[i].name);
 		size_t sep = len > 0 && (*path)[len - 1] != '/';
 		struct stat child;
 		if (lode_grow(path, cap, len + sep + nl + 1, 1)) {
@@ -99,8 +107,12 @@ static int walk_dir(const lode_walk *w, char **path, size_t *cap, size_t len,
 		}
 		if (sep)
 			(*path)[len] = '/';
-		memcpy(*path + len + sep, names[i], nl + 1);
-		if (stat(*path, &child) != 0)
+		memcpy(*path + len + sep, names[i].name, nl + 1);
+		/* A regular file is not stat'ed: the callback opens and checks
+		 * it anyway, and a stat per file cost 2-7 % of indexing Reuters. */
+		if (names[i].regular)
+			rc = w->file(w->ctx, *path);
+		else if (stat(*path, &child) != 0)
 			warn(w, *path, strerror(errno));
 		else
 			rc = visit(w, path, cap, len + sep + nl, &child, &self,
@@ -109,7 +121,7 @@ static int walk_dir(const lode_walk *w, char **path, size_t *cap, size_t len,
 	}
 out_free_names:
 	for (size_t i = 0; i < n; i++)
-		lode_free(names[i]);
+		lode_free(names[i].name);
 	lode_free(names);
 	closedir(dir);
 	return rc;

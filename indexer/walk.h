@@ -10,7 +10,10 @@
  * is visited itself.
  *
  * Paths handed to the callback are root joined with the path below it
- * ("corpus/" + "a.txt" = "corpus/a.txt"), valid only during the call.
+ * ("corpus/" + "a.txt" = "corpus/a.txt"), valid only during the call.  An
+ * entry its directory reports as a regular file is handed over without a
+ * stat (the callback opens it, and must check what it opened); others are
+ * stat'ed, following links, and handed over if they are regular files.
  */
 #ifndef LODE_INDEXER_WALK_H
 #define LODE_INDEXER_WALK_H
@@ -22,7 +25,7 @@
 
 typedef struct lode_walk {
 	/* Called for each regular file; nonzero stops the walk and is returned. */
-	int (*file)(void *ctx, const char *path, const struct stat *st);
+	int (*file)(void *ctx, const char *path);
 	/* Called with a one-line message for each entry skipped on an error. */
 	void (*warning)(void *ctx, const char *message);
 	void *ctx;

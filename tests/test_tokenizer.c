@@ -727,6 +727,160 @@ static void test_random_bytes_keep_invariants(void **state)
 	free(buf);
 }
 
+/*
+ * The general path alone, as tokenizer.h specifies it: every character,
+ * ASCII or not, decoded and mapped by utf8proc (none through the ASCII
+ * table), tokens cut at LODE_MAX_TOKEN_BYTES at a whole character, each
+ * token's range from its first token character to the last character that
+ * joined it (marks and characters mapping to nothing included).  Appends
+ * the tokens to r as record() would.
+ */
+/* The reference's open token: hand it to record(), if there is one. */
+static void reference_flush(struct recs *r, struct rec *tok, size_t *limit)
+{
+	if (!tok->len)
+		return;
+	tok->term[tok->len] = '\0';
+	assert_int_equal(record(r, tok->term, tok->len, (uint32_t)r->n,
+	                        tok->start, tok->end), 0);
+	tok->len = 0;
+	*limit = LODE_MAX_TOKEN_BYTES;
+}
+
+static void reference_tokenize(const char *text, size_t len, struct recs *r)
+{
+	const utf8proc_option_t options = UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT |
+	                                  UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK;
+	const unsigned char *s = (const unsigned char *)text;
+	struct rec tok = {0};
+	size_t i = 0, limit = LODE_MAX_TOKEN_BYTES;
+	utf8proc_int32_t map[256], cp;
+	utf8proc_ssize_t n, used;
+	unsigned char enc[4];
+	size_t e;
+	int boundclass;
+
+	r->n = 0;
+	r->text_len = len;
+	while (i < len) {
+		used = utf8proc_iterate(s + i, len - i < 4 ? (utf8proc_ssize_t)(len - i)
+		                                           : 4, &cp);
+		if (used < 0) {
+			used = 1;
+			cp = 0xFFFD;
+		}
+		boundclass = 0;
+		n = utf8proc_decompose_char(cp, map, 256, options, &boundclass);
+		assert_true(n >= 0 && n <= 256);
+		for (utf8proc_ssize_t k = 0; k < n; k++) {
+			switch (utf8proc_category(map[k])) {
+			case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
+			case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
+			case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_ND:
+			case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+			case UTF8PROC_CATEGORY_CO:
+				e = (size_t)utf8proc_encode_char(map[k], enc);
+				if (!tok.len)
+					tok.start = i;
+				if (tok.len + e <= limit) {
+					memcpy(tok.term + tok.len, enc, e);
+					tok.len += e;
+				} else {
+					limit = tok.len; /* cut: nothing more joins */
+				}
+				tok.end = i + (size_t)used;
+				break;
+			case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_MC:
+			case UTF8PROC_CATEGORY_ME:
+				if (tok.len)
+					tok.end = i + (size_t)used;
+				break;
+			default:
+				reference_flush(r, &tok, &limit);
+			}
+		}
+		if (n == 0 && tok.len)
+			tok.end = i + (size_t)used;
+		i += (size_t)used;
+	}
+	reference_flush(r, &tok, &limit);
+}
+
+/* Random text where ASCII words of every length (mixed case and digits)
+ * meet punctuation, control bytes, non-ASCII characters, marks and invalid
+ * bytes on either side, with runs long enough to be cut. */
+static size_t random_mixed_text(test_rng *rng, char *buf, size_t cap)
+{
+	static const char alnum[] =
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	static const char *const others[] = {
+		" ", " ", "\n", ".", "'", "-", "@", "[", "`", "{", "\x7f", "\x01",
+		"\u00e9", "\u00c9", "e\u0301", "\u0301", "\u00df", "\u0130",
+		"\u4e2d", "\uff21", "\ufb01", "\u2019", "\u00ad", "\x80",
+		"\xc3", "\xff",
+	};
+	size_t len = 0, want = test_rng_below(rng, (uint32_t)cap);
+
+	while (len < want) {
+		uint32_t kind = test_rng_below(rng, 8);
+		size_t n = kind == 0 ? 240 + test_rng_below(rng, 40)
+		                     : test_rng_below(rng, 20);
+
+		if (kind < 5) {
+			while (n-- && len < want)
+				buf[len++] = alnum[test_rng_below(rng,
+				                                  sizeof(alnum) - 1)];
+		} else {
+			const char *p = others[test_rng_below(rng,
+				sizeof(others) / sizeof(others[0]))];
+			size_t plen = strlen(p);
+
+			if (len + plen > want)
+				break;
+			memcpy(buf + len, p, plen);
+			len += plen;
+		}
+	}
+	return len;
+}
+
+/* ASCII letters and digits take a fast path of their own: on random mixed
+ * text, every token (term, position, range) must equal the general path's. */
+static void test_ascii_fast_path_matches_general_path(void **state)
+{
+	const uint64_t seed = 20261201;
+	const size_t cap = 2048;
+	char *buf = malloc(cap);
+	struct recs got = {0}, want = {0};
+	test_rng rng;
+
+	(void)state;
+	assert_non_null(buf);
+	test_rng_seed(&rng, seed);
+	for (int i = 0; i < 20000; i++) {
+		size_t len = random_mixed_text(&rng, buf, cap);
+
+		assert_int_equal(run(&got, buf, len), 0);
+		reference_tokenize(buf, len, &want);
+		if (got.n != want.n)
+			fail_msg("seed %llu, text %d: %zu tokens, general path "
+			         "%zu", (unsigned long long)seed, i, got.n, want.n);
+		for (size_t k = 0; k < got.n; k++) {
+			const struct rec *g = &got.v[k], *w = &want.v[k];
+			if (g->len != w->len || memcmp(g->term, w->term, g->len) ||
+			    g->position != w->position || g->start != w->start ||
+			    g->end != w->end)
+				fail_msg("seed %llu, text %d, token %zu: \"%s\" "
+				         "[%zu, %zu), general path \"%s\" [%zu, %zu)",
+				         (unsigned long long)seed, i, k, g->term,
+				         g->start, g->end, w->term, w->start, w->end);
+		}
+	}
+	recs_free(&got);
+	recs_free(&want);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -753,6 +907,7 @@ int main(void)
 		cmocka_unit_test(test_callback_stop_value_propagated),
 		cmocka_unit_test(test_every_code_point_matches_reference),
 		cmocka_unit_test(test_random_bytes_keep_invariants),
+		cmocka_unit_test(test_ascii_fast_path_matches_general_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

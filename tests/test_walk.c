@@ -24,11 +24,10 @@ struct seen {
 	char warning[512];
 };
 
-static int on_file(void *ctx, const char *path, const struct stat *st)
+static int on_file(void *ctx, const char *path)
 {
 	struct seen *s = ctx;
 
-	(void)st;
 	if (s->nfiles < 64)
 		snprintf(s->files[s->nfiles], sizeof(s->files[0]), "%s", path);
 	s->nfiles++;
