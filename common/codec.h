@@ -338,15 +338,16 @@ static inline int lode_rice_positions(const uint8_t *in, uint64_t *hi,
 		uint64_t q;
 		if (hw) {
 			/* At most 56: q << k cannot overflow, and pos is checked
-			 * against limit before the next one is added. */
+			 * against limit before the next one is added.  No memory
+			 * is read here: at is checked against end before the
+			 * next load and at the end. */
 			unsigned z = lode_lowest_bit(hw);
 			q = z;
 			hw = hw >> z >> 1;
 			at += z + 1;
-			if (at > end)
-				return LODE_ECORRUPT;
 		} else {
-			if (lode_unary_get(in, &at, end, &q) || q > qmax)
+			if (at > end || lode_unary_get(in, &at, end, &q) ||
+			    q > qmax)
 				return LODE_ECORRUPT;
 			hw = lode_peek_bits(in, at);
 		}
@@ -364,6 +365,8 @@ static inline int lode_rice_positions(const uint8_t *in, uint64_t *hi,
 			return LODE_ECORRUPT;
 		out[t] = (uint32_t)pos;
 	}
+	if (at > end)
+		return LODE_ECORRUPT;
 	*hi = at;
 	return LODE_OK;
 }
