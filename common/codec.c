@@ -493,32 +493,6 @@ int lode_impacts_skip(const uint8_t **p, const uint8_t *end)
 
 /* ---- bit streams: Rice codes of positions ------------------------------ */
 
-static ALWAYS_INLINE void put_bits(lode_bitwriter *bw, uint32_t v, unsigned n)
-{
-	bw->acc |= (uint64_t)v << bw->nbits;
-	bw->nbits += n;
-	while (bw->nbits >= 8) {
-		bw->out[bw->bytes++] = (uint8_t)bw->acc;
-		bw->acc >>= 8;
-		bw->nbits -= 8;
-	}
-}
-
-void lode_bits_put(lode_bitwriter *bw, uint32_t v, unsigned n)
-{
-	assert(n <= 32 && (n == 32 || v >> n == 0));
-	put_bits(bw, v, n);
-}
-
-void lode_unary_put(lode_bitwriter *bw, uint32_t q)
-{
-	while (q >= 24) {
-		put_bits(bw, 0, 24);
-		q -= 24;
-	}
-	put_bits(bw, 1u << q, q + 1);
-}
-
 void lode_bitwriter_flush(lode_bitwriter *bw)
 {
 	if (bw->nbits)

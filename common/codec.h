@@ -242,11 +242,28 @@ typedef struct lode_bitwriter {
 	unsigned nbits;  /* pending bits in acc, < 8 between calls */
 } lode_bitwriter;
 
-/* Append the n (<= 32) low bits of v (v < 2^n). */
-void lode_bits_put(lode_bitwriter *bw, uint32_t v, unsigned n);
+/* Append the n (<= 32) low bits of v (v < 2^n).  Inline: the writer puts
+ * every position through it. */
+static inline void lode_bits_put(lode_bitwriter *bw, uint32_t v, unsigned n)
+{
+	bw->acc |= (uint64_t)v << bw->nbits;
+	bw->nbits += n;
+	while (bw->nbits >= 8) {
+		bw->out[bw->bytes++] = (uint8_t)bw->acc;
+		bw->acc >>= 8;
+		bw->nbits -= 8;
+	}
+}
 
 /* Append q in unary: q zero bits, then a one. */
-void lode_unary_put(lode_bitwriter *bw, uint32_t q);
+static inline void lode_unary_put(lode_bitwriter *bw, uint32_t q)
+{
+	while (q >= 24) {
+		lode_bits_put(bw, 0, 24);
+		q -= 24;
+	}
+	lode_bits_put(bw, (uint32_t)1 << q, q + 1);
+}
 
 /* Write out the pending bits, zero-padded to a whole byte. */
 void lode_bitwriter_flush(lode_bitwriter *bw);

@@ -11,8 +11,10 @@
 #include "stem.h"
 #include "tokenizer.h"
 
-/* Bytes of position codes buffered before they are written out. */
+/* Bytes of position codes buffered before they are written out, and the
+ * most position values of a block kept between the writer's passes. */
 #define POSITIONS_DRAIN 65536
+#define POSITIONS_BUFFERED 65536
 
 struct lode_postings_writer {
 	lode_out dict, postings, positions;
@@ -45,6 +47,8 @@ struct lode_postings_writer {
 	lode_bitwriter bits;
 	uint8_t *bits_buf;
 	size_t bits_cap;
+	uint32_t *vals;          /* the pending block's values, if buffered */
+	size_t vals_cap;
 
 	/* Dictionary. */
 	char prev_term[LODE_MAX_TOKEN_BYTES + 1];
@@ -187,33 +191,65 @@ static int next_value(const uint8_t **p, const uint8_t *end, uint32_t *i,
 	return LODE_OK;
 }
 
+/* Pass over the pending block's position values: from vals[] when they
+ * are buffered, else decoded again from the inverter's chunks. */
+#define FOR_EACH_VALUE(w, buffered, v, body)                                  \
+	do {                                                                  \
+		uint64_t at_ = 0, pos_;                                       \
+		for (uint32_t d_ = 0; d_ < (w)->nblock; d_++) {               \
+			const uint8_t *p_ = (w)->pos_at[d_];                  \
+			uint32_t dl_ = (w)->lengths[(w)->docs[d_]], i_ = 0;   \
+			while (i_ < (w)->freqs[d_]) {                         \
+				uint32_t v;                                   \
+				if (buffered) {                               \
+					v = (w)->vals[at_++];                 \
+					i_++;                                 \
+				} else {                                      \
+					next_value(&p_, (w)->pos_end[d_], &i_, \
+					           &pos_, dl_, &v);           \
+				}                                             \
+				body                                          \
+			}                                                     \
+		}                                                             \
+		(void)at_;                                                    \
+	} while (0)
+
 /*
  * Write the pending block's positions (FORMAT.md, PositionsBlock): choose
  * the Rice parameter that codes them in the fewest bits, then write it, the
- * low bits and the unary high parts.  Every pass reads the documents'
- * VByte positions again from the inverter's chunks (pos_at[]) instead of
- * keeping their values, and the codes are written out every
- * POSITIONS_DRAIN bytes: the buffer holds that plus one unary code, q / 8
- * bytes (q < 4 V for the block's V values, as K >= log2(mean) - 2).
+ * low bits and the unary high parts.  The first pass decodes the documents'
+ * VByte positions from the inverter's chunks (pos_at[]); a block of up to
+ * POSITIONS_BUFFERED values keeps them for the later passes, a larger one
+ * decodes them again, so that no buffer grows with a document's frequency
+ * but the codes': they are written out every POSITIONS_DRAIN bytes, and the
+ * buffer holds that plus one unary code, q / 8 bytes (q < 4 V for the
+ * block's V values, as K >= log2(mean) - 2).
  */
 static int write_block_positions(struct lode_postings_writer *w,
                                  lode_error *err)
 {
-	uint64_t values = 0, sum = 0, cost[3] = {0}, pos;
+	uint64_t values = 0, sum = 0, cost[3] = {0}, pos, at = 0;
 	unsigned k0, k, best = 0;
-	int rc;
+	int buffered, rc;
 
+	for (uint32_t d = 0; d < w->nblock; d++) {
+		if (w->freqs[d] > w->lengths[w->docs[d]])
+			goto corrupt;
+		values += w->freqs[d];
+	}
+	buffered = values <= POSITIONS_BUFFERED;
+	if (buffered && lode_grow(&w->vals, &w->vals_cap, values, sizeof(uint32_t)))
+		return lode_fail(err, LODE_ENOMEM, "out of memory");
 	for (uint32_t d = 0; d < w->nblock; d++) {
 		const uint8_t *p = w->pos_at[d];
 		uint32_t dl = w->lengths[w->docs[d]], v, i = 0;
-		if (w->freqs[d] > dl)
-			goto corrupt;
 		while (i < w->freqs[d]) {
 			if (next_value(&p, w->pos_end[d], &i, &pos, dl, &v))
 				goto corrupt;
 			sum += v;
+			if (buffered)
+				w->vals[at++] = v;
 		}
-		values += w->freqs[d];
 	}
 	/* The best parameter is near log2 of the mean value: try one below
 	 * floor(log2(mean)), it and one above. */
@@ -221,43 +257,42 @@ static int write_block_positions(struct lode_postings_writer *w,
 	k0 = k0 > 2 ? k0 - 2 : 0;
 	if (k0 > 29)
 		k0 = 29;
-	for (uint32_t d = 0; d < w->nblock; d++) {
-		const uint8_t *p = w->pos_at[d];
-		uint32_t dl = w->lengths[w->docs[d]], v, i = 0;
-		while (i < w->freqs[d]) {
-			next_value(&p, w->pos_end[d], &i, &pos, dl, &v);
-			for (unsigned c = 0; c < 3; c++)
-				cost[c] += v >> (k0 + c);
-		}
-	}
+	FOR_EACH_VALUE(w, buffered, v, {
+		cost[0] += v >> k0;
+		cost[1] += v >> (k0 + 1);
+		cost[2] += v >> (k0 + 2);
+	});
 	for (unsigned c = 1; c < 3; c++)
 		if (cost[c] + values * c < cost[best] + values * best)
 			best = c;
 	k = k0 + best;
-	/* The parameter, the low bits, then the unary parts, padded once. */
-	if (bits_room(w, 0))
+	/* The parameter, the low bits, then the unary parts, padded once.
+	 * Buffered, the whole block's codes get their room at once:
+	 * 5 + V k + V + sum of v >> k bits. */
+	if (buffered ? lode_grow(&w->bits_buf, &w->bits_cap, w->bits.bytes +
+	                         (LODE_RICE_PARAM_BITS + values * (k + 1) +
+	                          cost[best]) / 8 + 16, 1)
+	             : bits_room(w, 0))
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
+	w->bits.out = w->bits_buf;
 	lode_bits_put(&w->bits, k, LODE_RICE_PARAM_BITS);
-	for (int high = 0; high < 2; high++) {
-		for (uint32_t d = 0; d < w->nblock; d++) {
-			const uint8_t *p = w->pos_at[d];
-			uint32_t dl = w->lengths[w->docs[d]], v, i = 0;
-			while (i < w->freqs[d]) {
-				next_value(&p, w->pos_end[d], &i, &pos, dl, &v);
-				if (bits_room(w, high ? v >> k : 0))
-					return lode_fail(err, LODE_ENOMEM,
-					                 "out of memory");
-				if (high)
-					lode_unary_put(&w->bits, v >> k);
-				else if (k)
-					lode_bits_put(&w->bits,
-					              v & (((uint32_t)1 << k) - 1), k);
-				if (w->bits.bytes >= POSITIONS_DRAIN &&
-				    (rc = drain_positions(w, 0, err)))
-					return rc;
-			}
-		}
-	}
+	if (k)
+		FOR_EACH_VALUE(w, buffered, v, {
+			if (!buffered && bits_room(w, 0))
+				return lode_fail(err, LODE_ENOMEM, "out of memory");
+			lode_bits_put(&w->bits, v & (((uint32_t)1 << k) - 1), k);
+			if (!buffered && w->bits.bytes >= POSITIONS_DRAIN &&
+			    (rc = drain_positions(w, 0, err)))
+				return rc;
+		});
+	FOR_EACH_VALUE(w, buffered, v, {
+		if (!buffered && bits_room(w, v >> k))
+			return lode_fail(err, LODE_ENOMEM, "out of memory");
+		lode_unary_put(&w->bits, v >> k);
+		if (!buffered && w->bits.bytes >= POSITIONS_DRAIN &&
+		    (rc = drain_positions(w, 0, err)))
+			return rc;
+	});
 	return drain_positions(w, 1, err);
 corrupt:
 	return lode_fail(err, LODE_ECORRUPT, "corrupt postings buffer for a term");
@@ -430,6 +465,7 @@ void lode_postings_writer_free(struct lode_postings_writer *w)
 	lode_free(w->blocks);
 	lode_free(w->skips);
 	lode_free(w->bits_buf);
+	lode_free(w->vals);
 	lode_free(w->block_offsets);
 	lode_free(w);
 }
