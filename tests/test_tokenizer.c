@@ -622,6 +622,19 @@ static void test_every_code_point_matches_reference(void **state)
 	}
 }
 
+/* Append the piece p to buf[0, *len) if it fits within want bytes; 0 if
+ * it does not. */
+static int append_piece(char *buf, size_t *len, size_t want, const char *p)
+{
+	size_t plen = strlen(p);
+
+	if (*len + plen > want)
+		return 0;
+	memcpy(buf + *len, p, plen);
+	*len += plen;
+	return 1;
+}
+
 /* A random text: bytes, ASCII words and valid characters of many kinds. */
 static size_t random_text(test_rng *rng, char *buf, size_t cap)
 {
@@ -644,15 +657,9 @@ static size_t random_text(test_rng *rng, char *buf, size_t cap)
 
 			while (run_len-- && len < want)
 				buf[len++] = 'q';
-		} else {
-			const char *p = pieces[test_rng_below(rng,
-				sizeof(pieces) / sizeof(pieces[0]))];
-			size_t plen = strlen(p);
-
-			if (len + plen > want)
-				break;
-			memcpy(buf + len, p, plen);
-			len += plen;
+		} else if (!append_piece(buf, &len, want, pieces[test_rng_below(rng,
+		                         sizeof(pieces) / sizeof(pieces[0]))])) {
+			break;
 		}
 	}
 	return len;
@@ -830,15 +837,9 @@ static size_t random_mixed_text(test_rng *rng, char *buf, size_t cap)
 			while (n-- && len < want)
 				buf[len++] = alnum[test_rng_below(rng,
 				                                  sizeof(alnum) - 1)];
-		} else {
-			const char *p = others[test_rng_below(rng,
-				sizeof(others) / sizeof(others[0]))];
-			size_t plen = strlen(p);
-
-			if (len + plen > want)
-				break;
-			memcpy(buf + len, p, plen);
-			len += plen;
+		} else if (!append_piece(buf, &len, want, others[test_rng_below(rng,
+		                         sizeof(others) / sizeof(others[0]))])) {
+			break;
 		}
 	}
 	return len;
