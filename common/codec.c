@@ -149,16 +149,6 @@ unsigned lode_bits_needed(uint32_t v)
 #endif
 }
 
-size_t lode_bitpack_size(size_t n, unsigned width)
-{
-	/* Eight values of width bits take width bytes: no overflow in the
-	 * remainder, and a product too large saturates so that decoders
-	 * given a corrupt count fail their bounds test. */
-	if (width && n / 8 > (SIZE_MAX - 32) / width)
-		return SIZE_MAX;
-	return n / 8 * width + (n % 8 * width + 7) / 8;
-}
-
 void lode_bitpack(uint8_t *out, const uint32_t *in, size_t n, unsigned width)
 {
 	uint64_t acc = 0; /* pending bits, the oldest in bit 0 */
@@ -336,7 +326,7 @@ uint8_t lode_pfor_plan(const uint32_t *in, size_t n, int exceptions,
 void lode_pfor_encode(uint8_t *out, const uint32_t *in, size_t n,
                       uint8_t header)
 {
-	unsigned w = header & ~LODE_PFOR_EXCEPTIONS & 0xffu;
+	unsigned w = lode_pfor_width(header);
 	uint32_t low[LODE_PFOR_MAX_VALUES] = {0}, high[LODE_PFOR_MAX_VALUES];
 	unsigned top = 0;
 	size_t count = 0;
@@ -365,7 +355,7 @@ void lode_pfor_encode(uint8_t *out, const uint32_t *in, size_t n,
 size_t lode_pfor_patched_size(const uint8_t *in, const uint8_t *end, size_t n,
                               uint8_t header, unsigned *width)
 {
-	unsigned w = header & ~LODE_PFOR_EXCEPTIONS & 0xffu;
+	unsigned w = lode_pfor_width(header);
 	size_t packed, count, hw, size;
 
 	if (w > 32 || n > LODE_PFOR_MAX_VALUES)
@@ -387,7 +377,7 @@ size_t lode_pfor_patched_size(const uint8_t *in, const uint8_t *end, size_t n,
 int lode_pfor_patch(const uint8_t *in, const uint8_t *end, uint32_t *out,
                     size_t n, uint8_t header)
 {
-	unsigned w = header & ~LODE_PFOR_EXCEPTIONS & 0xffu;
+	unsigned w = lode_pfor_width(header);
 	const uint8_t *e = in + lode_bitpack_size(n, w);
 	const uint8_t *index = e + 2, *high = e + 2 + e[0];
 	size_t count = e[0];

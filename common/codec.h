@@ -31,8 +31,6 @@
 
 #include "lode.h"
 
-#include "lode.h"
-
 #define LODE_VBYTE_MAX 10
 
 /* Write v at out (room for LODE_VBYTE_MAX bytes); returns bytes written.
@@ -102,8 +100,16 @@ static inline int lode_vbyte_skip(const uint8_t **p, const uint8_t *end,
 /* Bits needed to represent v: 0 for 0, 1 for 1, 32 for 2^32-1. */
 unsigned lode_bits_needed(uint32_t v);
 
-/* Bytes taken by n values of width bits. */
-size_t lode_bitpack_size(size_t n, unsigned width);
+/* Bytes taken by n values of width bits.  Eight values of width bits take
+ * width bytes: no overflow in the remainder, and a product too large
+ * saturates so that decoders given a corrupt count fail their bounds test.
+ * Inline: every postings block's size is asked for. */
+static inline size_t lode_bitpack_size(size_t n, unsigned width)
+{
+	if (width && n / 8 > (SIZE_MAX - 32) / width)
+		return SIZE_MAX;
+	return n / 8 * width + (n % 8 * width + 7) / 8;
+}
 
 /* Pack in[0, n) (each < 2^width) into out, which has room for
  * lode_bitpack_size(n, width) bytes. */
@@ -129,6 +135,12 @@ int lode_bitunpack(const uint8_t *in, const uint8_t *end, uint32_t *out,
  */
 #define LODE_PFOR_EXCEPTIONS 0x80
 #define LODE_PFOR_MAX_VALUES 128
+
+/* The packed width w of a part's header byte. */
+static inline unsigned lode_pfor_width(uint8_t header)
+{
+	return header & ~LODE_PFOR_EXCEPTIONS & 0xffu;
+}
 
 /* The header byte of the cheapest part for in[0, n), without exceptions
  * unless exceptions is set; *bytes gets its size. */
@@ -161,7 +173,7 @@ static inline size_t lode_pfor_size(const uint8_t *in, const uint8_t *end,
 		return lode_pfor_patched_size(in, end, n, header, width);
 	if (header > 32 || n > LODE_PFOR_MAX_VALUES)
 		return SIZE_MAX;
-	packed = n / 8 * header + (n % 8 * header + 7) / 8;
+	packed = lode_bitpack_size(n, header);
 	if (packed > (size_t)(end - in))
 		return SIZE_MAX;
 	*width = header;
@@ -174,7 +186,7 @@ static inline size_t lode_pfor_size(const uint8_t *in, const uint8_t *end,
 static inline int lode_pfor_decode(const uint8_t *in, const uint8_t *end,
                                    uint32_t *out, size_t n, uint8_t header)
 {
-	if (lode_bitunpack(in, end, out, n, header & ~LODE_PFOR_EXCEPTIONS & 0xffu))
+	if (lode_bitunpack(in, end, out, n, lode_pfor_width(header)))
 		return LODE_ECORRUPT;
 	if (header & LODE_PFOR_EXCEPTIONS)
 		return lode_pfor_patch(in, end, out, n, header);
@@ -328,7 +340,7 @@ static inline int lode_unary_get(const uint8_t *in, uint64_t *bit,
 		return LODE_ECORRUPT;
 	*q = zeros + lode_lowest_bit(w);
 	*bit = at;
-	return 0;
+	return LODE_OK;
 }
 
 /*
