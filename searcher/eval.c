@@ -1062,6 +1062,49 @@ static int score_leaf(const struct lode_eval *ev, const struct ms_leaf *l,
 }
 
 /*
+ * The window [lo, hi] of a query of one scored term, l, that may lift a
+ * document into the top k: the documents of its block scored in one loop
+ * over the decoded block, with leaf_score() as everywhere.  The general
+ * loop of top_maxscore() pays about 200 instructions a document for the
+ * bookkeeping of several leaves; frequent words score most documents of
+ * most blocks.  The loop stops when the window's bound no longer beats the
+ * threshold.
+ */
+static int score_term_window(struct lode_eval *ev,
+                             const struct lode_segment *seg,
+                             const struct ms_leaf *l, uint32_t lo,
+                             uint32_t hi, lode_topk *top, lode_error *err)
+{
+	struct matcher *m = l->m;
+	lode_postings *p = &m->posts[0];
+	double theta = lode_topk_threshold(top);
+	const uint32_t *freqs;
+	uint32_t i;
+	int rc;
+
+	if ((rc = m_advance(m, lo, err)))
+		return rc;
+	if (m->doc > hi)
+		return LODE_OK;
+	if ((rc = lode_postings_block_freqs(p, &freqs, err)))
+		return rc;
+	for (i = p->i; i < p->n && p->docs[i] <= hi; i++) {
+		uint32_t d = p->docs[i];
+		double norm = doc_norm(ev, lode_segment_doc_tokens(seg, d));
+		double score = leaf_score(ev, m->weight, freqs[i] + 1, norm);
+		if (score > theta) {
+			lode_topk_offer(top, (lode_hit){seg->doc_base + d, score});
+			theta = lode_topk_threshold(top);
+			if (l->bound * BOUND_MARGIN < theta)
+				break;
+		}
+	}
+	lode_postings_seek_in_block(p, i < p->n ? i : p->n - 1);
+	m->doc = p->doc;
+	return LODE_OK;
+}
+
+/*
  * Block-max MaxScore: MaxScore (H. Turtle and J. Flood, "Query evaluation:
  * strategies and optimizations", IP&M 31(6), 1995) with score bounds per
  * block, as in S. Ding and T. Suel, "Faster top-k document retrieval using
@@ -1138,6 +1181,12 @@ static int top_maxscore(struct lode_eval *ev, uint32_t s, lode_topk *top,
 		while (e < n && prefix[e + 1] * BOUND_MARGIN < theta)
 			e++;
 		/* e == n: nothing in the window can enter the top k. */
+		if (e == 0 && n == 1 && leaf[0].m->kind == M_TERM) {
+			if ((rc = score_term_window(ev, seg, &leaf[0], lo, hi, top,
+			                            err)))
+				return rc;
+			e = n;
+		}
 		while (e < n) {
 			double sum = 0, score = 0, norm;
 			uint32_t d = LODE_DOC_END;

@@ -322,6 +322,15 @@ int lode_postings_freq(lode_postings *p, uint32_t *freq, lode_error *err)
 	return rc;
 }
 
+int lode_postings_block_freqs(lode_postings *p, const uint32_t **freqs,
+                              lode_error *err)
+{
+	int rc = ensure_freqs(p, err);
+
+	*freqs = p->freqs;
+	return rc;
+}
+
 /* Read the block's Rice parameter and find where its unary parts begin:
  * after the low bits of all its values, as many as its frequencies add
  * up to. */

@@ -120,6 +120,18 @@ void lode_postings_impact(lode_postings *p, uint32_t target, lode_impact *out);
 /* Frequency of the current document. */
 int lode_postings_freq(lode_postings *p, uint32_t *freq, lode_error *err);
 
+/* The frequencies minus one of the current block's documents, docs[0, n),
+ * decoded if they were not: for a caller that scores a block in one loop. */
+int lode_postings_block_freqs(lode_postings *p, const uint32_t **freqs,
+                              lode_error *err);
+
+/* Move to the current block's document i (at or after the current one). */
+static inline void lode_postings_seek_in_block(lode_postings *p, uint32_t i)
+{
+	p->i = i;
+	p->doc = p->docs[i];
+}
+
 /* Positions of the current document, increasing; *out lives until the
  * next call on p.  The documents of a block asked for must not go back. */
 int lode_postings_positions(lode_postings *p, const uint32_t **out,
