@@ -50,6 +50,7 @@ struct matcher {
 	uint32_t starts_cap;
 	struct matcher **child;
 	size_t nchild;
+	size_t two_phase_kids;     /* AND: children that are two_phase() */
 };
 
 /* A leaf word's dictionary entry in one segment, found while computing the
@@ -235,62 +236,97 @@ static int count_phrase(struct matcher *m, lode_error *err)
 }
 
 /* Move every term of the phrase to the first document >= target that
- * contains them all, the rarest term leading; then check positions, and go
- * on past documents where the terms are not adjacent. */
-static int advance_phrase(struct matcher *m, uint32_t target, lode_error *err)
+ * contains them all, the rarest term leading, without reading positions:
+ * m->doc is a candidate, which count_phrase() confirms or not. */
+static int phrase_candidate(struct matcher *m, uint32_t target,
+                            lode_error *err)
 {
 	lode_postings *lead = &m->posts[m->lead];
+	uint32_t t;
+	int rc;
+
+	if ((rc = lode_postings_advance(lead, target, err)))
+		return rc;
+again:
+	t = lead->doc;
+	m->doc = t;
+	if (t == LODE_DOC_END)
+		return LODE_OK;
+	for (size_t k = 0; k < m->nposts; k++) {
+		lode_postings *p = &m->posts[k];
+		if (p == lead)
+			continue;
+		if ((rc = lode_postings_advance(p, t, err)))
+			return rc;
+		if (p->doc != t) {
+			if (p->doc == LODE_DOC_END) {
+				m->doc = LODE_DOC_END;
+				return LODE_OK;
+			}
+			if ((rc = lode_postings_advance(lead, p->doc, err)))
+				return rc;
+			goto again;
+		}
+	}
+	return LODE_OK;
+}
+
+/* The first candidate >= target whose positions hold the phrase. */
+static int advance_phrase(struct matcher *m, uint32_t target, lode_error *err)
+{
 	int rc;
 
 	for (;;) {
-		uint32_t t;
-		size_t k;
-		if ((rc = lode_postings_advance(lead, target, err)))
+		if ((rc = phrase_candidate(m, target, err)) ||
+		    m->doc == LODE_DOC_END || (rc = count_phrase(m, err)))
 			return rc;
-	again:
-		t = lead->doc;
-		if (t == LODE_DOC_END) {
+		if (m->phrase_freq > 0)
+			return LODE_OK;
+		if (m->doc == LODE_DOC_END - 1) {
 			m->doc = LODE_DOC_END;
 			return LODE_OK;
 		}
-		for (k = 0; k < m->nposts; k++) {
-			lode_postings *p = &m->posts[k];
-			if (p == lead)
-				continue;
-			if ((rc = lode_postings_advance(p, t, err)))
-				return rc;
-			if (p->doc != t) {
-				if (p->doc == LODE_DOC_END) {
-					m->doc = LODE_DOC_END;
-					return LODE_OK;
-				}
-				if ((rc = lode_postings_advance(lead, p->doc, err)))
-					return rc;
-				goto again;
-			}
-		}
-		if ((rc = count_phrase(m, err)))
-			return rc;
-		if (m->phrase_freq > 0) {
-			m->doc = t;
-			return LODE_OK;
-		}
-		if (t == LODE_DOC_END - 1) {
-			m->doc = LODE_DOC_END;
-			return LODE_OK;
-		}
-		target = t + 1;
+		target = m->doc + 1;
 	}
 }
 
+/*
+ * Two-phase matching (as Lucene's TwoPhaseIterator): an AND's phrase
+ * children, and an AND NOT's excluded phrase, move to candidates only, the
+ * documents that hold all their words, and their positions are read only
+ * where every other child agrees on the document.  Advanced exactly, a
+ * phrase would confirm candidates the other children then pass over: in
+ * '"place or" AND pitches' every document with both words.  A phrase
+ * moved this way is always moved this way, so that its doc, which may be
+ * an unconfirmed candidate, is never taken for a match.
+ */
+static inline int two_phase(const struct matcher *m)
+{
+	return m->kind == M_PHRASE;
+}
+
+/* Move m to its first candidate >= target: a two-phase phrase's next
+ * candidate, any other matcher's next match. */
+static inline int m_approach(struct matcher *m, uint32_t target,
+                             lode_error *err)
+{
+	/* m_advance's tests first: a term costs no more than there. */
+	if ((m->started && m->doc >= target) || m->kind == M_TERM)
+		return m_advance(m, target, err);
+	m->started = 1;
+	if (two_phase(m))
+		return phrase_candidate(m, target, err);
+	return m_advance_slow(m, target, err);
+}
+
 /* Leapfrog: the first (rarest) child proposes, the others follow or
- * overtake it, until all agree. */
+ * overtake it, until all agree; then the two-phase children confirm. */
 static int advance_and(struct matcher *m, uint32_t target, lode_error *err)
 {
 	struct matcher *lead = m->child[0];
 	int rc;
 
-	if ((rc = m_advance(lead, target, err)))
+	if ((rc = m_approach(lead, target, err)))
 		return rc;
 again:
 	if (lead->doc == LODE_DOC_END) {
@@ -299,14 +335,30 @@ again:
 	}
 	for (size_t k = 1; k < m->nchild; k++) {
 		struct matcher *c = m->child[k];
-		if ((rc = m_advance(c, lead->doc, err)))
+		if ((rc = m_approach(c, lead->doc, err)))
 			return rc;
 		if (c->doc != lead->doc) {
 			if (c->doc == LODE_DOC_END) {
 				m->doc = LODE_DOC_END;
 				return LODE_OK;
 			}
-			if ((rc = m_advance(lead, c->doc, err)))
+			if ((rc = m_approach(lead, c->doc, err)))
+				return rc;
+			goto again;
+		}
+	}
+	for (size_t k = 0; m->two_phase_kids && k < m->nchild; k++) {
+		struct matcher *c = m->child[k];
+		if (!two_phase(c))
+			continue;
+		if ((rc = count_phrase(c, err)))
+			return rc;
+		if (c->phrase_freq == 0) {
+			if (lead->doc == LODE_DOC_END - 1) {
+				m->doc = LODE_DOC_END;
+				return LODE_OK;
+			}
+			if ((rc = m_approach(lead, lead->doc + 1, err)))
 				return rc;
 			goto again;
 		}
@@ -340,10 +392,16 @@ static int advance_andnot(struct matcher *m, uint32_t target, lode_error *err)
 			return rc;
 		if (yes->doc == LODE_DOC_END)
 			break;
-		if ((rc = m_advance(no, yes->doc, err)))
+		if ((rc = m_approach(no, yes->doc, err)))
 			return rc;
 		if (no->doc != yes->doc)
 			break;
+		if (two_phase(no)) {
+			if ((rc = count_phrase(no, err)))
+				return rc;
+			if (no->phrase_freq == 0)
+				break;
+		}
 		target = yes->doc + 1;
 	}
 	m->doc = yes->doc;
@@ -722,6 +780,8 @@ static struct matcher *simplify(struct matcher *m)
 			break;
 		qsort(m->child, m->nchild, sizeof(*m->child), compare_cost);
 		m->cost = m->child[0]->cost;
+		for (size_t i = 0; i < m->nchild; i++)
+			m->two_phase_kids += two_phase(m->child[i]);
 		return m;
 	case M_OR:
 		if (m->nchild == 0)
