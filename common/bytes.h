@@ -50,6 +50,19 @@ static inline int lode_bytes_equal(const char *a, const char *b, size_t n)
 	return 1;
 }
 
+/* A term's first 8 bytes as a big-endian number, zero-padded: the block
+ * keys of the dictionary (FORMAT.md).  No term holds a zero byte, so a < b
+ * in lode_bytes_compare's order gives key(a) <= key(b), equal only when
+ * the first 8 bytes are. */
+static inline uint64_t lode_bytes_key(const char *p, size_t n)
+{
+	uint64_t key = 0;
+
+	for (size_t i = 0; i < 8; i++)
+		key = key << 8 | (i < n ? (uint8_t)p[i] : 0);
+	return key;
+}
+
 /* FNV-1a (64 bits, folded to 32) for the in-memory hash tables. */
 static inline uint32_t lode_bytes_hash(const char *p, size_t n)
 {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "bytes.h"
 #include "codec.h"
 #include "error.h"
 #include "file.h"
@@ -57,6 +58,8 @@ struct lode_postings_writer {
 	uint64_t npairs;            /* pair terms, not in npostings */
 	uint64_t *block_offsets; /* file offset of each dictionary block */
 	size_t nblocks, block_offsets_cap;
+	uint64_t *block_keys;    /* lode_bytes_key of each block's first term */
+	size_t block_keys_cap;
 };
 
 int lode_postings_writer_open(const char *dir, const uint32_t *lengths,
@@ -308,8 +311,11 @@ static int write_dict_entry(struct lode_postings_writer *w,
 
 	if (w->nterms % LODE_DICT_BLOCK_TERMS == 0) {
 		if (lode_grow(&w->block_offsets, &w->block_offsets_cap,
-		              w->nblocks + 1, sizeof(uint64_t)))
+		              w->nblocks + 1, sizeof(uint64_t)) ||
+		    lode_grow(&w->block_keys, &w->block_keys_cap, w->nblocks + 1,
+		              sizeof(uint64_t)))
 			return lode_fail(err, LODE_ENOMEM, "out of memory");
+		w->block_keys[w->nblocks] = lode_bytes_key(t->term, t->term_len);
 		w->block_offsets[w->nblocks++] = w->dict.offset;
 		if ((rc = lode_out_put64(&w->dict, pst_off, err)) ||
 		    (rc = lode_out_put64(&w->dict, pos_off, err)))
@@ -431,6 +437,8 @@ int lode_postings_writer_finish(struct lode_postings_writer *w,
 
 	for (size_t i = 0; rc == LODE_OK && i < w->nblocks; i++)
 		rc = lode_out_put64(&w->dict, w->block_offsets[i], err);
+	for (size_t i = 0; rc == LODE_OK && i < w->nblocks; i++)
+		rc = lode_out_put64(&w->dict, w->block_keys[i], err);
 	common_off = w->dict.offset;
 	if (rc == LODE_OK)
 		rc = lode_out_write(&w->dict, &count, 1, err);
@@ -467,5 +475,6 @@ void lode_postings_writer_free(struct lode_postings_writer *w)
 	lode_free(w->bits_buf);
 	lode_free(w->vals);
 	lode_free(w->block_offsets);
+	lode_free(w->block_keys);
 	lode_free(w);
 }

@@ -49,8 +49,8 @@ static int check_dict(struct lode_segment *seg, lode_error *err)
 	    seg->index_off < LODE_HEADER_SIZE ||
 	    common_off > m->size - LODE_DICT_FOOTER_SIZE ||
 	    seg->index_off > common_off ||
-	    (common_off - seg->index_off) / 8 != seg->nblocks ||
-	    (common_off - seg->index_off) % 8 != 0)
+	    (common_off - seg->index_off) / 16 != seg->nblocks ||
+	    (common_off - seg->index_off) % 16 != 0)
 		return corrupt(m, "dictionary footer does not match its size", err);
 	/* The common words: a count, then length and bytes of each, in
 	 * strictly increasing order, filling the space to the footer. */
@@ -161,6 +161,12 @@ static int block_bounds(const struct lode_segment *seg, uint64_t b,
 	return LODE_OK;
 }
 
+/* Block b's key (FORMAT.md, BlockKeys). */
+static inline uint64_t block_key(const struct lode_segment *seg, uint64_t b)
+{
+	return lode_get64(seg->dict.data + seg->index_off + (seg->nblocks + b) * 8);
+}
+
 /* Compare term with the first term of block b; *cmp < 0 if term sorts
  * before it.  The binary search's step: only the bytes it reads are
  * checked (block_bounds' full test waits for the block scanned). */
@@ -216,7 +222,8 @@ struct entry {
 
 /* Read the term part of entry i of a block at *p (before end); *cur_len is
  * the previous term's length and becomes this one's.  -1 if out of bounds. */
-static int read_term(const uint8_t **p, const uint8_t *end, unsigned i,
+static inline __attribute__((always_inline)) int
+read_term(const uint8_t **p, const uint8_t *end, unsigned i,
                      size_t *cur_len, struct entry *e)
 {
 	uint64_t prefix, suffix;
@@ -270,7 +277,8 @@ static int read_fields(const struct lode_segment *seg, const uint8_t **p,
  * lengths are needed, to find the next term's.  They are bounded by the
  * files' sizes here so that the sums cannot overflow; read_fields checks
  * the entry found. */
-static int skip_fields(const struct lode_segment *seg, const uint8_t **p,
+static inline __attribute__((always_inline)) int
+skip_fields(const struct lode_segment *seg, const uint8_t **p,
                        const uint8_t *end, struct entry *e)
 {
 	while (*p < end && **p >= 0x80) /* DocFreq, CollectionFreq */
@@ -318,6 +326,8 @@ static int scan_block(const struct lode_segment *seg, uint64_t b, entry_fn fn,
 		    e.suffix[0] == (uint8_t)cur[e.prefix])
 			goto bad;
 		memcpy(cur + e.prefix, e.suffix, e.suffix_len);
+		if (i == 0 && block_key(seg, b) != lode_bytes_key(cur, cur_len))
+			goto bad;
 		if ((rc = fn(ctx, cur, cur_len, &e.info)) != 0)
 			return rc;
 		pst_off += e.pst_len;
@@ -389,12 +399,30 @@ bad:
 int lode_segment_lookup(const struct lode_segment *seg, const char *term,
                         size_t len, lode_term_info *info, lode_error *err)
 {
-	uint64_t lo = 0, hi = seg->nblocks;
+	uint64_t key = lode_bytes_key(term, len), lo = 0, hi = seg->nblocks;
 	int cmp = 0, rc;
 
 	if (seg->nblocks == 0 || len == 0 || len > LODE_MAX_TOKEN_BYTES)
 		return 0;
-	/* Last block whose first term <= term. */
+	/* A block whose key is below term's starts below term, one whose key
+	 * is above it above it: the binary search runs on the keys, one array
+	 * of 8-byte numbers, and compares terms in full only among blocks of
+	 * key equal to term's (first terms sharing its first 8 bytes). */
+	while (lo < hi) { /* first block whose key > key */
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (block_key(seg, mid) <= key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return 0; /* term sorts before the first term */
+	if (block_key(seg, lo - 1) < key)
+		return find_in_block(seg, lo - 1, term, len, info, err);
+	/* Rare: the last block in [0, hi) whose first term <= term, by full
+	 * comparisons (block hi, if any, starts above term). */
+	hi = lo;
+	lo = 0;
 	while (hi - lo > 1) {
 		uint64_t mid = lo + (hi - lo) / 2;
 		if ((rc = compare_block(seg, mid, term, len, &cmp, err)))

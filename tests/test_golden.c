@@ -2,7 +2,7 @@
  * test_golden.c -- the committed tiny index in tests/golden/ must keep
  * reading, and building its documents again must give the same bytes.
  *
- * tests/golden/index was built at format version 8 by
+ * tests/golden/index was built at format version 9 by
  *
  *     touch -d @1700000000 $(find tests/golden/docs -type f)
  *     lode index -i tests/golden/index tests/golden/docs
@@ -267,6 +267,41 @@ static void test_check_sees_structure_behind_crc(void **state)
 	free(dir);
 }
 
+/* Every byte of the dictionary's BlockKeys (FORMAT.md) damaged, the CRC
+ * made to match: lode check finds each one, since lookups trust the keys
+ * to lead them to the right block. */
+static void test_check_sees_wrong_block_key(void **state)
+{
+	char *dir = test_tmpdir("keys");
+	char cmd[8192], path[4096];
+	uint64_t nblocks, index_off;
+	uint8_t *orig;
+	size_t n;
+
+	(void)state;
+	orig = read_all(GOLDEN "/seg-000001/" LODE_FILE_DICT, &n);
+	nblocks = lode_get64(orig + n - LODE_DICT_FOOTER_SIZE + 8);
+	index_off = lode_get64(orig + n - LODE_DICT_FOOTER_SIZE + 16);
+	assert_true(nblocks > 0);
+	for (uint64_t at = index_off + nblocks * 8; at < index_off + nblocks * 16;
+	     at++) {
+		lode_index *ix;
+		lode_error err;
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s/i' && cp -r " GOLDEN " '%s/i'",
+		         dir, dir);
+		assert_int_equal(system(cmd), 0);
+		snprintf(path, sizeof(path), "%s/i/seg-000001/" LODE_FILE_DICT, dir);
+		write_damaged(path, orig, n, (size_t)at, 0x01);
+		snprintf(path, sizeof(path), "%s/i", dir);
+		assert_int_equal(lode_index_open(path, &ix, &err), LODE_OK);
+		assert_int_equal(lode_check(ix, &err), LODE_ECORRUPT);
+		lode_index_close(ix);
+	}
+	free(orig);
+	test_rmtree(dir);
+	free(dir);
+}
+
 /* lode check --sizes: the parts of postings.pst add up to the file less its
  * header, padding and CRC; every token is a position; the files' sizes are
  * theirs. */
@@ -527,6 +562,7 @@ int main(void)
 		cmocka_unit_test(test_check_sees_wrong_impact_list),
 		cmocka_unit_test(test_sizes_add_up),
 		cmocka_unit_test(test_damaged_doc_table_reads_cleanly),
+		cmocka_unit_test(test_check_sees_wrong_block_key),
 		cmocka_unit_test(test_other_version_is_named),
 	};
 

@@ -1454,6 +1454,51 @@ static void empty_directories_are_walked(void **state)
 	free(root);
 }
 
+/*
+ * Terms sharing their first 8 bytes across many dictionary blocks: the
+ * lookup's binary search on block keys (FORMAT.md, BlockKeys) sees equal
+ * keys and must compare whole terms.  Every term is found, and near misses
+ * (between, before and after the run, one byte short) are not.
+ */
+static void terms_of_equal_block_keys_are_found(void **state)
+{
+	static const char *const names[] = {"keys.txt"};
+	const char *texts[1];
+	char *text = malloc(400 * 16), *root, word[32];
+	lode_index *ix = NULL;
+	size_t len = 0;
+	uint32_t df;
+
+	(void)state;
+	assert_non_null(text);
+	/* 300 words "keyprefix000".."keyprefix299" (about 10 blocks of
+	 * one key), and words around them. */
+	len += (size_t)sprintf(text + len, "keyprefi keyprefiw keyprefja ");
+	for (int i = 0; i < 300; i++)
+		len += (size_t)sprintf(text + len, "keyprefix%03d ", i);
+	texts[0] = text;
+	root = small_index(names, texts, 1, NULL, 0, &ix);
+	for (int i = 0; i < 300; i++) {
+		int n = snprintf(word, sizeof(word), "keyprefix%03d", i);
+		assert_int_equal(dict_lookup(ix, word, (size_t)n, &df), 1);
+		n = snprintf(word, sizeof(word), "keyprefix%03da", i);
+		assert_int_equal(dict_lookup(ix, word, (size_t)n, &df), 0);
+		n = snprintf(word, sizeof(word), "keyprefix%02d", i / 10);
+		assert_int_equal(dict_lookup(ix, word, (size_t)n, &df), 0);
+	}
+	assert_int_equal(dict_lookup(ix, "keyprefi", 8, &df), 1);
+	assert_int_equal(dict_lookup(ix, "keyprefiw", 9, &df), 1);
+	assert_int_equal(dict_lookup(ix, "keyprefja", 9, &df), 1);
+	assert_int_equal(dict_lookup(ix, "keyprefix", 9, &df), 0);
+	assert_int_equal(dict_lookup(ix, "keyprefix300", 12, &df), 0);
+	assert_int_equal(dict_lookup(ix, "keyprefiy", 9, &df), 0);
+	assert_int_equal(dict_lookup(ix, "keyprefh", 8, &df), 0);
+	lode_index_close(ix);
+	test_rmtree(root);
+	free(root);
+	free(text);
+}
+
 /* Parse text; the caller frees the query. */
 static lode_query *parse(const char *text)
 {
@@ -1797,6 +1842,7 @@ int main(void)
 		cmocka_unit_test(tiny_corpora_match_reference),
 		cmocka_unit_test(not_of_absent_term_frees_its_matchers),
 		cmocka_unit_test(empty_directories_are_walked),
+		cmocka_unit_test(terms_of_equal_block_keys_are_found),
 		cmocka_unit_test(search_for_no_hits_takes_no_buffer),
 		cmocka_unit_test(long_position_gaps_decode),
 		cmocka_unit_test(huge_documents_are_indexed_and_snippeted),
