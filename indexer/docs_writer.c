@@ -1,5 +1,6 @@
 /* docs_writer.c -- document table and zlib-compressed stored text
- * (compressed by libdeflate, streamed by zlib for a huge document). */
+ * (compressed by libdeflate, streamed by zlib for a document above
+ * LODE_DEFLATE_OUT). */
 #include "docs_writer.h"
 
 #include <libdeflate.h>
@@ -118,10 +119,11 @@ static int deflate_chunk(struct lode_docs_writer *w, const char *text,
 	if (lode_grow(&w->places, &w->places_cap, w->nplaces + 1,
 	              sizeof(struct chunk_place)))
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
-	/* A chunk of many documents in one call to libdeflate, twice as fast
-	 * as zlib at level 1 and a little smaller; zlib streams a document
-	 * too large for the output buffer. */
-	if (len <= LODE_TEXT_CHUNK) {
+	/* In one call to libdeflate, twice as fast as zlib at level 1 and a
+	 * little smaller, whatever fits the output buffer at worst: every
+	 * chunk of many documents, and single documents up to about its
+	 * size; zlib streams a larger one. */
+	if (libdeflate_zlib_compress_bound(w->ld, len) <= DEFLATE_CHUNK) {
 		size_t n = libdeflate_zlib_compress(w->ld, text, len, w->zbuf,
 		                                    DEFLATE_CHUNK);
 		if (n == 0)
