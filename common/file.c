@@ -7,7 +7,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
+
+#include <libdeflate.h>
 
 #include "alloc.h"
 #include "codec.h"
@@ -106,16 +107,9 @@ out_unmap:
 int lode_map_verify_crc(const lode_map *map, lode_error *err)
 {
 	size_t body = map->size - 4;
-	uLong crc = crc32(0L, Z_NULL, 0);
-	size_t done = 0;
+	uint32_t crc = libdeflate_crc32(0, map->data, body);
 
-	/* zlib's crc32 takes a uInt length; feed it in chunks. */
-	while (done < body) {
-		size_t n = body - done > (1u << 30) ? (1u << 30) : body - done;
-		crc = crc32(crc, map->data + done, (uInt)n);
-		done += n;
-	}
-	if ((uint32_t)crc != lode_get32(map->data + body))
+	if (crc != lode_get32(map->data + body))
 		return lode_fail(err, LODE_ECORRUPT,
 		                 "%s: corrupt: checksum mismatch", map->path);
 	return LODE_OK;
@@ -175,7 +169,7 @@ int lode_out_open(lode_out *out, const char *path, const char *magic,
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
 	}
 	out->cap = OUT_BUFFER_SIZE;
-	out->crc = (uint32_t)crc32(0L, Z_NULL, 0);
+	out->crc = 0; /* the CRC-32 of nothing */
 	out->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (out->fd < 0) {
 		int rc = lode_fail_errno(err, "%s: create", path);
@@ -203,8 +197,8 @@ int lode_out_write_slow(lode_out *out, const void *data, size_t len,
 		p += n;
 		len -= n;
 		if (out->used == out->cap) {
-			out->crc = (uint32_t)crc32(out->crc, out->buf,
-			                           (uInt)out->used);
+			out->crc = libdeflate_crc32(out->crc, out->buf,
+			                           out->used);
 			if ((rc = out_flush(out, err)) != LODE_OK)
 				return rc;
 		}
@@ -241,7 +235,7 @@ int lode_out_finish(lode_out *out, lode_error *err)
 
 	/* The buffer is never full here (a full one is flushed at once),
 	 * but may lack room for the CRC. */
-	out->crc = (uint32_t)crc32(out->crc, out->buf, (uInt)out->used);
+	out->crc = libdeflate_crc32(out->crc, out->buf, out->used);
 	if (out->cap - out->used < 4)
 		rc = out_flush(out, err);
 	if (rc == LODE_OK) {
