@@ -9,16 +9,6 @@
 #include "alloc.h"
 #include "error.h"
 
-static char *dup_string(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *p = lode_malloc(n);
-
-	if (p)
-		memcpy(p, s, n);
-	return p;
-}
-
 static int compare_judgment(const void *a, const void *b)
 {
 	const lode_judgment *x = a, *y = b;
@@ -47,8 +37,8 @@ int lode_qrels_load(lode_qrels *q, const char *path, lode_error *err)
 			break;
 		}
 		if (lode_grow(&q->j, &cap, q->n + 1, sizeof(*q->j)) ||
-		    !(q->j[q->n].qid = dup_string(qid)) ||
-		    !(q->j[q->n].doc = dup_string(doc))) {
+		    !(q->j[q->n].qid = lode_strdup(qid)) ||
+		    !(q->j[q->n].doc = lode_strdup(doc))) {
 			if (q->n < cap && q->j)
 				lode_free(q->j[q->n].qid);
 			rc = lode_fail(err, LODE_ENOMEM, "out of memory");

@@ -61,6 +61,16 @@ static size_t doubled(size_t cap, size_t need, size_t elem, size_t first)
 	return n > SIZE_MAX / elem ? 0 : n;
 }
 
+char *lode_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = lode_malloc(n);
+
+	if (p)
+		memcpy(p, s, n);
+	return p;
+}
+
 int lode_grow_to(void *ptr, size_t *cap, size_t need, size_t elem)
 {
 	void **p = ptr;

@@ -16,6 +16,9 @@ void *lode_calloc(size_t n, size_t size);
 void *lode_realloc(void *ptr, size_t size);
 void lode_free(void *ptr);
 
+/* A lode_malloc'd copy of the string s, or NULL. */
+char *lode_strdup(const char *s);
+
 /* The slow path of lode_grow: reallocate. */
 int lode_grow_to(void *ptr, size_t *cap, size_t need, size_t elem);
 

@@ -30,16 +30,6 @@ char *lode_path_join(const char *a, const char *b)
 	return p;
 }
 
-static char *dup_string(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *p = lode_malloc(n);
-
-	if (p)
-		memcpy(p, s, n);
-	return p;
-}
-
 int lode_map_open(lode_map *map, const char *path, const char *magic,
                   size_t min_footer, lode_error *err)
 {
@@ -49,7 +39,7 @@ int lode_map_open(lode_map *map, const char *path, const char *magic,
 	int fd, rc;
 
 	memset(map, 0, sizeof(*map));
-	map->path = dup_string(path);
+	map->path = lode_strdup(path);
 	if (!map->path)
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -162,7 +152,7 @@ int lode_out_open(lode_out *out, const char *path, const char *magic,
 
 	memset(out, 0, sizeof(*out));
 	out->fd = -1;
-	out->path = dup_string(path);
+	out->path = lode_strdup(path);
 	out->buf = lode_malloc(OUT_BUFFER_SIZE);
 	if (!out->path || !out->buf) {
 		lode_out_abort(out);

@@ -100,8 +100,10 @@ typedef struct lode_build_options {
 	const char *stemmer;       /* NULL, or a Snowball stemmer ("english"):
 	                              each word's stem is indexed beside it */
 	unsigned threads;          /* 1: all work on the caller's thread; more:
-	                              stored text is compressed on another
-	                              thread; 0: one per online CPU */
+	                              files are read ahead on one thread and
+	                              stored text compressed on another (the
+	                              index is the same); 0: one per online
+	                              CPU */
 	void *ctx;                 /* passed to progress and warning */
 } lode_build_options;
 

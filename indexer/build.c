@@ -28,15 +28,15 @@
 #include "inverter.h"
 #include "lode.h"
 #include "postings_writer.h"
+#include "prefetch.h"
 #include "stem.h"
 #include "walk.h"
 
 /* Bytes scanned for a NUL to decide that a file is binary, as git does. */
 #define BINARY_PROBE 8192
-/* Every file is read into one reused buffer, never mapped: a mapped file
- * truncated while being indexed would raise SIGBUS.  A buffer grown past
- * this for a huge file is given back after it. */
-#define BUFFER_KEEP ((size_t)64 << 20)
+/* Most bytes of files read ahead (prefetch.h).  Files are read, never
+ * mapped: a mapped file truncated while being indexed would raise SIGBUS. */
+#define PREFETCH_MAX ((size_t)8 << 20)
 
 struct build {
 	const lode_build_options *opt;
@@ -47,8 +47,6 @@ struct build {
 	uint32_t ndocs;
 	uint32_t *lengths;       /* token count of each document so far */
 	size_t lengths_cap;
-	char *buf;               /* the file being indexed, if read */
-	size_t buf_cap;
 };
 
 static double now_seconds(void)
@@ -123,84 +121,77 @@ static int add_document(struct build *b, const char *path, const char *text,
 	return LODE_OK;
 }
 
-/* Read up to len bytes of fd into the build's reusable buffer; *got
- * receives how many there were (fewer if the file shrank meanwhile). */
-static int read_file(struct build *b, int fd, size_t len, size_t *got)
+/* A file read (lode_read_document): index it, or count it as skipped;
+ * then tell the progress callback. */
+static int take_document(struct build *b, const lode_document *doc)
 {
-	size_t done = 0;
+	int rc = 0;
 
-	if (lode_grow(&b->buf, &b->buf_cap, len + 1, 1))
-		return LODE_ENOMEM;
-	while (done < len) {
-		ssize_t n = read(fd, b->buf + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return LODE_EIO;
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	*got = done;
-	return LODE_OK;
-}
-
-static int on_file(void *ctx, const char *path)
-{
-	struct build *b = ctx;
-	size_t len;
-	struct stat now;
-	const char *data;
-	char msg[4096];
-	int fd, rc, saved_errno;
-
-	/* Non-blocking, and checked again after opening: the entry may have
-	 * been replaced (by a FIFO, say) since the walk saw it. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		goto warn;
-	if (fstat(fd, &now) != 0)
-		goto warn_close;
-	if (!S_ISREG(now.st_mode)) {
-		close(fd);
-		snprintf(msg, sizeof(msg), "%s: no longer a regular file", path);
-		on_warning(b, msg);
+	if (doc->warning) {
+		on_warning(b, doc->warning);
 		return 0;
 	}
-	len = (size_t)now.st_size;
-	rc = read_file(b, fd, len, &len);
-	saved_errno = errno;
-	close(fd);
-	if (rc == LODE_ENOMEM)
-		return lode_fail(b->err, rc, "%s: out of memory (%zu bytes)", path,
-		                 (size_t)now.st_size);
-	if (rc) {
-		snprintf(msg, sizeof(msg), "%s: %s", path, strerror(saved_errno));
-		on_warning(b, msg);
-		return 0;
-	}
-	data = b->buf;
-	if (len > 0 && memchr(data, 0, len < BINARY_PROBE ? len : BINARY_PROBE)) {
+	if (doc->len > 0 &&
+	    memchr(doc->data, 0, doc->len < BINARY_PROBE ? doc->len : BINARY_PROBE))
 		b->stats->skipped_binary++;
-		rc = 0;
-	} else {
-		rc = add_document(b, path, data, len, &now);
-	}
-	if (b->buf_cap > BUFFER_KEEP) {
-		lode_free(b->buf);
-		b->buf = NULL;
-		b->buf_cap = 0;
-	}
+	else
+		rc = add_document(b, doc->path, doc->data, doc->len, &doc->st);
 	if (rc == 0 && b->opt->progress && b->opt->progress(b->opt->ctx, b->stats))
 		rc = lode_fail(b->err, LODE_EINVAL, "indexing interrupted");
 	return rc;
+}
 
-warn_close:
-	close(fd);
-warn:
-	snprintf(msg, sizeof(msg), "%s: %s", path, strerror(errno));
-	on_warning(b, msg);
-	return 0;
+/* The walk's callback on the caller's thread (one thread). */
+static int on_file(void *ctx, const char *path)
+{
+	struct build *b = ctx;
+	lode_document doc;
+	int rc = lode_read_document(path, &doc, b->err);
+
+	if (rc == LODE_OK)
+		rc = take_document(b, &doc);
+	lode_document_release(&doc);
+	return rc;
+}
+
+/*
+ * Index the files below dirs: walked and read on the caller's thread, or
+ * with threads, on a reader thread (prefetch.h) a few files ahead.  Its
+ * queue holds up to a sixteenth of the budget (at most 8 MiB): a part of
+ * the eighth postings_budget() leaves for what it does not count.
+ */
+static int index_files(struct build *b, const char *const *dirs, size_t ndirs,
+                       const struct stat *index_st)
+{
+	size_t budget = b->opt->memory_budget ? b->opt->memory_budget
+	                                      : LODE_DEFAULT_MEMORY;
+	struct lode_prefetch *pf;
+	lode_document doc;
+	int rc;
+
+	if (threads(b->opt) < 2) {
+		for (size_t i = 0; i < ndirs; i++) {
+			lode_walk w = {on_file, on_warning, b, index_st->st_dev,
+			               index_st->st_ino, 1};
+			if ((rc = lode_walk_tree(&w, dirs[i], b->err)))
+				return rc;
+		}
+		return LODE_OK;
+	}
+	if ((rc = lode_prefetch_start(dirs, ndirs, index_st->st_dev,
+	                              index_st->st_ino,
+	                              budget / 16 < PREFETCH_MAX ? budget / 16
+	                                                         : PREFETCH_MAX,
+	                              &pf, b->err)))
+		return rc;
+	while ((rc = lode_prefetch_next(pf, &doc, b->err)) == 1) {
+		rc = take_document(b, &doc);
+		lode_document_release(&doc);
+		if (rc)
+			break;
+	}
+	lode_prefetch_stop(pf);
+	return rc;
 }
 
 /* Parse "seg-N" or "seg-N.tmp"; returns 1 (final), 2 (tmp) or 0 (other). */
@@ -483,12 +474,8 @@ int lode_build(const char *index, const char *const *dirs, size_t ndirs,
 	                                err)))
 		goto out_remove;
 
-	for (size_t i = 0; i < ndirs; i++) {
-		lode_walk w = {on_file, on_warning, &b, index_st.st_dev,
-		               index_st.st_ino, 1};
-		if ((rc = lode_walk_tree(&w, dirs[i], err)))
-			goto out_remove;
-	}
+	if ((rc = index_files(&b, dirs, ndirs, &index_st)))
+		goto out_remove;
 	rc = write_postings(&b, seg_tmp);
 	lode_inverter_free(b.inv);
 	b.inv = NULL;
@@ -520,7 +507,6 @@ out_remove:
 out_free:
 	lode_stemmer_free(stemmer);
 	lode_free(b.lengths);
-	lode_free(b.buf);
 	lode_free(seg_tmp);
 	lode_free(seg_final);
 	if (lock_fd >= 0)

@@ -133,25 +133,18 @@ static void test_golden_index_still_reads(void **state)
 	lode_index_close(ix);
 }
 
-/* With the documents' modification times set to the golden ones (a
- * checkout has its own), every file must be byte for byte what the golden
- * index holds. */
-static void test_rebuild_gives_same_bytes(void **state)
+/* Build the golden documents into dir/index with this many threads and
+ * compare every file with the golden index's. */
+static void rebuild_matches_golden(const char *dir, unsigned threads)
 {
-	static const char *const docs[] = {
-		DOCS "/a.txt", DOCS "/sub/b.txt", DOCS "/sub/empty.txt",
-	};
-	const struct utimbuf times = {GOLDEN_MTIME, GOLDEN_MTIME};
-	char *dir = test_tmpdir("golden");
 	const char *dirs[] = {DOCS};
+	lode_build_options opt = {.threads = threads};
 	char golden[4096], fresh[4096];
 	lode_error err;
 
-	(void)state;
-	for (size_t i = 0; i < sizeof(docs) / sizeof(*docs); i++)
-		assert_int_equal(utime(docs[i], &times), 0);
 	snprintf(fresh, sizeof(fresh), "%s/index", dir);
-	assert_int_equal(lode_build(fresh, dirs, 1, NULL, NULL, &err), LODE_OK);
+	test_rmtree(fresh);
+	assert_int_equal(lode_build(fresh, dirs, 1, &opt, NULL, &err), LODE_OK);
 	for (size_t i = 0; i < sizeof(segment_files) / sizeof(*segment_files); i++) {
 		size_t na, nb;
 		uint8_t *a, *b;
@@ -163,10 +156,30 @@ static void test_rebuild_gives_same_bytes(void **state)
 		b = read_all(fresh, &nb);
 		assert_int_equal(na, nb);
 		if (memcmp(a, b, na) != 0)
-			fail_msg("%s differs from the golden index", segment_files[i]);
+			fail_msg("%s differs from the golden index (%u threads)",
+			         segment_files[i], threads);
 		free(a);
 		free(b);
 	}
+}
+
+/* With the documents' modification times set to the golden ones (a
+ * checkout has its own), every file must be byte for byte what the golden
+ * index holds, built on the caller's thread alone or with the reader and
+ * deflater threads. */
+static void test_rebuild_gives_same_bytes(void **state)
+{
+	static const char *const docs[] = {
+		DOCS "/a.txt", DOCS "/sub/b.txt", DOCS "/sub/empty.txt",
+	};
+	const struct utimbuf times = {GOLDEN_MTIME, GOLDEN_MTIME};
+	char *dir = test_tmpdir("golden");
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(docs) / sizeof(*docs); i++)
+		assert_int_equal(utime(docs[i], &times), 0);
+	rebuild_matches_golden(dir, 1);
+	rebuild_matches_golden(dir, 2);
 	test_rmtree(dir);
 	free(dir);
 }

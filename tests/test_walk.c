@@ -1,6 +1,7 @@
 /*
  * test_walk.c -- the directory walk: byte order, hidden entries, symbolic
- * links and their loops, unreadable files and directories.
+ * links and their loops, unreadable files and directories; and the reader
+ * thread that walks and reads ahead of the build (prefetch.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "prefetch.h"
 #include "support.h"
 #include "walk.h"
 
@@ -150,6 +152,162 @@ static void test_missing_root_is_an_error(void **state)
 	assert_non_null(strstr(err.message, "/nonexistent/lode"));
 }
 
+/* ---- prefetch -------------------------------------------------------------- */
+
+/* What the walk and lode_read_document give, one line per item ("F path
+ * bytes" or "W warning"), into out. */
+struct listing {
+	char *text;
+	size_t len, cap;
+};
+
+static void list_add(struct listing *l, const lode_document *d)
+{
+	char line[8192];
+	int n = d->warning ? snprintf(line, sizeof(line), "W %s\n", d->warning)
+	                   : snprintf(line, sizeof(line), "F %s %.*s\n", d->path,
+	                              (int)d->len, d->data);
+
+	assert_true(n > 0 && (size_t)n < sizeof(line));
+	if (l->len + (size_t)n + 1 > l->cap) {
+		l->cap = (l->len + (size_t)n + 1) * 2;
+		l->text = realloc(l->text, l->cap);
+		assert_non_null(l->text);
+	}
+	memcpy(l->text + l->len, line, (size_t)n + 1);
+	l->len += (size_t)n;
+}
+
+static int list_file(void *ctx, const char *path)
+{
+	lode_document d;
+	lode_error err;
+
+	assert_int_equal(lode_read_document(path, &d, &err), LODE_OK);
+	list_add(ctx, &d);
+	lode_document_release(&d);
+	return 0;
+}
+
+static void list_warning(void *ctx, const char *message)
+{
+	lode_document d = {0};
+
+	d.warning = (char *)message;
+	list_add(ctx, &d);
+}
+
+/* The reader thread's items for roots, with at most max_bytes queued. */
+static void list_prefetched(const char *const *roots, size_t n,
+                            size_t max_bytes, struct listing *l)
+{
+	struct lode_prefetch *pf;
+	lode_document d;
+	lode_error err;
+	int rc;
+
+	assert_int_equal(lode_prefetch_start(roots, n, 0, 0, max_bytes, &pf, &err),
+	                 LODE_OK);
+	while ((rc = lode_prefetch_next(pf, &d, &err)) == 1) {
+		list_add(l, &d);
+		lode_document_release(&d);
+	}
+	assert_int_equal(rc, LODE_OK);
+	lode_prefetch_stop(pf);
+}
+
+/* Files and warnings come in walk order with their bytes, whatever the
+ * queue holds: one file at a time, a few, or all. */
+static void test_prefetch_gives_the_walk_in_order(void **state)
+{
+	char *dir = test_tmpdir("prefetch"), link[1024], name[64], text[64];
+	const char *roots[2];
+	struct listing want = {0};
+	static const size_t limits[] = {1, 40, 1 << 20};
+
+	(void)state;
+	for (int i = 0; i < 50; i++) {
+		snprintf(name, sizeof(name), "d%d/f%02d.txt", i % 3, i);
+		snprintf(text, sizeof(text), "text of file %d", i);
+		test_write_file(dir, name, text, strlen(text));
+	}
+	test_write_file(dir, "empty.txt", "", 0);
+	snprintf(link, sizeof(link), "%s/d1/back", dir);
+	assert_int_equal(symlink(dir, link), 0);      /* a loop: a warning */
+	snprintf(link, sizeof(link), "%s/dangling", dir);
+	assert_int_equal(symlink("nowhere", link), 0); /* another */
+	roots[0] = dir;
+	snprintf(link, sizeof(link), "%s/d2", dir);
+	roots[1] = link;                               /* a second root */
+	for (size_t r = 0; r < 2; r++) {
+		lode_walk w = {list_file, list_warning, &want, 0, 0, 0};
+		lode_error err;
+		assert_int_equal(lode_walk_tree(&w, roots[r], &err), LODE_OK);
+	}
+	assert_non_null(strstr(want.text, "W "));
+	for (size_t k = 0; k < sizeof(limits) / sizeof(*limits); k++) {
+		struct listing got = {0};
+		list_prefetched(roots, 2, limits[k], &got);
+		assert_string_equal(got.text, want.text);
+		free(got.text);
+	}
+	free(want.text);
+	test_rmtree(dir);
+	free(dir);
+}
+
+/* Stopped after one item, with the reader still walking (or blocked on a
+ * full queue): it ends, and nothing leaks (the sanitizer build checks). */
+static void test_prefetch_stops_early(void **state)
+{
+	char *dir = test_tmpdir("prefetch-stop"), name[64];
+	const char *roots[1];
+	struct lode_prefetch *pf;
+	lode_document d;
+	lode_error err;
+
+	(void)state;
+	for (int i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), "f%03d.txt", i);
+		test_write_file(dir, name, "some text", 9);
+	}
+	roots[0] = dir;
+	assert_int_equal(lode_prefetch_start(roots, 1, 0, 0, 64, &pf, &err),
+	                 LODE_OK);
+	assert_int_equal(lode_prefetch_next(pf, &d, &err), 1);
+	assert_non_null(strstr(d.path, "f000.txt"));
+	lode_document_release(&d);
+	lode_prefetch_stop(pf);
+	lode_prefetch_stop(NULL);
+	test_rmtree(dir);
+	free(dir);
+}
+
+/* A root that is not there: the walk's error, with its message, after
+ * the items before it. */
+static void test_prefetch_reports_the_walk_error(void **state)
+{
+	char *dir = test_tmpdir("prefetch-err");
+	const char *roots[2] = {NULL, "/nonexistent/lode"};
+	struct lode_prefetch *pf;
+	lode_document d;
+	lode_error err;
+
+	(void)state;
+	test_write_file(dir, "a.txt", "a", 1);
+	roots[0] = dir;
+	assert_int_equal(lode_prefetch_start(roots, 2, 0, 0, 1 << 20, &pf, &err),
+	                 LODE_OK);
+	assert_int_equal(lode_prefetch_next(pf, &d, &err), 1);
+	assert_memory_equal(d.data, "a", 1);
+	lode_document_release(&d);
+	assert_int_equal(lode_prefetch_next(pf, &d, &err), LODE_EIO);
+	assert_non_null(strstr(err.message, "/nonexistent/lode"));
+	lode_prefetch_stop(pf);
+	test_rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -157,6 +315,9 @@ int main(void)
 		cmocka_unit_test(test_symlink_loops_are_skipped_with_a_warning),
 		cmocka_unit_test(test_unreadable_entries_are_skipped_and_counted),
 		cmocka_unit_test(test_missing_root_is_an_error),
+		cmocka_unit_test(test_prefetch_gives_the_walk_in_order),
+		cmocka_unit_test(test_prefetch_stops_early),
+		cmocka_unit_test(test_prefetch_reports_the_walk_error),
 	};
 
 	return cmocka_run_group_tests_name("walk", tests, NULL, NULL);
