@@ -154,11 +154,27 @@ static int on_file(void *ctx, const char *path)
 	return rc;
 }
 
+/* The walk on the caller's thread. */
+static int walk_here(struct build *b, const char *const *dirs, size_t ndirs,
+                     const struct stat *index_st)
+{
+	int rc;
+
+	for (size_t i = 0; i < ndirs; i++) {
+		lode_walk w = {on_file, on_warning, b, index_st->st_dev,
+		               index_st->st_ino, 1};
+		if ((rc = lode_walk_tree(&w, dirs[i], b->err)))
+			return rc;
+	}
+	return LODE_OK;
+}
+
 /*
  * Index the files below dirs: walked and read on the caller's thread, or
- * with threads, on a reader thread (prefetch.h) a few files ahead.  Its
- * queue holds up to a sixteenth of the budget (at most 8 MiB): a part of
- * the eighth postings_budget() leaves for what it does not count.
+ * with threads, on a reader thread (prefetch.h) a few files ahead.  The
+ * files it holds cost up to a sixteenth of the budget (at most 8 MiB, or
+ * one larger file alone): a part of the eighth postings_budget() leaves
+ * for what it does not count.
  */
 static int index_files(struct build *b, const char *const *dirs, size_t ndirs,
                        const struct stat *index_st)
@@ -169,21 +185,16 @@ static int index_files(struct build *b, const char *const *dirs, size_t ndirs,
 	lode_document doc;
 	int rc;
 
-	if (threads(b->opt) < 2) {
-		for (size_t i = 0; i < ndirs; i++) {
-			lode_walk w = {on_file, on_warning, b, index_st->st_dev,
-			               index_st->st_ino, 1};
-			if ((rc = lode_walk_tree(&w, dirs[i], b->err)))
-				return rc;
-		}
-		return LODE_OK;
-	}
+	if (threads(b->opt) < 2)
+		return walk_here(b, dirs, ndirs, index_st);
 	if ((rc = lode_prefetch_start(dirs, ndirs, index_st->st_dev,
 	                              index_st->st_ino,
 	                              budget / 16 < PREFETCH_MAX ? budget / 16
 	                                                         : PREFETCH_MAX,
 	                              &pf, b->err)))
 		return rc;
+	if (!pf)
+		return walk_here(b, dirs, ndirs, index_st);
 	while ((rc = lode_prefetch_next(pf, &doc, b->err)) == 1) {
 		rc = take_document(b, &doc);
 		lode_document_release(&doc);

@@ -10,9 +10,15 @@
  * of their own overlaps with the indexing of the files before.  The reader
  * walks the roots in order (walk.h) and reads each file whole with
  * lode_read_document; the items come out in walk order, each a document or
- * a warning (an entry skipped), then the walk's end or its error.  At most
- * max_bytes of documents wait in the queue (one, whatever its size, when it
- * is empty), so that the build's memory budget holds.
+ * a warning (an entry skipped), then the walk's end or its error.
+ *
+ * Memory: every item costs its file's size, its strings and some overhead,
+ * from before its file is read until the consumer asks for the next item.
+ * The costs held at once stay within max_bytes, but for a single item that
+ * passes it alone, which is then read only when nothing else is held: one
+ * huge file at a time, as without the thread.  A reader that has to wait
+ * waits until half the limit is free, so that the threads do not wake
+ * each other for every file.
  */
 #ifndef LODE_INDEXER_PREFETCH_H
 #define LODE_INDEXER_PREFETCH_H
@@ -44,13 +50,15 @@ int lode_read_document(const char *path, lode_document *doc, lode_error *err);
 struct lode_prefetch;
 
 /* Start the reader thread on roots[0, nroots), skipping the directory of
- * device skip_dev and inode skip_ino (the index). */
+ * device skip_dev and inode skip_ino (the index).  *out is NULL if no
+ * thread could be started: the caller then walks on its own. */
 int lode_prefetch_start(const char *const *roots, size_t nroots,
                         dev_t skip_dev, ino_t skip_ino, size_t max_bytes,
                         struct lode_prefetch **out, lode_error *err);
 
 /* The next item, in walk order: 1 and *doc filled (the caller releases
- * it), 0 at the end of the walk, or the walk's error (err filled). */
+ * it, and is done with it at the next call), 0 at the end of the walk, or
+ * the walk's error (err filled). */
 int lode_prefetch_next(struct lode_prefetch *pf, lode_document *doc,
                        lode_error *err);
 

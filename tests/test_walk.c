@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -283,6 +284,52 @@ static void test_prefetch_stops_early(void **state)
 	free(dir);
 }
 
+/*
+ * The files held stay within the limit, the one handed out included, and
+ * a file's overhead counts as well as its bytes: with a limit below one
+ * small file's cost, the reader may not read the next file before the
+ * consumer asks for it.  The test changes that file on disk in between
+ * (in place: the reader may have opened it) and must see the change.  A
+ * reader that read ahead (as one counting bytes alone, or the queue but
+ * not the file handed out, did) returns the old text.
+ */
+static void test_prefetch_holds_within_its_limit(void **state)
+{
+	char *dir = test_tmpdir("prefetch-limit"), path[1024];
+	const struct timespec pause = {0, 200 * 1000 * 1000};
+	const char *roots[1];
+	struct lode_prefetch *pf;
+	lode_document d;
+	lode_error err;
+	FILE *f;
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "f%d.txt", i);
+		test_write_file(dir, path, "original", 8);
+	}
+	roots[0] = dir;
+	assert_int_equal(lode_prefetch_start(roots, 1, 0, 0, 64, &pf, &err),
+	                 LODE_OK);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(lode_prefetch_next(pf, &d, &err), 1);
+		assert_int_equal(d.len, 8);
+		assert_memory_equal(d.data, i == 0 ? "original" : "modified", 8);
+		lode_document_release(&d);
+		nanosleep(&pause, NULL); /* time enough to read ahead */
+		snprintf(path, sizeof(path), "%s/f%d.txt", dir, i + 1);
+		if (i < 3) {
+			assert_non_null(f = fopen(path, "r+"));
+			assert_int_equal(fwrite("modified", 1, 8, f), 8);
+			assert_int_equal(fclose(f), 0);
+		}
+	}
+	assert_int_equal(lode_prefetch_next(pf, &d, &err), 0);
+	lode_prefetch_stop(pf);
+	test_rmtree(dir);
+	free(dir);
+}
+
 /* A root that is not there: the walk's error, with its message, after
  * the items before it. */
 static void test_prefetch_reports_the_walk_error(void **state)
@@ -317,6 +364,7 @@ int main(void)
 		cmocka_unit_test(test_missing_root_is_an_error),
 		cmocka_unit_test(test_prefetch_gives_the_walk_in_order),
 		cmocka_unit_test(test_prefetch_stops_early),
+		cmocka_unit_test(test_prefetch_holds_within_its_limit),
 		cmocka_unit_test(test_prefetch_reports_the_walk_error),
 	};
 
