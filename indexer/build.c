@@ -398,8 +398,8 @@ static int write_postings(struct build *b, const char *seg_dir)
 	int rc;
 
 	if ((rc = lode_inverter_finish(b->inv, b->err)) ||
-	    (rc = lode_postings_writer_open(seg_dir, b->lengths, b->ndocs, &pw,
-	                                    b->err)))
+	    (rc = lode_postings_writer_open(seg_dir, b->lengths, b->ndocs,
+	                                    threads(b->opt) > 1, &pw, b->err)))
 		return rc;
 	while ((rc = lode_inverter_next(b->inv, &t, b->err)) == 1) {
 		if ((rc = lode_postings_writer_add(pw, &t, b->err))) {

@@ -4,7 +4,6 @@
 #include "docs_writer.h"
 
 #include <libdeflate.h>
-#include <pthread.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -13,6 +12,7 @@
 #include "error.h"
 #include "file.h"
 #include "format.h"
+#include "worker.h"
 
 #define DEFLATE_CHUNK LODE_DEFLATE_OUT
 
@@ -39,13 +39,9 @@ struct lode_docs_writer {
 
 	/* With a deflater thread: one chunk in flight while the next fills. */
 	int threaded;
-	pthread_t thread;
-	pthread_mutex_t mutex;
-	pthread_cond_t cond;
+	lode_worker deflater;    /* deflates flight */
 	char *flight;            /* the chunk being deflated */
 	size_t flight_used, flight_cap;
-	int busy;                /* flight holds a chunk not yet deflated */
-	int stop;                /* finish or free: the thread should end */
 	int worker_rc;           /* first failure of the deflater */
 	lode_error worker_err;
 	/* The document table's parts (FORMAT.md, docs.tab), encoded as the
@@ -63,7 +59,7 @@ struct lode_docs_writer {
 	uint64_t ndocs, total_tokens;
 };
 
-static void *deflater(void *arg);
+static void deflate_flight(void *arg);
 
 int lode_docs_writer_open(const char *dir, int threaded,
                           struct lode_docs_writer **out, lode_error *err)
@@ -91,15 +87,8 @@ int lode_docs_writer_open(const char *dir, int threaded,
 	}
 	if ((rc = lode_out_open(&w->text, text_path, LODE_MAGIC_TEXT, err)))
 		goto out_free;
-	if (threaded) {
-		pthread_mutex_init(&w->mutex, NULL);
-		pthread_cond_init(&w->cond, NULL);
-		w->threaded = pthread_create(&w->thread, NULL, deflater, w) == 0;
-		if (!w->threaded) {
-			pthread_mutex_destroy(&w->mutex);
-			pthread_cond_destroy(&w->cond);
-		}
-	}
+	w->threaded = threaded &&
+	              lode_worker_start(&w->deflater, deflate_flight, w) == LODE_OK;
 	*out = w;
 	w = NULL;
 out_free:
@@ -162,27 +151,14 @@ out_place:
 	return LODE_OK;
 }
 
-/* The deflater thread: deflate each chunk put in flight, in order. */
-static void *deflater(void *arg)
+/* The deflater's job: the chunk in flight. */
+static void deflate_flight(void *arg)
 {
 	struct lode_docs_writer *w = arg;
 
-	pthread_mutex_lock(&w->mutex);
-	for (;;) {
-		while (!w->busy && !w->stop)
-			pthread_cond_wait(&w->cond, &w->mutex);
-		if (!w->busy)
-			break;
-		pthread_mutex_unlock(&w->mutex);
-		if (w->worker_rc == LODE_OK)
-			w->worker_rc = deflate_chunk(w, w->flight, w->flight_used,
-			                             &w->worker_err);
-		pthread_mutex_lock(&w->mutex);
-		w->busy = 0;
-		pthread_cond_broadcast(&w->cond);
-	}
-	pthread_mutex_unlock(&w->mutex);
-	return NULL;
+	if (w->worker_rc == LODE_OK)
+		w->worker_rc = deflate_chunk(w, w->flight, w->flight_used,
+		                             &w->worker_err);
 }
 
 /* Wait until no chunk is in flight; returns the deflater's first error. */
@@ -190,10 +166,7 @@ static int wait_idle(struct lode_docs_writer *w, lode_error *err)
 {
 	if (!w->threaded)
 		return LODE_OK;
-	pthread_mutex_lock(&w->mutex);
-	while (w->busy)
-		pthread_cond_wait(&w->cond, &w->mutex);
-	pthread_mutex_unlock(&w->mutex);
+	lode_worker_wait(&w->deflater);
 	if (w->worker_rc && err)
 		*err = w->worker_err;
 	return w->worker_rc;
@@ -218,15 +191,12 @@ static int flush_chunk(struct lode_docs_writer *w, lode_error *err)
 	if ((rc = wait_idle(w, err)))
 		return rc;
 	/* Swap buffers: the full one flies, the idle one fills. */
-	pthread_mutex_lock(&w->mutex);
 	w->chunk = w->flight;
 	w->chunk_cap = w->flight_cap;
 	w->flight = full;
 	w->flight_cap = cap;
 	w->flight_used = w->chunk_used;
-	w->busy = 1;
-	pthread_cond_broadcast(&w->cond);
-	pthread_mutex_unlock(&w->mutex);
+	lode_worker_give(&w->deflater);
 	w->chunk_used = 0;
 	return LODE_OK;
 }
@@ -327,13 +297,7 @@ static void stop_thread(struct lode_docs_writer *w)
 {
 	if (!w->threaded)
 		return;
-	pthread_mutex_lock(&w->mutex);
-	w->stop = 1;
-	pthread_cond_broadcast(&w->cond);
-	pthread_mutex_unlock(&w->mutex);
-	pthread_join(w->thread, NULL);
-	pthread_mutex_destroy(&w->mutex);
-	pthread_cond_destroy(&w->cond);
+	lode_worker_stop(&w->deflater);
 	w->threaded = 0;
 }
 

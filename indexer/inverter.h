@@ -36,7 +36,8 @@ typedef struct lode_chunk {
 	size_t len;
 } lode_chunk;
 
-/* What next() hands out; valid until the following next() or free(). */
+/* What next() hands out; valid until the following next() or free(), but
+ * for the chunks' data, which stay valid until free(). */
 typedef struct lode_term_postings {
 	const char *term;
 	size_t term_len;

@@ -11,16 +11,42 @@
 #include "format.h"
 #include "stem.h"
 #include "tokenizer.h"
+#include "worker.h"
 
 /* Bytes of position codes buffered before they are written out, and the
  * most position values of a block kept between the writer's passes. */
 #define POSITIONS_DRAIN 65536
 #define POSITIONS_BUFFERED 65536
 
-struct lode_postings_writer {
-	lode_out dict, postings, positions;
+size_t lode_writer_batch_input = LODE_WRITER_BATCH_INPUT;
+size_t lode_writer_batch_term_max = LODE_WRITER_BATCH_TERM_MAX;
+
+/* Where a term's bytes go: straight into a file, or (in a batch, to be
+ * written later in term order) appended to memory. */
+struct sink {
+	lode_out *file;          /* NULL: into mem */
+	uint8_t *mem;
+	size_t used, cap;
+};
+
+static int sink_write(struct sink *s, const void *p, size_t n, lode_error *err)
+{
+	if (s->file)
+		return lode_out_write(s->file, p, n, err);
+	if (lode_grow(&s->mem, &s->cap, s->used + n, 1))
+		return lode_fail(err, LODE_ENOMEM, "out of memory");
+	memcpy(s->mem + s->used, p, n);
+	s->used += n;
+	return LODE_OK;
+}
+
+/* The state of one term's encoding: the caller's thread has one, and the
+ * helper thread its own. */
+struct encoder {
 	const uint32_t *lengths; /* token count of each document (borrowed) */
 	uint32_t ndocs;
+	struct sink *pst, *pos;  /* where the term's postings and positions go */
+	uint64_t pos_bytes;      /* of the term's positions so far */
 
 	/* The current term's blocks, buffered to be written after its skip
 	 * table. */
@@ -43,13 +69,52 @@ struct lode_postings_writer {
 	int64_t prev_doc;        /* last document of the previous block, or -1 */
 	uint64_t block_doc_off;  /* where the pending block starts in blocks */
 	uint64_t block_pos_off;  /* ... and its positions, from the term's start */
-	/* The pending block's position codes (codec.h), written out to
-	 * positions.pos whenever they pass POSITIONS_DRAIN bytes. */
+	/* The pending block's position codes (codec.h), handed to the sink
+	 * whenever they pass POSITIONS_DRAIN bytes. */
 	lode_bitwriter bits;
 	uint8_t *bits_buf;
 	size_t bits_cap;
 	uint32_t *vals;          /* the pending block's values, if buffered */
 	size_t vals_cap;
+};
+
+/* A term waiting in a batch. */
+struct pending {
+	char term[LODE_MAX_TOKEN_BYTES];
+	size_t term_len;
+	uint32_t df;
+	uint64_t cf;
+	size_t chunk0, nchunks;  /* its chunks in the batch's chunks[] */
+	uint64_t pst_len, pos_len; /* its bytes in the batch's sinks */
+};
+
+/* Terms encoded together, on either thread, into memory; then written in
+ * term order by the caller's thread. */
+struct batch {
+	struct pending *terms;
+	size_t n, cap;
+	lode_chunk *chunks;      /* the terms' chunks (inverter.h: their data
+	                            stay valid until the inverter is freed) */
+	size_t nchunks, chunks_cap;
+	size_t input;            /* bytes of the terms' chunks */
+	struct sink pst, pos;    /* the encoded terms, one after another */
+	int rc;                  /* of the encoding */
+	lode_error err;
+};
+
+struct lode_postings_writer {
+	lode_out dict, postings, positions;
+	struct sink pst_file, pos_file; /* into postings and positions */
+	struct encoder enc;      /* the caller's thread's */
+
+	/* With a helper thread: batch[0] is filled and handed to the helper,
+	 * then batch[1] filled and encoded by the caller; both are written
+	 * out once the helper is done, and it starts over. */
+	int threaded;
+	lode_worker helper;      /* encodes batch[0] with helper_enc */
+	struct encoder helper_enc;
+	struct batch batch[2];
+	int filling;             /* the batch add() fills */
 
 	/* Dictionary. */
 	char prev_term[LODE_MAX_TOKEN_BYTES + 1];
@@ -62,8 +127,11 @@ struct lode_postings_writer {
 	size_t block_keys_cap;
 };
 
+static void encode_helper_batch(void *arg);
+
 int lode_postings_writer_open(const char *dir, const uint32_t *lengths,
-                              uint32_t ndocs, struct lode_postings_writer **out,
+                              uint32_t ndocs, int threaded,
+                              struct lode_postings_writer **out,
                               lode_error *err)
 {
 	struct lode_postings_writer *w = lode_calloc(1, sizeof(*w));
@@ -75,8 +143,10 @@ int lode_postings_writer_open(const char *dir, const uint32_t *lengths,
 	*out = NULL;
 	if (w) {
 		w->dict.fd = w->postings.fd = w->positions.fd = -1;
-		w->lengths = lengths;
-		w->ndocs = ndocs;
+		w->pst_file.file = &w->postings;
+		w->pos_file.file = &w->positions;
+		w->enc.lengths = w->helper_enc.lengths = lengths;
+		w->enc.ndocs = w->helper_enc.ndocs = ndocs;
 	}
 	if (!w || !dict || !pst || !pos) {
 		rc = lode_fail(err, LODE_ENOMEM, "out of memory");
@@ -86,6 +156,10 @@ int lode_postings_writer_open(const char *dir, const uint32_t *lengths,
 	    (rc = lode_out_open(&w->postings, pst, LODE_MAGIC_POSTINGS, err)) ||
 	    (rc = lode_out_open(&w->positions, pos, LODE_MAGIC_POSITIONS, err)))
 		goto out_free_paths;
+	/* Without the thread, all on this one. */
+	w->threaded = threaded &&
+	              lode_worker_start(&w->helper, encode_helper_batch, w) ==
+	                      LODE_OK;
 	*out = w;
 	w = NULL;
 out_free_paths:
@@ -96,82 +170,83 @@ out_free_paths:
 	return rc;
 }
 
-/* Encode the pending block into w->blocks, followed by its impact list, and
+/* Encode the pending block into e->blocks, followed by its impact list, and
  * note its skip entry. */
-static int flush_block(struct lode_postings_writer *w)
+static int flush_block(struct encoder *e)
 {
-	uint32_t n = w->nblock;
+	uint32_t n = e->nblock;
 	uint32_t fminus[LODE_BLOCK_DOCS]; /* freq - 1, as stored */
 	uint8_t hd, hf;
 	size_t need, nimpacts, dbytes, fbytes;
 	uint8_t *p;
 
 	nimpacts = 0;
-	if (w->with_impacts) {
+	if (e->with_impacts) {
 		for (uint32_t i = 0; i < n; i++)
-			w->lens[i] = w->lengths[w->docs[i]];
-		nimpacts = lode_impacts_encode(w->impacts, w->freqs, w->lens, n);
+			e->lens[i] = e->lengths[e->docs[i]];
+		nimpacts = lode_impacts_encode(e->impacts, e->freqs, e->lens, n);
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		int64_t prev = i ? (int64_t)w->docs[i - 1] : w->prev_doc;
-		w->scratch[i] = (uint32_t)((int64_t)w->docs[i] - prev - 1);
-		fminus[i] = w->freqs[i] - 1;
+		int64_t prev = i ? (int64_t)e->docs[i - 1] : e->prev_doc;
+		e->scratch[i] = (uint32_t)((int64_t)e->docs[i] - prev - 1);
+		fminus[i] = e->freqs[i] - 1;
 	}
 	/* Every query decodes documents, so they are packed without
 	 * exceptions (patching them cost AND and phrase queries 3-5 % more
 	 * instructions for postings 6 % smaller); frequencies take the
 	 * cheapest width. */
-	hd = lode_pfor_plan(w->scratch, n, 0, &dbytes);
+	hd = lode_pfor_plan(e->scratch, n, 0, &dbytes);
 	hf = lode_pfor_plan(fminus, n, 1, &fbytes);
 	need = nimpacts + 2 + dbytes + fbytes;
 	/* A skip entry holds the block's offset in 32 bits. */
-	if (w->block_doc_off > UINT32_MAX)
+	if (e->block_doc_off > UINT32_MAX)
 		return LODE_ELIMIT;
-	if (lode_grow(&w->blocks, &w->blocks_cap, w->blocks_used + need, 1) ||
-	    lode_grow(&w->skips, &w->skips_cap,
-	              w->skips_used + LODE_SKIP_ENTRY_SIZE, 1))
+	if (lode_grow(&e->blocks, &e->blocks_cap, e->blocks_used + need, 1) ||
+	    lode_grow(&e->skips, &e->skips_cap,
+	              e->skips_used + LODE_SKIP_ENTRY_SIZE, 1))
 		return LODE_ENOMEM;
-	p = w->blocks + w->blocks_used;
+	p = e->blocks + e->blocks_used;
 	p[0] = hd;
 	p[1] = hf;
-	lode_pfor_encode(p + 2, w->scratch, n, hd);
+	lode_pfor_encode(p + 2, e->scratch, n, hd);
 	lode_pfor_encode(p + 2 + dbytes, fminus, n, hf);
-	memcpy(p + need - nimpacts, w->impacts, nimpacts);
-	w->blocks_used += need;
-	w->last_impacts = nimpacts;
+	memcpy(p + need - nimpacts, e->impacts, nimpacts);
+	e->blocks_used += need;
+	e->last_impacts = nimpacts;
 
-	p = w->skips + w->skips_used;
-	lode_put32(p, w->docs[n - 1]);
-	lode_put32(p + 4, (uint32_t)w->block_doc_off);
-	lode_put64(p + 8, w->block_pos_off);
-	w->skips_used += LODE_SKIP_ENTRY_SIZE;
+	p = e->skips + e->skips_used;
+	lode_put32(p, e->docs[n - 1]);
+	lode_put32(p + 4, (uint32_t)e->block_doc_off);
+	lode_put64(p + 8, e->block_pos_off);
+	e->skips_used += LODE_SKIP_ENTRY_SIZE;
 
-	w->prev_doc = w->docs[n - 1];
-	w->nblock = 0;
+	e->prev_doc = e->docs[n - 1];
+	e->nblock = 0;
 	return LODE_OK;
 }
 
 /* Room for LODE_BITS_MAX_BYTES(q) more bytes of position codes. */
-static int bits_room(struct lode_postings_writer *w, uint64_t q)
+static int bits_room(struct encoder *e, uint64_t q)
 {
-	if (lode_grow(&w->bits_buf, &w->bits_cap,
-	              w->bits.bytes + LODE_BITS_MAX_BYTES(q), 1))
+	if (lode_grow(&e->bits_buf, &e->bits_cap,
+	              e->bits.bytes + LODE_BITS_MAX_BYTES(q), 1))
 		return LODE_ENOMEM;
-	w->bits.out = w->bits_buf;
+	e->bits.out = e->bits_buf;
 	return LODE_OK;
 }
 
 /* Write out the whole bytes of position codes, after padding the last one
  * if last is set. */
-static int drain_positions(struct lode_postings_writer *w, int last,
+static int drain_positions(struct encoder *e, int last,
                            lode_error *err)
 {
 	int rc;
 
 	if (last)
-		lode_bitwriter_flush(&w->bits);
-	rc = lode_out_write(&w->positions, w->bits_buf, w->bits.bytes, err);
-	w->bits.bytes = 0;
+		lode_bitwriter_flush(&e->bits);
+	rc = sink_write(e->pos, e->bits_buf, e->bits.bytes, err);
+	e->pos_bytes += e->bits.bytes;
+	e->bits.bytes = 0;
 	return rc;
 }
 
@@ -222,30 +297,30 @@ static int next_value(const uint8_t **p, const uint8_t *end, uint32_t *i,
  * buffer holds that plus one unary code, q / 8 bytes (q < 4 V for the
  * block's V values, as K >= log2(mean) - 2).
  */
-static int write_block_positions(struct lode_postings_writer *w,
+static int write_block_positions(struct encoder *e,
                                  lode_error *err)
 {
 	uint64_t values = 0, sum = 0, cost[3] = {0}, pos, at = 0;
 	unsigned k0, k, best = 0;
 	int buffered, rc;
 
-	for (uint32_t d = 0; d < w->nblock; d++) {
-		if (w->freqs[d] > w->lengths[w->docs[d]])
+	for (uint32_t d = 0; d < e->nblock; d++) {
+		if (e->freqs[d] > e->lengths[e->docs[d]])
 			goto corrupt;
-		values += w->freqs[d];
+		values += e->freqs[d];
 	}
 	buffered = values <= POSITIONS_BUFFERED;
-	if (buffered && lode_grow(&w->vals, &w->vals_cap, values, sizeof(uint32_t)))
+	if (buffered && lode_grow(&e->vals, &e->vals_cap, values, sizeof(uint32_t)))
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
-	for (uint32_t d = 0; d < w->nblock; d++) {
-		const uint8_t *p = w->pos_at[d];
-		uint32_t dl = w->lengths[w->docs[d]], v, i = 0;
-		while (i < w->freqs[d]) {
-			if (next_value(&p, w->pos_end[d], &i, &pos, dl, &v))
+	for (uint32_t d = 0; d < e->nblock; d++) {
+		const uint8_t *p = e->pos_at[d];
+		uint32_t dl = e->lengths[e->docs[d]], v, i = 0;
+		while (i < e->freqs[d]) {
+			if (next_value(&p, e->pos_end[d], &i, &pos, dl, &v))
 				goto corrupt;
 			sum += v;
 			if (buffered)
-				w->vals[at++] = v;
+				e->vals[at++] = v;
 		}
 	}
 	/* The best parameter is near log2 of the mean value: try one below
@@ -258,12 +333,12 @@ static int write_block_positions(struct lode_postings_writer *w,
 		/* Flat loops over the values: a quarter of the instructions
 		 * of the document-by-document passes below. */
 		for (uint64_t i = 0; i < values; i++) {
-			cost[0] += w->vals[i] >> k0;
-			cost[1] += w->vals[i] >> (k0 + 1);
-			cost[2] += w->vals[i] >> (k0 + 2);
+			cost[0] += e->vals[i] >> k0;
+			cost[1] += e->vals[i] >> (k0 + 1);
+			cost[2] += e->vals[i] >> (k0 + 2);
 		}
 	} else {
-		FOR_EACH_DECODED_VALUE(w, v, {
+		FOR_EACH_DECODED_VALUE(e, v, {
 			cost[0] += v >> k0;
 			cost[1] += v >> (k0 + 1);
 			cost[2] += v >> (k0 + 2);
@@ -276,47 +351,48 @@ static int write_block_positions(struct lode_postings_writer *w,
 	/* The parameter, the low bits, then the unary parts, padded once.
 	 * Buffered, the whole block's codes get their room at once:
 	 * 5 + V k + V + sum of v >> k bits. */
-	if (buffered ? lode_grow(&w->bits_buf, &w->bits_cap, w->bits.bytes +
+	if (buffered ? lode_grow(&e->bits_buf, &e->bits_cap, e->bits.bytes +
 	                         (LODE_RICE_PARAM_BITS + values * (k + 1) +
 	                          cost[best]) / 8 + 16, 1)
-	             : bits_room(w, 0))
+	             : bits_room(e, 0))
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
-	w->bits.out = w->bits_buf;
-	lode_bits_put(&w->bits, k, LODE_RICE_PARAM_BITS);
+	e->bits.out = e->bits_buf;
+	lode_bits_put(&e->bits, k, LODE_RICE_PARAM_BITS);
 	if (buffered) {
 		uint32_t mask = ((uint32_t)1 << k) - 1;
 		for (uint64_t i = 0; k && i < values; i++)
-			lode_bits_put(&w->bits, w->vals[i] & mask, k);
+			lode_bits_put(&e->bits, e->vals[i] & mask, k);
 		for (uint64_t i = 0; i < values; i++)
-			lode_unary_put(&w->bits, w->vals[i] >> k);
-		return drain_positions(w, 1, err);
+			lode_unary_put(&e->bits, e->vals[i] >> k);
+		return drain_positions(e, 1, err);
 	}
 	if (k)
-		FOR_EACH_DECODED_VALUE(w, v, {
-			if (bits_room(w, 0))
+		FOR_EACH_DECODED_VALUE(e, v, {
+			if (bits_room(e, 0))
 				return lode_fail(err, LODE_ENOMEM, "out of memory");
-			lode_bits_put(&w->bits, v & (((uint32_t)1 << k) - 1), k);
-			if (w->bits.bytes >= POSITIONS_DRAIN &&
-			    (rc = drain_positions(w, 0, err)))
+			lode_bits_put(&e->bits, v & (((uint32_t)1 << k) - 1), k);
+			if (e->bits.bytes >= POSITIONS_DRAIN &&
+			    (rc = drain_positions(e, 0, err)))
 				return rc;
 		});
-	FOR_EACH_DECODED_VALUE(w, v, {
-		if (bits_room(w, v >> k))
+	FOR_EACH_DECODED_VALUE(e, v, {
+		if (bits_room(e, v >> k))
 			return lode_fail(err, LODE_ENOMEM, "out of memory");
-		lode_unary_put(&w->bits, v >> k);
-		if (w->bits.bytes >= POSITIONS_DRAIN &&
-		    (rc = drain_positions(w, 0, err)))
+		lode_unary_put(&e->bits, v >> k);
+		if (e->bits.bytes >= POSITIONS_DRAIN &&
+		    (rc = drain_positions(e, 0, err)))
 			return rc;
 	});
-	return drain_positions(w, 1, err);
+	return drain_positions(e, 1, err);
 corrupt:
 	return lode_fail(err, LODE_ECORRUPT, "corrupt postings buffer for a term");
 }
 
-static int write_dict_entry(struct lode_postings_writer *w,
-                            const lode_term_postings *t, uint64_t pst_off,
-                            uint64_t pst_len, uint64_t pos_off,
-                            uint64_t pos_len, lode_error *err)
+static int write_dict_entry(struct lode_postings_writer *w, const char *term,
+                            size_t term_len, uint32_t df, uint64_t cf,
+                            uint64_t pst_off, uint64_t pst_len,
+                            uint64_t pos_off, uint64_t pos_len,
+                            lode_error *err)
 {
 	size_t prefix = 0;
 	int rc;
@@ -327,49 +403,54 @@ static int write_dict_entry(struct lode_postings_writer *w,
 		    lode_grow(&w->block_keys, &w->block_keys_cap, w->nblocks + 1,
 		              sizeof(uint64_t)))
 			return lode_fail(err, LODE_ENOMEM, "out of memory");
-		w->block_keys[w->nblocks] = lode_bytes_key(t->term, t->term_len);
+		w->block_keys[w->nblocks] = lode_bytes_key(term, term_len);
 		w->block_offsets[w->nblocks++] = w->dict.offset;
 		if ((rc = lode_out_put64(&w->dict, pst_off, err)) ||
 		    (rc = lode_out_put64(&w->dict, pos_off, err)))
 			return rc;
 	} else {
-		while (prefix < w->prev_len && prefix < t->term_len &&
-		       w->prev_term[prefix] == t->term[prefix])
+		while (prefix < w->prev_len && prefix < term_len &&
+		       w->prev_term[prefix] == term[prefix])
 			prefix++;
 	}
 	if ((rc = lode_out_vbyte(&w->dict, prefix, err)) ||
-	    (rc = lode_out_vbyte(&w->dict, t->term_len - prefix, err)) ||
-	    (rc = lode_out_write(&w->dict, t->term + prefix,
-	                         t->term_len - prefix, err)) ||
-	    (rc = lode_out_vbyte(&w->dict, t->df, err)) ||
-	    (rc = lode_out_vbyte(&w->dict, t->cf, err)) ||
+	    (rc = lode_out_vbyte(&w->dict, term_len - prefix, err)) ||
+	    (rc = lode_out_write(&w->dict, term + prefix,
+	                         term_len - prefix, err)) ||
+	    (rc = lode_out_vbyte(&w->dict, df, err)) ||
+	    (rc = lode_out_vbyte(&w->dict, cf, err)) ||
 	    (rc = lode_out_vbyte(&w->dict, pst_len, err)) ||
 	    (rc = lode_out_vbyte(&w->dict, pos_len, err)))
 		return rc;
-	memcpy(w->prev_term, t->term, t->term_len);
-	w->prev_len = t->term_len;
+	memcpy(w->prev_term, term, term_len);
+	w->prev_len = term_len;
 	w->nterms++;
 	return LODE_OK;
 }
 
-int lode_postings_writer_add(struct lode_postings_writer *w,
-                             const lode_term_postings *t, lode_error *err)
+/* Stem and pair terms keep no positions. */
+static int without_positions(const char *term)
 {
-	uint64_t pst_off = w->postings.offset, pos_off = w->positions.offset;
+	return term[0] == LODE_STEM_MARK || term[0] == LODE_PAIR_MARK;
+}
+
+/* Encode term t with e into e->pst and e->pos: its skip table (if it has
+ * more than one block), blocks and impact lists, and its positions. */
+static int encode_term(struct encoder *e, const lode_term_postings *t,
+                       lode_error *err)
+{
 	uint64_t seen = 0;
 	int64_t last = -1;
-	/* Stem and pair terms keep no positions. */
-	int stem = t->term[0] == LODE_STEM_MARK || t->term[0] == LODE_PAIR_MARK;
+	int stem = without_positions(t->term);
 	int rc;
 
-	if (t->term_len == 0 || t->term_len > LODE_MAX_TOKEN_BYTES || t->df == 0)
-		return lode_fail(err, LODE_EINVAL, "bad term given to the writer");
-	w->blocks_used = 0;
-	w->skips_used = 0;
-	w->nblock = 0;
-	w->prev_doc = -1;
+	e->blocks_used = 0;
+	e->skips_used = 0;
+	e->nblock = 0;
+	e->prev_doc = -1;
+	e->pos_bytes = 0;
 	/* A single block gets no impact list: not worth computing. */
-	w->with_impacts = t->df > LODE_BLOCK_DOCS;
+	e->with_impacts = t->df > LODE_BLOCK_DOCS;
 	for (size_t c = 0; c < t->nchunks; c++) {
 		const uint8_t *p = t->chunks[c].data;
 		const uint8_t *end = p + t->chunks[c].len;
@@ -382,52 +463,42 @@ int lode_postings_writer_add(struct lode_postings_writer *w,
 				goto corrupt;
 			doc = first ? (int64_t)gap : last + gap;
 			first = 0;
-			if (doc <= last || doc >= w->ndocs)
+			if (doc <= last || doc >= e->ndocs)
 				goto corrupt;
 			last = doc;
-			if (w->nblock == 0) {
-				w->block_doc_off = w->blocks_used;
-				w->block_pos_off = w->positions.offset - pos_off;
+			if (e->nblock == 0) {
+				e->block_doc_off = e->blocks_used;
+				e->block_pos_off = e->pos_bytes;
 			}
-			w->pos_at[w->nblock] = p;
-			w->pos_end[w->nblock] = end;
+			e->pos_at[e->nblock] = p;
+			e->pos_end[e->nblock] = end;
 			if (!stem && lode_vbyte_skip(&p, end, freq))
 				goto corrupt;
-			w->docs[w->nblock] = (uint32_t)doc;
-			w->freqs[w->nblock] = freq;
+			e->docs[e->nblock] = (uint32_t)doc;
+			e->freqs[e->nblock] = freq;
 			seen++;
-			if (++w->nblock < LODE_BLOCK_DOCS)
+			if (++e->nblock < LODE_BLOCK_DOCS)
 				continue;
-			if (!stem && (rc = write_block_positions(w, err)))
+			if (!stem && (rc = write_block_positions(e, err)))
 				return rc;
-			if ((rc = flush_block(w)))
+			if ((rc = flush_block(e)))
 				goto fail_block;
 		}
 	}
 	if (seen != t->df)
 		goto corrupt;
-	if (w->nblock && !stem && (rc = write_block_positions(w, err)))
+	if (e->nblock && !stem && (rc = write_block_positions(e, err)))
 		return rc;
-	if (w->nblock && (rc = flush_block(w)))
+	if (e->nblock && (rc = flush_block(e)))
 		goto fail_block;
 	/* A single block needs no skip table, nor an impact list: its bounds
 	 * are the term's. */
-	if (w->skips_used > LODE_SKIP_ENTRY_SIZE) {
-		if ((rc = lode_out_write(&w->postings, w->skips, w->skips_used,
-		                         err)) ||
-		    (rc = lode_out_write(&w->postings, w->blocks, w->blocks_used,
-		                         err)))
-			return rc;
-	} else if ((rc = lode_out_write(&w->postings, w->blocks,
-	                                w->blocks_used - w->last_impacts, err))) {
-		return rc;
-	}
-	if (t->term[0] == LODE_PAIR_MARK)
-		w->npairs++;
-	else
-		w->npostings += t->df;
-	return write_dict_entry(w, t, pst_off, w->postings.offset - pst_off,
-	                        pos_off, w->positions.offset - pos_off, err);
+	if (e->skips_used > LODE_SKIP_ENTRY_SIZE)
+		return (rc = sink_write(e->pst, e->skips, e->skips_used, err))
+		               ? rc
+		               : sink_write(e->pst, e->blocks, e->blocks_used, err);
+	return sink_write(e->pst, e->blocks, e->blocks_used - e->last_impacts,
+	                  err);
 corrupt:
 	return lode_fail(err, LODE_ECORRUPT, "corrupt postings buffer for a term");
 fail_block:
@@ -435,6 +506,154 @@ fail_block:
 		return lode_fail(err, rc, "term '%.*s': postings exceed 4 GB",
 		                 (int)(t->term_len > 40 ? 40 : t->term_len), t->term);
 	return lode_fail(err, LODE_ENOMEM, "out of memory");
+}
+
+/* The term's dictionary entry and counts, its data written at pst_off and
+ * pos_off. */
+static int term_written(struct lode_postings_writer *w, const char *term,
+                        size_t term_len, uint32_t df, uint64_t cf,
+                        uint64_t pst_off, uint64_t pos_off, lode_error *err)
+{
+	if (term[0] == LODE_PAIR_MARK)
+		w->npairs++;
+	else
+		w->npostings += df;
+	return write_dict_entry(w, term, term_len, df, cf, pst_off,
+	                        w->postings.offset - pst_off, pos_off,
+	                        w->positions.offset - pos_off, err);
+}
+
+/* Encode every term of batch b with e into b's sinks. */
+static void encode_batch(struct encoder *e, struct batch *b)
+{
+	e->pst = &b->pst;
+	e->pos = &b->pos;
+	b->rc = LODE_OK;
+	for (size_t i = 0; b->rc == LODE_OK && i < b->n; i++) {
+		struct pending *t = &b->terms[i];
+		lode_term_postings view = {t->term, t->term_len, t->df, t->cf,
+		                           b->chunks + t->chunk0, t->nchunks};
+		size_t pst = b->pst.used, pos = b->pos.used;
+		b->rc = encode_term(e, &view, &b->err);
+		t->pst_len = b->pst.used - pst;
+		t->pos_len = b->pos.used - pos;
+	}
+}
+
+/* Write batch b's encoded terms out, in order, and empty it. */
+static int write_batch(struct lode_postings_writer *w, struct batch *b,
+                       lode_error *err)
+{
+	size_t pst = 0, pos = 0;
+	int rc = b->rc;
+
+	if (rc && err)
+		*err = b->err;
+	for (size_t i = 0; rc == LODE_OK && i < b->n; i++) {
+		const struct pending *t = &b->terms[i];
+		uint64_t pst_off = w->postings.offset, pos_off = w->positions.offset;
+		if ((rc = lode_out_write(&w->postings, b->pst.mem + pst, t->pst_len,
+		                         err)) ||
+		    (rc = lode_out_write(&w->positions, b->pos.mem + pos,
+		                         t->pos_len, err)))
+			break;
+		pst += t->pst_len;
+		pos += t->pos_len;
+		rc = term_written(w, t->term, t->term_len, t->df, t->cf, pst_off,
+		                  pos_off, err);
+	}
+	b->n = b->nchunks = b->input = 0;
+	b->pst.used = b->pos.used = 0;
+	b->rc = LODE_OK;
+	return rc;
+}
+
+/* The helper's job: batch[0]. */
+static void encode_helper_batch(void *arg)
+{
+	struct lode_postings_writer *w = arg;
+
+	encode_batch(&w->helper_enc, &w->batch[0]);
+}
+
+/* Encode and write every batched term: batch[1] (if filling it) on this
+ * thread while the helper finishes batch[0], then both in order. */
+static int write_batches(struct lode_postings_writer *w, lode_error *err)
+{
+	int rc;
+
+	if (w->filling == 0) {
+		encode_batch(&w->enc, &w->batch[0]);
+		return write_batch(w, &w->batch[0], err);
+	}
+	encode_batch(&w->enc, &w->batch[1]);
+	lode_worker_wait(&w->helper);
+	w->filling = 0;
+	rc = write_batch(w, &w->batch[0], err);
+	if (rc == LODE_OK)
+		return write_batch(w, &w->batch[1], err);
+	write_batch(w, &w->batch[1], NULL); /* only emptied */
+	return rc;
+}
+
+/* Add t to the batch being filled; LODE_ENOMEM if it cannot grow. */
+static int batch_add(struct batch *b, const lode_term_postings *t)
+{
+	struct pending *p;
+
+	if (lode_grow(&b->terms, &b->cap, b->n + 1, sizeof(*b->terms)) ||
+	    lode_grow(&b->chunks, &b->chunks_cap, b->nchunks + t->nchunks,
+	              sizeof(*b->chunks)))
+		return LODE_ENOMEM;
+	p = &b->terms[b->n++];
+	memcpy(p->term, t->term, t->term_len);
+	p->term_len = t->term_len;
+	p->df = t->df;
+	p->cf = t->cf;
+	p->chunk0 = b->nchunks;
+	p->nchunks = t->nchunks;
+	for (size_t c = 0; c < t->nchunks; c++) {
+		b->chunks[b->nchunks++] = t->chunks[c];
+		b->input += t->chunks[c].len;
+	}
+	return LODE_OK;
+}
+
+int lode_postings_writer_add(struct lode_postings_writer *w,
+                             const lode_term_postings *t, lode_error *err)
+{
+	uint64_t pst_off = w->postings.offset, pos_off = w->positions.offset;
+	size_t input = 0;
+	int rc;
+
+	if (t->term_len == 0 || t->term_len > LODE_MAX_TOKEN_BYTES || t->df == 0)
+		return lode_fail(err, LODE_EINVAL, "bad term given to the writer");
+	for (size_t c = 0; c < t->nchunks; c++)
+		input += t->chunks[c].len;
+	if (w->threaded && input <= lode_writer_batch_term_max) {
+		struct batch *b = &w->batch[w->filling];
+		if (batch_add(b, t))
+			return lode_fail(err, LODE_ENOMEM, "out of memory");
+		if (b->input < lode_writer_batch_input)
+			return LODE_OK;
+		if (w->filling == 1)
+			return write_batches(w, err);
+		lode_worker_give(&w->helper);
+		w->filling = 1;
+		return LODE_OK;
+	}
+	/* One thread, or a term too large to hold in memory: encoded
+	 * straight into the files, after the terms before it. */
+	if (w->threaded && (rc = write_batches(w, err)))
+		return rc;
+	pst_off = w->postings.offset;
+	pos_off = w->positions.offset;
+	w->enc.pst = &w->pst_file;
+	w->enc.pos = &w->pos_file;
+	if ((rc = encode_term(&w->enc, t, err)))
+		return rc;
+	return term_written(w, t->term, t->term_len, t->df, t->cf, pst_off,
+	                    pos_off, err);
 }
 
 int lode_postings_writer_finish(struct lode_postings_writer *w,
@@ -445,8 +664,9 @@ int lode_postings_writer_finish(struct lode_postings_writer *w,
 	static const uint8_t pad[LODE_POSTINGS_PAD];
 	uint64_t index_off = w->dict.offset, common_off;
 	uint8_t count = (uint8_t)common->n;
-	int rc = LODE_OK;
+	int rc = w->threaded ? write_batches(w, err) : LODE_OK;
 
+	index_off = w->dict.offset;
 	for (size_t i = 0; rc == LODE_OK && i < w->nblocks; i++)
 		rc = lode_out_put64(&w->dict, w->block_offsets[i], err);
 	for (size_t i = 0; rc == LODE_OK && i < w->nblocks; i++)
@@ -475,17 +695,31 @@ int lode_postings_writer_finish(struct lode_postings_writer *w,
 	return rc;
 }
 
+static void encoder_free(struct encoder *e)
+{
+	lode_free(e->blocks);
+	lode_free(e->skips);
+	lode_free(e->bits_buf);
+	lode_free(e->vals);
+}
+
 void lode_postings_writer_free(struct lode_postings_writer *w)
 {
 	if (!w)
 		return;
+	if (w->threaded)
+		lode_worker_stop(&w->helper);
 	lode_out_abort(&w->dict);
 	lode_out_abort(&w->postings);
 	lode_out_abort(&w->positions);
-	lode_free(w->blocks);
-	lode_free(w->skips);
-	lode_free(w->bits_buf);
-	lode_free(w->vals);
+	encoder_free(&w->enc);
+	encoder_free(&w->helper_enc);
+	for (int i = 0; i < 2; i++) {
+		lode_free(w->batch[i].terms);
+		lode_free(w->batch[i].chunks);
+		lode_free(w->batch[i].pst.mem);
+		lode_free(w->batch[i].pos.mem);
+	}
 	lode_free(w->block_offsets);
 	lode_free(w->block_keys);
 	lode_free(w);

@@ -19,13 +19,29 @@
 
 struct lode_postings_writer;
 
+/* With threads, terms are encoded in batches of about
+ * lode_writer_batch_input bytes of the inverter's chunks; a term of more
+ * than lode_writer_batch_term_max is encoded alone, straight into the
+ * files, so that no batch holds much more than that in memory.  Tests
+ * lower both so that small corpora take every way. */
+#define LODE_WRITER_BATCH_INPUT ((size_t)256 << 10)
+#define LODE_WRITER_BATCH_TERM_MAX ((size_t)8 << 20)
+extern size_t lode_writer_batch_input;
+extern size_t lode_writer_batch_term_max;
+
 /* Create terms.dic, postings.pst and positions.pos in dir.  lengths[d] is
  * the token count of document d < ndocs; the writer borrows the array until
- * finish() or free(). */
+ * finish() or free().  threaded: terms are encoded in batches, alternately
+ * on a helper thread and the caller's, and written in order (the files are
+ * the same); the chunks' data of every term added must then stay valid
+ * until finish() or free(). */
 int lode_postings_writer_open(const char *dir, const uint32_t *lengths,
-                              uint32_t ndocs, struct lode_postings_writer **out,
+                              uint32_t ndocs, int threaded,
+                              struct lode_postings_writer **out,
                               lode_error *err);
 
+/* Add the next term (possibly only to a batch: errors may then surface at
+ * a later add() or at finish()). */
 int lode_postings_writer_add(struct lode_postings_writer *w,
                              const lode_term_postings *term, lode_error *err);
 

@@ -64,6 +64,7 @@
 #include "lode.h"
 #include "docs_writer.h"
 #include "index.h"
+#include "postings_writer.h"
 #include "query.h"
 #include "sample.h"
 #include "support.h"
@@ -1181,10 +1182,10 @@ static uint32_t with_tokens(const struct ref *r)
 
 static void build_index(struct check *ck, const struct ref *r,
                         const char *dir, const char *index, size_t budget,
-                        int extras)
+                        unsigned threads, int extras)
 {
 	const char *dirs[] = {dir};
-	lode_build_options opt = {.memory_budget = budget};
+	lode_build_options opt = {.memory_budget = budget, .threads = threads};
 	lode_build_stats stats;
 	lode_error err = {0};
 	int rc;
@@ -1242,11 +1243,19 @@ static unsigned run_corpus(const struct corpus_spec *spec)
 		/* The tiny-budget index also ends its sample of common words
 		 * early, most likely inside a document, so that most pairs
 		 * are indexed as they come rather than replayed (pairs.h). */
-		if (b)
+		/* It is built with the reader, deflater and writer threads,
+		 * the writer encoding some terms in batches and the others
+		 * straight into the files; the default one on one thread. */
+		if (b) {
 			lode_sample_limit = 1 + below(&g, 3000);
+			lode_writer_batch_input = 1 + below(&g, 2000);
+			lode_writer_batch_term_max = below(&g, 400);
+		}
 		build_index(&ck, &r, dir, index[b], b ? spec->tiny_budget : 0,
-		            spec->extras);
+		            b ? 2 : 1, spec->extras);
 		lode_sample_limit = LODE_SAMPLE_TOKENS;
+		lode_writer_batch_input = LODE_WRITER_BATCH_INPUT;
+		lode_writer_batch_term_max = LODE_WRITER_BATCH_TERM_MAX;
 		if (lode_index_open(index[b], &ix[b], &err) != LODE_OK) {
 			mismatch(&ck, "lode_index_open failed: %s", err.message);
 			fail();
