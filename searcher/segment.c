@@ -406,8 +406,9 @@ int lode_segment_lookup(const struct lode_segment *seg, const char *term,
 		return 0;
 	/* A block whose key is below term's starts below term, one whose key
 	 * is above it above it: the binary search runs on the keys, one array
-	 * of 8-byte numbers, and compares terms in full only among blocks of
-	 * key equal to term's (first terms sharing its first 8 bytes). */
+	 * of 8-byte numbers, and compares terms in full only when the last
+	 * block of a key at most term's has term's key (its first term shares
+	 * term's first 8 bytes). */
 	while (lo < hi) { /* first block whose key > key */
 		uint64_t mid = lo + (hi - lo) / 2;
 		if (block_key(seg, mid) <= key)
