@@ -2,15 +2,20 @@
 """make bench: lode and its peers on the same corpora and queries, side by side.
 
 For each corpus (tarballs in ../shared/corpora, unpacked into build/bench/):
-index it with lode and with each peer that was built (make bench-peers),
-reporting build time, MB/s and index size; then run the committed query set
+index it with lode (one thread, -j 1, and two, -j 2) and with each peer that
+was built (make bench-peers), engines alternating over --index-rounds rounds,
+each build from a warm page cache (every file read just before it, so that
+the first engine does not pay for reading the disk), reporting the median
+build time, MB/s against the corpus's bytes and the ratio to FTS5's, and
+the index size; then run the committed query set
 in modes all and top10, engines alternating round by round, and print per
 category each engine's p50 and p99 (over the queries' median latencies, in
 microseconds) and the ratio peer/lode.  In mode all every engine must return
 the same result set (count and id hash) for every query: a difference is
 listed and makes the run fail.
 
-usage: bench/run.py [--rounds N] [--repeat R] [--corpus NAME ...]
+usage: bench/run.py [--rounds N] [--repeat R] [--index-rounds N]
+                    [--corpus NAME ...]
 """
 import argparse
 import json
@@ -59,12 +64,24 @@ def input_bytes(root):
     return total
 
 
-def lode_index(corpus_dir, index):
+def warm(root):
+    # Read every file, so that each build starts from the page cache: the
+    # machine's memory reclaim evicts a corpus left idle during the query
+    # rounds, and the engine indexing first would read the disk alone.
+    for dirpath, _, files in os.walk(root):
+        for f in files:
+            with open(os.path.join(dirpath, f), "rb") as fh:
+                while fh.read(1 << 20):
+                    pass
+
+
+def lode_index(corpus_dir, index, threads):
     # lode fsyncs its index; on ext4 that also waits for every other file's
     # dirty pages (a peer's index written just before), so start clean.
     os.sync()
+    warm(corpus_dir)
     t0 = time.monotonic()
-    run([LODE, "index", "-q", "-i", index, corpus_dir])
+    run([LODE, "index", "-q", "-j", str(threads), "-i", index, corpus_dir])
     seconds = time.monotonic() - t0
     sizes = {}
     seg = [d for d in os.listdir(index) if d.startswith("seg-")][0]
@@ -97,6 +114,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--index-rounds", type=int, default=3)
     ap.add_argument("--corpus", nargs="*", default=list(CORPORA))
     args = ap.parse_args()
     peers = [p for p, path in PEERS.items() if os.access(path, os.X_OK)]
@@ -109,18 +127,38 @@ def main():
         mb = input_bytes(corpus_dir) / 1e6
         print(f"\n=== {name}: {mb:.1f} MB of text ===")
         index = {"lode": os.path.join(WORK, f"{name}.lode")}
-        secs, sizes = lode_index(corpus_dir, index["lode"])
-        core = sum(v for k, v in sizes.items() if k != "text.z")
-        print(f"{'lode':8s} index {secs:6.2f} s {mb / secs:6.1f} MB/s  "
-              f"index {core / 1e6:6.2f} MB ({100 * core / 1e6 / mb:.0f}% of "
-              f"input) + stored text {sizes.get('text.z', 0) / 1e6:.2f} MB")
         for p in peers:
             index[p] = os.path.join(WORK, f"{name}.{p}")
-            os.sync()
-            info = json.loads(run([PEERS[p], "index", index[p], corpus_dir]))
-            print(f"{p:8s} index {info['seconds']:6.2f} s "
-                  f"{mb / info['seconds']:6.1f} MB/s  index "
-                  f"{info['bytes'] / 1e6:6.2f} MB")
+        builds = ["lode -j1", "lode -j2"] + peers
+        secs = {b: [] for b in builds}
+        size = {}
+        for _ in range(args.index_rounds):
+            for b in builds:
+                if b.startswith("lode"):
+                    t, sizes = lode_index(corpus_dir, index["lode"],
+                                          int(b[-1]))
+                    size[b] = sum(v for k, v in sizes.items()
+                                  if k != "text.z")
+                    text = sizes.get("text.z", 0)
+                else:
+                    os.sync()
+                    warm(corpus_dir)
+                    info = json.loads(run([PEERS[b], "index", index[b],
+                                           corpus_dir]))
+                    t, size[b] = info["seconds"], info["bytes"]
+                secs[b].append(t)
+        fts5 = statistics.median(secs["fts5"]) if "fts5" in secs else None
+        for b in builds:
+            t = statistics.median(secs[b])
+            line = (f"{b:8s} index {t:6.2f} s {mb / t:6.1f} MB/s  "
+                    f"{'' if fts5 is None else f'x FTS5 {fts5 / t:4.2f}  '}"
+                    f"index {size[b] / 1e6:6.2f} MB")
+            if b.startswith("lode"):
+                line += (f" ({100 * size[b] / 1e6 / mb:.0f}% of input) + "
+                         f"stored text {text / 1e6:.2f} MB")
+            print(line)
+        print(f"(median of {args.index_rounds} builds each, engines "
+              f"alternating, warm page cache)")
         engines = ["lode"] + peers
         for mode in ("all", "top10"):
             # Per engine, per query: the least of the rounds' medians.

@@ -211,7 +211,8 @@ static int open_block(const struct lode_segment *seg, uint64_t b,
 	return LODE_OK;
 }
 
-/* One dictionary entry, as read by read_term and read_fields. */
+/* One dictionary entry, as read by read_term and read_fields (the scan of
+ * lode check, and the entry a lookup finds). */
 struct entry {
 	size_t prefix;             /* bytes shared with the previous term */
 	const uint8_t *suffix;     /* the rest of the term ... */
@@ -222,8 +223,7 @@ struct entry {
 
 /* Read the term part of entry i of a block at *p (before end); *cur_len is
  * the previous term's length and becomes this one's.  -1 if out of bounds. */
-static inline __attribute__((always_inline)) int
-read_term(const uint8_t **p, const uint8_t *end, unsigned i,
+static int read_term(const uint8_t **p, const uint8_t *end, unsigned i,
                      size_t *cur_len, struct entry *e)
 {
 	uint64_t prefix, suffix;
@@ -270,31 +270,6 @@ static int read_fields(const struct lode_segment *seg, const uint8_t **p,
 	e->info.postings_len = (size_t)e->pst_len;
 	e->info.positions = seg->positions.data + pos_off;
 	e->info.positions_len = (size_t)e->pos_len;
-	return 0;
-}
-
-/* Pass the rest of an entry that is not the one looked for: only its data
- * lengths are needed, to find the next term's.  They are bounded by the
- * files' sizes here so that the sums cannot overflow; read_fields checks
- * the entry found. */
-static inline __attribute__((always_inline)) int
-skip_fields(const struct lode_segment *seg, const uint8_t **p,
-                       const uint8_t *end, struct entry *e)
-{
-	while (*p < end && **p >= 0x80) /* DocFreq, CollectionFreq */
-		(*p)++;
-	if (*p >= end)
-		return -1;
-	(*p)++;
-	while (*p < end && **p >= 0x80)
-		(*p)++;
-	if (*p >= end)
-		return -1;
-	(*p)++;
-	if (lode_vbyte_get_fast(p, end, &e->pst_len) ||
-	    lode_vbyte_get_fast(p, end, &e->pos_len) ||
-	    e->pst_len > seg->postings.size || e->pos_len > seg->positions.size)
-		return -1;
 	return 0;
 }
 
@@ -354,42 +329,60 @@ static int find_in_block(const struct lode_segment *seg, uint64_t b,
                          lode_error *err)
 {
 	const uint8_t *t = (const uint8_t *)term;
-	size_t m = 0, cur_len = 0;
+	size_t m = 0;
 	uint64_t pst_off, pos_off;
 	const uint8_t *p, *end;
 	int rc;
 
 	if ((rc = open_block(seg, b, &p, &end, &pst_off, &pos_off, err)))
 		return rc;
+	/* Only what the search needs is read from the entries passed, and
+	 * only the suffix's extent is checked: a damaged entry can mislead
+	 * the search (lode check finds it), never make it read outside the
+	 * block, and read_fields checks the entry found in full. */
 	for (unsigned i = 0; i < LODE_DICT_BLOCK_TERMS && p < end; i++) {
-		struct entry e;
-		if (read_term(&p, end, i, &cur_len, &e))
+		uint64_t prefix, suffix, pst_len, pos_len;
+		const uint8_t *sfx;
+		if (lode_vbyte_get_fast(&p, end, &prefix) ||
+		    lode_vbyte_get_fast(&p, end, &suffix) ||
+		    suffix > (uint64_t)(end - p))
 			goto bad;
-		if (e.prefix < m)
+		sfx = p;
+		p += suffix;
+		if (prefix < m)
 			return 0;
-		if (e.prefix == m) {
+		if (prefix == m) {
 			size_t rest = len - m, k = 0;
-			size_t n = rest < e.suffix_len ? rest : e.suffix_len;
-			while (k < n && t[m + k] == e.suffix[k])
+			size_t n = rest < suffix ? rest : (size_t)suffix;
+			while (k < n && t[m + k] == sfx[k])
 				k++;
 			if (k == n) {
-				if (rest < e.suffix_len)
+				struct entry e;
+				if (rest < suffix)
 					return 0; /* term is a prefix of the entry */
-				if (rest == e.suffix_len) {
+				if (rest == suffix) {
 					if (read_fields(seg, &p, end, pst_off, pos_off, &e))
 						goto bad;
 					*info = e.info;
 					return 1;
 				}
-			} else if (t[m + k] < e.suffix[k]) {
+			} else if (t[m + k] < sfx[k]) {
 				return 0;
 			}
 			m += k;
 		}
-		if (skip_fields(seg, &p, end, &e))
+		/* DocFreq and CollectionFreq passed, the lengths summed. */
+		while (p < end && *p >= 0x80)
+			p++;
+		if (++p >= end)
 			goto bad;
-		pst_off += e.pst_len;
-		pos_off += e.pos_len;
+		while (p < end && *p >= 0x80)
+			p++;
+		if (++p >= end || lode_vbyte_get_fast(&p, end, &pst_len) ||
+		    lode_vbyte_get_fast(&p, end, &pos_len))
+			goto bad;
+		pst_off += pst_len;
+		pos_off += pos_len;
 	}
 	return 0;
 bad:
