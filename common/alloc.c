@@ -2,6 +2,7 @@
 #include "alloc.h"
 
 #include <stdalign.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,22 +10,24 @@
 
 #include "lode.h"
 
-/* Allocations left before the hook starts failing; -1 when off. */
-static long fail_countdown = -1;
+/* Allocations left before the hook starts failing; -1 when off.  Atomic:
+ * a build's helper threads allocate too, and a test that makes the Nth
+ * allocation fail counts theirs (in whichever order they come). */
+static _Atomic long fail_countdown = -1;
 
 void lode_alloc_fail_after(long n)
 {
-	fail_countdown = n;
+	atomic_store(&fail_countdown, n);
 }
 
 static int should_fail(void)
 {
-	if (fail_countdown < 0)
-		return 0;
-	if (fail_countdown == 0)
-		return 1;
-	fail_countdown--;
-	return 0;
+	long n = atomic_load_explicit(&fail_countdown, memory_order_relaxed);
+
+	/* Count down to 0 and stay there: every allocation then fails. */
+	while (n > 0 && !atomic_compare_exchange_weak(&fail_countdown, &n, n - 1))
+		;
+	return n == 0;
 }
 
 void *lode_malloc(size_t size)

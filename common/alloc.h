@@ -57,7 +57,8 @@ int lode_arena_grow(lode_arena *a, void *ptr, size_t *cap, size_t need,
 void lode_arena_free(lode_arena *a);
 
 /* Tests: make the allocation after the next n succeed-calls fail, and every
- * one after it until reset; n < 0 turns the hook off. */
+ * one after it until reset; n < 0 turns the hook off.  The count is shared
+ * by all threads. */
 void lode_alloc_fail_after(long n);
 
 #endif

@@ -1682,6 +1682,7 @@ struct build_ctx {
 	const char *docs;
 	size_t budget;
 	const char *stemmer;
+	unsigned threads;
 };
 
 static int build_op(const void *ctx, test_buf *out, lode_error *err)
@@ -1691,7 +1692,7 @@ static int build_op(const void *ctx, test_buf *out, lode_error *err)
 	lode_build_options opt = {0};
 
 	(void)out;
-	opt.threads = 1;
+	opt.threads = c->threads;
 	opt.memory_budget = c->budget;
 	opt.stemmer = c->stemmer;
 	return lode_build(c->index, dirs, 1, &opt, NULL, err);
@@ -1761,18 +1762,22 @@ static void build_step(void *ctx, const struct oom_record *rec,
  * old index still opens, answers as before and checks; the build that
  * succeeds answers as a reference build does and leaves no leftovers.  With
  * the default memory budget, with a small one (sorted runs spilled and
- * merged), and with the english stemmer; one thread, as the hook counts
- * allocations of one thread.
+ * merged), and with the english stemmer, on one thread; and with the
+ * reader, deflater and writer threads, whose allocations the hook counts
+ * too (in an order that varies from run to run, so each N tests some
+ * failure of the threads and of the caller's paths).
  */
 static void failed_allocations_in_build_are_clean(void **state)
 {
 	static const struct {
 		size_t budget;       /* 40 KB spills a run every few documents */
 		const char *stemmer;
+		unsigned threads;
 	} variants[] = {
-		{0, NULL},
-		{40 << 10, NULL},
-		{0, "english"},
+		{0, NULL, 1},
+		{40 << 10, NULL, 1},
+		{0, "english", 1},
+		{40 << 10, NULL, 2},
 	};
 	char *dir = fresh_dir("oom-build");
 	char *docs[2];
@@ -1789,7 +1794,7 @@ static void failed_allocations_in_build_are_clean(void **state)
 		char *index = test_asprintf("%s/idx-%zu", dir, k);
 		char *ref = test_asprintf("%s/ref-%zu", dir, k);
 		struct build_ctx ctx = {index, docs[1], variants[k].budget,
-		                        variants[k].stemmer};
+		                        variants[k].stemmer, variants[k].threads};
 		struct oom_loop loop = {build_op, build_after, &ctx};
 		struct build_tally bt = {&tally, NULL, NULL, NULL, 0, 0, 0};
 		unsigned problems = tally.problems;
@@ -1802,9 +1807,10 @@ static void failed_allocations_in_build_are_clean(void **state)
 		                 variants[k].stemmer, &stats);
 		want_old = answers_of(index);
 		assert_string_not_equal(want_old, want_new);
-		snprintf(name, sizeof(name), "lode_build (budget %zu, stemmer %s)",
-		         variants[k].budget,
-		         variants[k].stemmer ? variants[k].stemmer : "none");
+		snprintf(name, sizeof(name), "lode_build (budget %zu, stemmer %s, "
+		         "%u thread%s)", variants[k].budget,
+		         variants[k].stemmer ? variants[k].stemmer : "none",
+		         variants[k].threads, variants[k].threads > 1 ? "s" : "");
 		bt.name = name;
 		bt.want_old = want_old;
 		bt.want_new = want_new;
