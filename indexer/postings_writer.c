@@ -540,6 +540,14 @@ static void encode_batch(struct encoder *e, struct batch *b)
 	}
 }
 
+/* Forget batch b's terms, keeping its memory for the next. */
+static void empty_batch(struct batch *b)
+{
+	b->n = b->nchunks = b->input = 0;
+	b->pst.used = b->pos.used = 0;
+	b->rc = LODE_OK;
+}
+
 /* Write batch b's encoded terms out, in order, and empty it. */
 static int write_batch(struct lode_postings_writer *w, struct batch *b,
                        lode_error *err)
@@ -562,9 +570,7 @@ static int write_batch(struct lode_postings_writer *w, struct batch *b,
 		rc = term_written(w, t->term, t->term_len, t->df, t->cf, pst_off,
 		                  pos_off, err);
 	}
-	b->n = b->nchunks = b->input = 0;
-	b->pst.used = b->pos.used = 0;
-	b->rc = LODE_OK;
+	empty_batch(b);
 	return rc;
 }
 
@@ -592,7 +598,7 @@ static int write_batches(struct lode_postings_writer *w, lode_error *err)
 	rc = write_batch(w, &w->batch[0], err);
 	if (rc == LODE_OK)
 		return write_batch(w, &w->batch[1], err);
-	write_batch(w, &w->batch[1], NULL); /* only emptied */
+	empty_batch(&w->batch[1]); /* the build has failed: not written */
 	return rc;
 }
 
