@@ -87,10 +87,14 @@ static void on_warning(void *ctx, const char *message)
  * resident 244 MB (it was 653 MB when the budget bounded the postings
  * alone and the merge kept its runs resident).
  */
+static size_t build_budget(const lode_build_options *opt)
+{
+	return opt->memory_budget ? opt->memory_budget : LODE_DEFAULT_MEMORY;
+}
+
 static size_t postings_budget(const struct build *b)
 {
-	size_t budget = b->opt->memory_budget ? b->opt->memory_budget
-	                                      : LODE_DEFAULT_MEMORY;
+	size_t budget = build_budget(b->opt);
 	size_t rest = lode_docs_writer_memory(b->docs) +
 	              b->lengths_cap * sizeof(uint32_t) + budget / 8;
 
@@ -179,8 +183,7 @@ static int walk_here(struct build *b, const char *const *dirs, size_t ndirs,
 static int index_files(struct build *b, const char *const *dirs, size_t ndirs,
                        const struct stat *index_st)
 {
-	size_t budget = b->opt->memory_budget ? b->opt->memory_budget
-	                                      : LODE_DEFAULT_MEMORY;
+	size_t budget = build_budget(b->opt);
 	struct lode_prefetch *pf;
 	lode_document doc;
 	int rc;
@@ -478,9 +481,8 @@ int lode_build(const char *index, const char *const *dirs, size_t ndirs,
 		rc = lode_fail_errno(err, "%s", seg_tmp);
 		goto out_free;
 	}
-	if ((rc = lode_inverter_new(b.opt->memory_budget ? b.opt->memory_budget
-	                                                 : LODE_DEFAULT_MEMORY,
-	                            seg_tmp, stemmer, &b.inv, err)) ||
+	if ((rc = lode_inverter_new(build_budget(b.opt), seg_tmp, stemmer,
+	                            &b.inv, err)) ||
 	    (rc = lode_docs_writer_open(seg_tmp, threads(b.opt) > 1, &b.docs,
 	                                err)))
 		goto out_remove;

@@ -555,7 +555,7 @@ static int write_batch(struct lode_postings_writer *w, struct batch *b,
 	size_t pst = 0, pos = 0;
 	int rc = b->rc;
 
-	if (rc && err)
+	if (rc)
 		*err = b->err;
 	for (size_t i = 0; rc == LODE_OK && i < b->n; i++) {
 		const struct pending *t = &b->terms[i];
@@ -602,8 +602,10 @@ static int write_batches(struct lode_postings_writer *w, lode_error *err)
 	return rc;
 }
 
-/* Add t to the batch being filled; LODE_ENOMEM if it cannot grow. */
-static int batch_add(struct batch *b, const lode_term_postings *t)
+/* Add t, of input bytes of chunks, to the batch being filled; LODE_ENOMEM
+ * if it cannot grow. */
+static int batch_add(struct batch *b, const lode_term_postings *t,
+                     size_t input)
 {
 	struct pending *p;
 
@@ -618,17 +620,16 @@ static int batch_add(struct batch *b, const lode_term_postings *t)
 	p->cf = t->cf;
 	p->chunk0 = b->nchunks;
 	p->nchunks = t->nchunks;
-	for (size_t c = 0; c < t->nchunks; c++) {
+	for (size_t c = 0; c < t->nchunks; c++)
 		b->chunks[b->nchunks++] = t->chunks[c];
-		b->input += t->chunks[c].len;
-	}
+	b->input += input;
 	return LODE_OK;
 }
 
 int lode_postings_writer_add(struct lode_postings_writer *w,
                              const lode_term_postings *t, lode_error *err)
 {
-	uint64_t pst_off = w->postings.offset, pos_off = w->positions.offset;
+	uint64_t pst_off, pos_off;
 	size_t input = 0;
 	int rc;
 
@@ -638,7 +639,7 @@ int lode_postings_writer_add(struct lode_postings_writer *w,
 		input += t->chunks[c].len;
 	if (w->threaded && input <= lode_writer_batch_term_max) {
 		struct batch *b = &w->batch[w->filling];
-		if (batch_add(b, t))
+		if (batch_add(b, t, input))
 			return lode_fail(err, LODE_ENOMEM, "out of memory");
 		if (b->input < lode_writer_batch_input)
 			return LODE_OK;
