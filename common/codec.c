@@ -301,6 +301,14 @@ uint8_t lode_pfor_plan(const uint32_t *in, size_t n, int exceptions,
 	unsigned top = 0, best;
 
 	assert(n <= LODE_PFOR_MAX_VALUES);
+	if (!exceptions) {
+		uint32_t all = 0;
+		for (size_t i = 0; i < n; i++)
+			all |= in[i];
+		top = lode_bits_needed(all);
+		*bytes = lode_bitpack_size(n, top);
+		return (uint8_t)top;
+	}
 	for (size_t i = 0; i < n; i++) {
 		unsigned b = lode_bits_needed(in[i]);
 		exact[b]++;
@@ -332,14 +340,16 @@ void lode_pfor_encode(uint8_t *out, const uint32_t *in, size_t n,
 	size_t count = 0;
 
 	assert(n <= LODE_PFOR_MAX_VALUES && w <= 32);
+	if (!(header & LODE_PFOR_EXCEPTIONS)) {
+		lode_bitpack(out, in, n, w);
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		low[i] = w < 32 ? in[i] & (((uint32_t)1 << w) - 1) : in[i];
 		if (lode_bits_needed(in[i]) > top)
 			top = lode_bits_needed(in[i]);
 	}
 	lode_bitpack(out, low, n, w);
-	if (!(header & LODE_PFOR_EXCEPTIONS))
-		return;
 	out += lode_bitpack_size(n, w);
 	for (size_t i = 0; i < n; i++) {
 		if (lode_bits_needed(in[i]) > w) {
@@ -489,6 +499,51 @@ void lode_bitwriter_flush(lode_bitwriter *bw)
 		bw->out[bw->bytes++] = (uint8_t)bw->acc;
 	bw->acc = 0;
 	bw->nbits = 0;
+}
+
+void lode_rice_put(lode_bitwriter *bw, const uint32_t *v, size_t n,
+                   unsigned k)
+{
+	uint8_t *out = bw->out + bw->bytes;
+	uint64_t acc = bw->acc;   /* pending bits, the oldest in bit 0 */
+	unsigned nb = bw->nbits;  /* pending bits in acc, < 32 in the loops */
+	const uint32_t mask = ((uint32_t)1 << k) - 1;
+
+	assert(k < 32 && nb < 8);
+#define PUT32_IF_FULL()                          \
+	do {                                     \
+		if (nb >= 32) {                  \
+			store_le32(out, (uint32_t)acc); \
+			out += 4;                \
+			acc >>= 32;              \
+			nb -= 32;                \
+		}                                \
+	} while (0)
+	for (size_t i = 0; k && i < n; i++) {
+		acc |= (uint64_t)(v[i] & mask) << nb;
+		nb += k;
+		PUT32_IF_FULL();
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t q = v[i] >> k;
+		for (; q >= 32; q -= 32) {
+			/* 32 zero bits: the pending ones go out, as many stay. */
+			store_le32(out, (uint32_t)acc);
+			out += 4;
+			acc >>= 32;
+		}
+		acc |= (uint64_t)1 << (nb + q);
+		nb += q + 1;
+		PUT32_IF_FULL();
+	}
+#undef PUT32_IF_FULL
+	for (; nb >= 8; nb -= 8) {
+		*out++ = (uint8_t)acc;
+		acc >>= 8;
+	}
+	bw->bytes = (size_t)(out - bw->out);
+	bw->acc = acc;
+	bw->nbits = nb;
 }
 
 /* Bits set in w (SWAR: no popcnt instruction is assumed). */

@@ -280,6 +280,16 @@ static inline void lode_unary_put(lode_bitwriter *bw, uint32_t q)
 /* Write out the pending bits, zero-padded to a whole byte. */
 void lode_bitwriter_flush(lode_bitwriter *bw);
 
+/* Append the Rice codes of v[0, n) with parameter k (< 32) as a positions
+ * block lays them out (FORMAT.md, PositionsBlock): the k low bits of every
+ * value, then every high part v >> k in unary.  The buffer needs room for
+ * (n (k + 1) + sum of v >> k) / 8 + 8 more bytes.  The same bits as
+ * lode_bits_put and lode_unary_put value by value, written 32 at a time
+ * from locals: the writer's fields, reached through bw, would be reloaded
+ * after every byte it stores. */
+void lode_rice_put(lode_bitwriter *bw, const uint32_t *v, size_t n,
+                   unsigned k);
+
 /* The bits of the stream at in from bit on: LODE_PEEK_VALID of them, from
  * one unaligned little-endian load of the 8 bytes holding bit. */
 #define LODE_PEEK_VALID 57

@@ -269,6 +269,39 @@ static int next_value(const uint8_t **p, const uint8_t *end, uint32_t *i,
 	return LODE_OK;
 }
 
+/* The buffered first pass of write_block_positions: the pending block's
+ * position values into vals, their sum into *sum, with next_value's checks
+ * made once per document (positions only grow, in 64 bits). */
+static int decode_block_values(const struct encoder *e, uint32_t *vals,
+                               uint64_t *sum)
+{
+	uint64_t total = 0;
+
+	for (uint32_t d = 0; d < e->nblock; d++) {
+		const uint8_t *p = e->pos_at[d], *end = e->pos_end[d];
+		uint32_t gap, zero = 0;
+		uint64_t pos;
+
+		if (lode_vbyte_get32(&p, end, &gap))
+			return LODE_ECORRUPT;
+		pos = gap;
+		total += gap;
+		*vals++ = gap;
+		for (uint32_t i = 1; i < e->freqs[d]; i++) {
+			if (lode_vbyte_get32(&p, end, &gap))
+				return LODE_ECORRUPT;
+			zero |= gap == 0;
+			pos += gap;
+			total += gap - 1;
+			*vals++ = gap - 1;
+		}
+		if (zero || pos >= e->lengths[e->docs[d]])
+			return LODE_ECORRUPT;
+	}
+	*sum = total;
+	return LODE_OK;
+}
+
 /* Pass over the pending block's position values, decoded again from the
  * inverter's chunks (a block too large to buffer them). */
 #define FOR_EACH_DECODED_VALUE(w, v, body)                                    \
@@ -300,7 +333,7 @@ static int next_value(const uint8_t **p, const uint8_t *end, uint32_t *i,
 static int write_block_positions(struct encoder *e,
                                  lode_error *err)
 {
-	uint64_t values = 0, sum = 0, cost[3] = {0}, pos, at = 0;
+	uint64_t values = 0, sum = 0, cost[3] = {0}, pos;
 	unsigned k0, k, best = 0;
 	int buffered, rc;
 
@@ -310,17 +343,19 @@ static int write_block_positions(struct encoder *e,
 		values += e->freqs[d];
 	}
 	buffered = values <= POSITIONS_BUFFERED;
-	if (buffered && lode_grow(&e->vals, &e->vals_cap, values, sizeof(uint32_t)))
-		return lode_fail(err, LODE_ENOMEM, "out of memory");
-	for (uint32_t d = 0; d < e->nblock; d++) {
+	if (buffered) {
+		if (lode_grow(&e->vals, &e->vals_cap, values, sizeof(uint32_t)))
+			return lode_fail(err, LODE_ENOMEM, "out of memory");
+		if (decode_block_values(e, e->vals, &sum))
+			goto corrupt;
+	}
+	for (uint32_t d = 0; !buffered && d < e->nblock; d++) {
 		const uint8_t *p = e->pos_at[d];
 		uint32_t dl = e->lengths[e->docs[d]], v, i = 0;
 		while (i < e->freqs[d]) {
 			if (next_value(&p, e->pos_end[d], &i, &pos, dl, &v))
 				goto corrupt;
 			sum += v;
-			if (buffered)
-				e->vals[at++] = v;
 		}
 	}
 	/* The best parameter is near log2 of the mean value: try one below
@@ -359,11 +394,7 @@ static int write_block_positions(struct encoder *e,
 	e->bits.out = e->bits_buf;
 	lode_bits_put(&e->bits, k, LODE_RICE_PARAM_BITS);
 	if (buffered) {
-		uint32_t mask = ((uint32_t)1 << k) - 1;
-		for (uint64_t i = 0; k && i < values; i++)
-			lode_bits_put(&e->bits, e->vals[i] & mask, k);
-		for (uint64_t i = 0; i < values; i++)
-			lode_unary_put(&e->bits, e->vals[i] >> k);
+		lode_rice_put(&e->bits, e->vals, values, k);
 		return drain_positions(e, 1, err);
 	}
 	if (k)

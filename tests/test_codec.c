@@ -648,6 +648,56 @@ static void bit_streams_round_trip_random(void **state)
 	free(buf);
 }
 
+/*
+ * lode_rice_put against value-by-value lode_bits_put and lode_unary_put:
+ * the same bytes and the same pending bits, for every parameter, from
+ * every bit offset a writer can be at, with high parts past 32 and 64.
+ */
+static void rice_put_equals_value_by_value(void **state)
+{
+	enum { N = 700 };
+	static uint32_t v[N];
+	size_t cap = N * 48 + 64;
+	uint8_t *a = xmalloc(cap), *b = xmalloc(cap);
+	test_rng rng;
+
+	(void)state;
+	test_rng_seed(&rng, seed);
+	for (unsigned k = 0; k < 32; k++) {
+		for (unsigned lead = 0; lead < 8; lead++) {
+			size_t n = test_rng_below(&rng, N + 1);
+			lode_bitwriter wa = bitwriter_on(a, cap);
+			lode_bitwriter wb = bitwriter_on(b, cap);
+			for (size_t i = 0; i < n; i++) {
+				uint32_t q = test_rng_below(&rng, 16)
+				                     ? (uint32_t)test_rng_below(&rng, 5)
+				                     : (uint32_t)test_rng_below(&rng, 150);
+				uint32_t low = k ? (uint32_t)test_rng_next(&rng) &
+				                           width_mask(k)
+				                 : 0;
+				/* Keep v < 2^32: a large q only with a small k. */
+				if (k + lode_bits_needed(q) > 32)
+					q &= width_mask(32 - k);
+				v[i] = (uint32_t)((uint64_t)q << k) | low;
+			}
+			/* Some bits already pending, as after the parameter. */
+			lode_bits_put(&wa, 0x5a & width_mask(lead), lead);
+			lode_bits_put(&wb, 0x5a & width_mask(lead), lead);
+			for (size_t i = 0; k && i < n; i++)
+				lode_bits_put(&wa, v[i] & width_mask(k), k);
+			for (size_t i = 0; i < n; i++)
+				lode_unary_put(&wa, v[i] >> k);
+			lode_rice_put(&wb, v, n, k);
+			assert_int_equal(wa.bytes, wb.bytes);
+			assert_int_equal(wa.nbits, wb.nbits);
+			assert_true(wa.acc == wb.acc);
+			assert_memory_equal(a, b, wa.bytes);
+		}
+	}
+	free(a);
+	free(b);
+}
+
 static void bit_streams_edge_values(void **state)
 {
 	static const uint32_t qs[] = { 0, 1, 23, 24, 25, 55, 56, 57, 58, 113,
@@ -1250,6 +1300,7 @@ int main(void)
 		cmocka_unit_test(bit_streams_golden_layout),
 		cmocka_unit_test(bit_streams_round_trip_random),
 		cmocka_unit_test(bit_streams_edge_values),
+		cmocka_unit_test(rice_put_equals_value_by_value),
 		cmocka_unit_test(bit_streams_reject_codes_past_end),
 		cmocka_unit_test(vbyte_golden_layout),
 		cmocka_unit_test(vbyte_round_trips_edge_values),
