@@ -97,7 +97,8 @@ static size_t map_char(const unsigned char *s, size_t avail,
 	return (size_t)n;
 }
 
-/* The token being built: folded bytes and the original text they came from. */
+/* The token being built: folded bytes and the original text they came from.
+ * term comes first and is longer than LODE_TOKEN_READABLE. */
 struct token {
 	unsigned char term[LODE_MAX_TOKEN_BYTES + UTF8_MAX]; /* folded UTF-8 */
 	size_t len;        /* bytes in term; 0 when no token is open */
@@ -106,6 +107,9 @@ struct token {
 	size_t start, end; /* byte range in the text, [start, end) */
 	uint32_t position; /* position the token will get */
 };
+
+_Static_assert(LODE_MAX_TOKEN_BYTES + UTF8_MAX >= LODE_TOKEN_READABLE,
+               "a callback may read LODE_TOKEN_READABLE bytes of term");
 
 /*
  * Append code point cp to the token, or cut the token if cp does not fit:

@@ -27,9 +27,13 @@
 
 #define LODE_MAX_TOKEN_BYTES 255
 
+/* Bytes readable at a callback's term whatever its length, so that a short
+ * term can be copied in one fixed-size move. */
+#define LODE_TOKEN_READABLE 16
+
 /*
  * One token: term bytes (folded UTF-8, not NUL-terminated, valid only during
- * the call), its position (0 for the first token of the text, then 1, 2, ...)
+ * the call; LODE_TOKEN_READABLE bytes or more may be read), its position (0 for the first token of the text, then 1, 2, ...)
  * and the byte range [start, end) of the original text it came from.
  * Return 0 to go on; any other value stops tokenizing and is returned by
  * lode_tokenize().
