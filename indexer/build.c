@@ -146,11 +146,11 @@ static int take_document(struct build *b, const lode_document *doc)
 }
 
 /* The walk's callback on the caller's thread (one thread). */
-static int on_file(void *ctx, const char *path)
+static int on_file(void *ctx, const char *path, int dir, const char *name)
 {
 	struct build *b = ctx;
 	lode_document doc;
-	int rc = lode_read_document(path, &doc, b->err);
+	int rc = lode_read_document(dir, name, path, &doc, b->err);
 
 	if (rc == LODE_OK)
 		rc = take_document(b, &doc);

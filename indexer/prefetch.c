@@ -58,11 +58,11 @@ static int read_all(int fd, char *data, size_t len, size_t *got)
 	return 0;
 }
 
-/* Open the regular file at path for doc (its path and stat): LODE_OK with
- * *fd open, or with *fd = -1 and doc->warning set if it is to be skipped;
- * LODE_ENOMEM (err filled). */
-static int open_document(const char *path, lode_document *doc, int *fd,
-                         lode_error *err)
+/* Open the regular file name in dir, known as path, for doc (its path and
+ * stat): LODE_OK with *fd open, or with *fd = -1 and doc->warning set if
+ * it is to be skipped; LODE_ENOMEM (err filled). */
+static int open_document(int dir, const char *name, const char *path,
+                         lode_document *doc, int *fd, lode_error *err)
 {
 	int saved_errno;
 
@@ -72,7 +72,7 @@ static int open_document(const char *path, lode_document *doc, int *fd,
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
 	/* Non-blocking, and checked again after opening: the entry may have
 	 * been replaced (by a FIFO, say) since the walk saw it. */
-	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	*fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (*fd < 0)
 		return skip_with(doc, path, strerror(errno), err);
 	if (fstat(*fd, &doc->st) != 0) {
@@ -111,9 +111,10 @@ static int read_document(int fd, lode_document *doc, lode_error *err)
 	return LODE_OK;
 }
 
-int lode_read_document(const char *path, lode_document *doc, lode_error *err)
+int lode_read_document(int dir, const char *name, const char *path,
+                       lode_document *doc, lode_error *err)
 {
-	int fd, rc = open_document(path, doc, &fd, err);
+	int fd, rc = open_document(dir, name, path, doc, &fd, err);
 
 	if (rc || fd < 0)
 		return rc;
@@ -237,7 +238,7 @@ fail:
 	return rc;
 }
 
-static int on_file(void *ctx, const char *path)
+static int on_file(void *ctx, const char *path, int dir, const char *name)
 {
 	struct lode_prefetch *pf = ctx;
 	lode_document doc;
@@ -245,7 +246,7 @@ static int on_file(void *ctx, const char *path)
 
 	if (pf->failed)
 		return LODE_ENOMEM; /* walk_err says so */
-	if ((rc = open_document(path, &doc, &fd, &pf->walk_err))) {
+	if ((rc = open_document(dir, name, path, &doc, &fd, &pf->walk_err))) {
 		lode_document_release(&doc);
 		return rc;
 	}

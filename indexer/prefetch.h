@@ -41,11 +41,13 @@ typedef struct lode_document {
 /* Free what doc holds and clear it. */
 void lode_document_release(lode_document *doc);
 
-/* Open, check and read the regular file at path into doc: LODE_OK with
- * doc->data set, or with doc->warning set if it is to be skipped (it
- * vanished, is no longer a regular file, cannot be read); LODE_ENOMEM
- * (err filled) if its bytes do not fit in memory. */
-int lode_read_document(const char *path, lode_document *doc, lode_error *err);
+/* Open, check and read the regular file name in directory dir (an open
+ * descriptor or AT_FDCWD), known as path, into doc: LODE_OK with doc->data
+ * set, or with doc->warning set if it is to be skipped (it vanished, is no
+ * longer a regular file, cannot be read); LODE_ENOMEM (err filled) if its
+ * bytes do not fit in memory. */
+int lode_read_document(int dir, const char *name, const char *path,
+                       lode_document *doc, lode_error *err);
 
 struct lode_prefetch;
 

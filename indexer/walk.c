@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,7 @@ static int visit(const lode_walk *w, char **path, size_t *cap, size_t len,
                  const struct stat *st, const struct ancestor *up, int depth)
 {
 	if (S_ISREG(st->st_mode))
-		return w->file(w->ctx, *path);
+		return w->file(w->ctx, *path, AT_FDCWD, *path);
 	if (!S_ISDIR(st->st_mode))
 		return 0;
 	if (w->skip && st->st_dev == w->skip_dev && st->st_ino == w->skip_ino)
@@ -111,8 +112,8 @@ static int walk_dir(const lode_walk *w, char **path, size_t *cap, size_t len,
 		/* A regular file is not stat'ed: the callback opens and checks
 		 * it anyway, and a stat per file cost 2-7 % of indexing Reuters. */
 		if (names[i].regular)
-			rc = w->file(w->ctx, *path);
-		else if (stat(*path, &child) != 0)
+			rc = w->file(w->ctx, *path, dirfd(dir), names[i].name);
+		else if (fstatat(dirfd(dir), names[i].name, &child, 0) != 0)
 			warn(w, *path, strerror(errno));
 		else
 			rc = visit(w, path, cap, len + sep + nl, &child, &self,

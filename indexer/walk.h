@@ -14,6 +14,10 @@
  * entry its directory reports as a regular file is handed over without a
  * stat (the callback opens it, and must check what it opened); others are
  * stat'ed, following links, and handed over if they are regular files.
+ * With the path come the open directory holding the file and its name
+ * there: opening name relative to dir resolves one name, where opening
+ * path walked every component of it again (3-4 % of indexing Reuters).
+ * A root that is a file comes with AT_FDCWD and its path as name.
  */
 #ifndef LODE_INDEXER_WALK_H
 #define LODE_INDEXER_WALK_H
@@ -25,7 +29,7 @@
 
 typedef struct lode_walk {
 	/* Called for each regular file; nonzero stops the walk and is returned. */
-	int (*file)(void *ctx, const char *path);
+	int (*file)(void *ctx, const char *path, int dir, const char *name);
 	/* Called with a one-line message for each entry skipped on an error. */
 	void (*warning)(void *ctx, const char *message);
 	void *ctx;

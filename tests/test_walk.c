@@ -27,9 +27,16 @@ struct seen {
 	char warning[512];
 };
 
-static int on_file(void *ctx, const char *path)
+static int on_file(void *ctx, const char *path, int dir, const char *name)
 {
 	struct seen *s = ctx;
+	struct stat by_name, by_path;
+
+	/* name in dir is the file path names. */
+	assert_int_equal(fstatat(dir, name, &by_name, 0), 0);
+	assert_int_equal(stat(path, &by_path), 0);
+	assert_true(by_name.st_ino == by_path.st_ino &&
+	            by_name.st_dev == by_path.st_dev);
 
 	if (s->nfiles < 64)
 		snprintf(s->files[s->nfiles], sizeof(s->files[0]), "%s", path);
@@ -179,12 +186,12 @@ static void list_add(struct listing *l, const lode_document *d)
 	l->len += (size_t)n;
 }
 
-static int list_file(void *ctx, const char *path)
+static int list_file(void *ctx, const char *path, int dir, const char *name)
 {
 	lode_document d;
 	lode_error err;
 
-	assert_int_equal(lode_read_document(path, &d, &err), LODE_OK);
+	assert_int_equal(lode_read_document(dir, name, path, &d, &err), LODE_OK);
 	list_add(ctx, &d);
 	lode_document_release(&d);
 	return 0;
