@@ -16,6 +16,11 @@
 
 #define DEFLATE_CHUNK LODE_DEFLATE_OUT
 
+/* Chunks handed to the deflater thread at once.  One at a time, its
+ * wake-up for every 16 KiB made the two threads preempt each other: 3,600
+ * context switches in a 0.37 s build of Reuters. */
+#define FLIGHT_CHUNKS 4
+
 /* Where a chunk went in text.z. */
 struct chunk_place {
 	uint64_t offset;
@@ -29,8 +34,12 @@ struct lode_docs_writer {
 	int z_ready;
 	struct libdeflate_compressor *ld; /* chunks of up to LODE_TEXT_CHUNK */
 	uint8_t *zbuf;           /* DEFLATE_CHUNK bytes of deflate output */
-	char *chunk;             /* texts of the documents not yet deflated */
-	size_t chunk_used, chunk_cap;
+	char *chunk;             /* texts of the documents not yet deflated:
+	                            closed chunks, then the open one */
+	size_t chunk_base;       /* where the open chunk starts in chunk */
+	size_t chunk_used, chunk_cap; /* bytes of the open chunk; of chunk */
+	size_t closed[FLIGHT_CHUNKS]; /* lengths of the closed chunks */
+	size_t nclosed;
 	uint64_t chunk_first;    /* the chunk's first document */
 	uint64_t nchunks;        /* chunks handed to the deflater */
 	/* Where each chunk went, for the chunk table written at finish(). */
@@ -40,8 +49,8 @@ struct lode_docs_writer {
 	/* With a deflater thread: one chunk in flight while the next fills. */
 	int threaded;
 	lode_worker deflater;    /* deflates flight */
-	char *flight;            /* the chunk being deflated */
-	size_t flight_used, flight_cap;
+	char *flight;            /* the chunks being deflated, back to back */
+	size_t flight_len[FLIGHT_CHUNKS], flight_n, flight_cap;
 	int worker_rc;           /* first failure of the deflater */
 	lode_error worker_err;
 	/* The document table's parts (FORMAT.md, docs.tab), encoded as the
@@ -151,14 +160,17 @@ out_place:
 	return LODE_OK;
 }
 
-/* The deflater's job: the chunk in flight. */
+/* The deflater's job: the chunks in flight. */
 static void deflate_flight(void *arg)
 {
 	struct lode_docs_writer *w = arg;
+	size_t at = 0;
 
-	if (w->worker_rc == LODE_OK)
-		w->worker_rc = deflate_chunk(w, w->flight, w->flight_used,
+	for (size_t i = 0; i < w->flight_n && w->worker_rc == LODE_OK; i++) {
+		w->worker_rc = deflate_chunk(w, w->flight + at, w->flight_len[i],
 		                             &w->worker_err);
+		at += w->flight_len[i];
+	}
 }
 
 /* Wait until no chunk is in flight; returns the deflater's first error. */
@@ -172,11 +184,35 @@ static int wait_idle(struct lode_docs_writer *w, lode_error *err)
 	return w->worker_rc;
 }
 
-/* Hand the gathered texts over as the next chunk. */
-static int flush_chunk(struct lode_docs_writer *w, lode_error *err)
+/* Hand the closed chunks over to the deflater, once it is idle. */
+static int hand_off(struct lode_docs_writer *w, lode_error *err)
 {
 	char *full = w->chunk;
 	size_t cap = w->chunk_cap;
+	int rc;
+
+	if (w->nclosed == 0)
+		return LODE_OK;
+	if ((rc = wait_idle(w, err)))
+		return rc;
+	/* Swap buffers: the full one flies, the idle one fills. */
+	w->chunk = w->flight;
+	w->chunk_cap = w->flight_cap;
+	w->flight = full;
+	w->flight_cap = cap;
+	memcpy(w->flight_len, w->closed, w->nclosed * sizeof(*w->closed));
+	w->flight_n = w->nclosed;
+	lode_worker_give(&w->deflater);
+	w->nclosed = 0;
+	w->chunk_base = 0;
+	return LODE_OK;
+}
+
+/* Close the open chunk, if it has documents: deflate it here, or with a
+ * deflater, keep it for the next hand_off (made when FLIGHT_CHUNKS are
+ * closed). */
+static int flush_chunk(struct lode_docs_writer *w, lode_error *err)
+{
 	int rc;
 
 	if (w->chunk_first == w->ndocs)
@@ -188,17 +224,10 @@ static int flush_chunk(struct lode_docs_writer *w, lode_error *err)
 		w->chunk_used = 0;
 		return rc;
 	}
-	if ((rc = wait_idle(w, err)))
-		return rc;
-	/* Swap buffers: the full one flies, the idle one fills. */
-	w->chunk = w->flight;
-	w->chunk_cap = w->flight_cap;
-	w->flight = full;
-	w->flight_cap = cap;
-	w->flight_used = w->chunk_used;
-	lode_worker_give(&w->deflater);
+	w->closed[w->nclosed++] = w->chunk_used;
+	w->chunk_base += w->chunk_used;
 	w->chunk_used = 0;
-	return LODE_OK;
+	return w->nclosed == FLIGHT_CHUNKS ? hand_off(w, err) : LODE_OK;
 }
 
 /* Append document ndocs's entry to its block (FORMAT.md, DocEntry),
@@ -273,7 +302,8 @@ int lode_docs_writer_add(struct lode_docs_writer *w, const char *path,
 	    (rc = flush_chunk(w, err)))
 		return rc;
 	if (len <= LODE_TEXT_CHUNK &&
-	    lode_grow(&w->chunk, &w->chunk_cap, w->chunk_used + len, 1))
+	    lode_grow(&w->chunk, &w->chunk_cap,
+	              w->chunk_base + w->chunk_used + len, 1))
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
 	if ((rc = add_entry(w, path, path_len, len, mtime, tokens, err)))
 		return rc;
@@ -282,12 +312,12 @@ int lode_docs_writer_add(struct lode_docs_writer *w, const char *path,
 		 * (which is not ours to keep) once the deflater is idle. */
 		w->chunk_first = w->ndocs;
 		w->nchunks++;
-		if ((rc = wait_idle(w, err)))
+		if ((rc = hand_off(w, err)) || (rc = wait_idle(w, err)))
 			return rc;
 		return deflate_chunk(w, text, len, err);
 	}
 	if (len > 0) /* the chunk is NULL until a document has bytes */
-		memcpy(w->chunk + w->chunk_used, text, len);
+		memcpy(w->chunk + w->chunk_base + w->chunk_used, text, len);
 	w->chunk_used += len;
 	return LODE_OK;
 }
@@ -356,6 +386,8 @@ int lode_docs_writer_finish(struct lode_docs_writer *w, lode_error *err)
 	uint64_t text_end;
 	int rc = flush_chunk(w, err);
 
+	if (rc == LODE_OK)
+		rc = hand_off(w, err);
 	if (rc == LODE_OK)
 		rc = wait_idle(w, err);
 	stop_thread(w);
