@@ -390,6 +390,46 @@ bad:
 	return corrupt(&seg->dict, "bad dictionary entry", err);
 }
 
+/* term is not in block b, which the keys chose: that is an answer only if
+ * b's first term sorts below term and b + 1's above it.  Otherwise a key
+ * is damaged (lode check finds it too), and the search says so rather
+ * than miss a term that may be in another block.  Out of line and cold:
+ * the lookups of terms that are there keep their code as it was (inlined,
+ * this made rare-term queries 7 % slower at equal instructions). */
+#if defined(__GNUC__)
+__attribute__((noinline, cold))
+#endif
+static int absent_from(const struct lode_segment *seg, uint64_t b,
+                       const char *term, size_t len, lode_error *err)
+{
+	int cmp, rc;
+
+	if ((rc = compare_block(seg, b, term, len, &cmp, err)))
+		return rc;
+	if (cmp <= 0)
+		goto bad;
+	if (b + 1 < seg->nblocks) {
+		if ((rc = compare_block(seg, b + 1, term, len, &cmp, err)))
+			return rc;
+		if (cmp >= 0)
+			goto bad;
+	}
+	return 0;
+bad:
+	return corrupt(&seg->dict, "dictionary block keys disagree with its terms",
+	               err);
+}
+
+/* find_in_block in block b, with an absent answer checked (absent_from). */
+static int find_checked(const struct lode_segment *seg, uint64_t b,
+                        const char *term, size_t len, lode_term_info *info,
+                        lode_error *err)
+{
+	int rc = find_in_block(seg, b, term, len, info, err);
+
+	return rc == 0 ? absent_from(seg, b, term, len, err) : rc;
+}
+
 int lode_segment_lookup(const struct lode_segment *seg, const char *term,
                         size_t len, lode_term_info *info, lode_error *err)
 {
@@ -410,10 +450,14 @@ int lode_segment_lookup(const struct lode_segment *seg, const char *term,
 		else
 			hi = mid;
 	}
-	if (lo == 0)
-		return 0; /* term sorts before the first term */
+	if (lo == 0) { /* term sorts before the first term, if key 0 is right */
+		if ((rc = compare_block(seg, 0, term, len, &cmp, err)))
+			return rc;
+		return cmp < 0 ? 0 : corrupt(&seg->dict, "dictionary block keys "
+		                             "disagree with its terms", err);
+	}
 	if (block_key(seg, lo - 1) < key)
-		return find_in_block(seg, lo - 1, term, len, info, err);
+		return find_checked(seg, lo - 1, term, len, info, err);
 	/* Rare: the last block in [0, hi) whose first term <= term, by full
 	 * comparisons (block hi, if any, starts above term). */
 	hi = lo;
@@ -427,7 +471,7 @@ int lode_segment_lookup(const struct lode_segment *seg, const char *term,
 		else
 			lo = mid;
 	}
-	return find_in_block(seg, lo, term, len, info, err);
+	return find_checked(seg, lo, term, len, info, err);
 }
 
 int lode_segment_terms(const struct lode_segment *seg, lode_term_fn fn,

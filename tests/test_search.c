@@ -1508,6 +1508,83 @@ static void terms_of_equal_block_keys_are_found(void **state)
 	free(text);
 }
 
+/*
+ * A damaged block key (FORMAT.md, BlockKeys) sends the binary search to a
+ * wrong block: then every lookup either finds its term (with its document
+ * frequency) or reports the index corrupt, and never answers that a term
+ * of the index is absent.  Each block's key is set to 0, to all ones and to
+ * each neighbour's in turn.
+ */
+static void damaged_block_keys_never_hide_terms(void **state)
+{
+	static const char *const names[] = {"words.txt"};
+	const char *texts[1];
+	char *text = malloc(700 * 8), *root, path[8192], index[8192], word[32];
+	lode_index *ix = NULL;
+	uint64_t nblocks, keys;
+	size_t len = 0, n;
+	uint8_t *orig, *bad;
+	FILE *f;
+	int corrupt = 0;
+
+	(void)state;
+	assert_non_null(text);
+	for (int i = 0; i < 600; i++)
+		len += (size_t)sprintf(text + len, "w%03d ", i);
+	texts[0] = text;
+	root = small_index(names, texts, 1, NULL, 0, &ix);
+	lode_index_close(ix);
+	snprintf(path, sizeof(path), "%s/index/seg-000001/" LODE_FILE_DICT, root);
+	snprintf(index, sizeof(index), "%s/index", root);
+	orig = (uint8_t *)test_read_file(path, &n);
+	assert_non_null(orig);
+	bad = malloc(n);
+	assert_non_null(bad);
+	nblocks = lode_get64(orig + n - LODE_DICT_FOOTER_SIZE + 8);
+	keys = lode_get64(orig + n - LODE_DICT_FOOTER_SIZE + 16) + nblocks * 8;
+	assert_true(nblocks > 10);
+	for (uint64_t b = 0; b < nblocks; b++) {
+		for (int kind = 0; kind < 4; kind++) {
+			uint64_t key = kind == 0 ? 0 : kind == 1 ? UINT64_MAX
+			             : lode_get64(orig + keys + 8 * (kind == 2
+			                          ? (b ? b - 1 : 1)
+			                          : (b + 1 < nblocks ? b + 1 : b - 1)));
+			memcpy(bad, orig, n);
+			lode_put64(bad + keys + 8 * b, key);
+			assert_non_null(f = fopen(path, "wb"));
+			assert_int_equal(fwrite(bad, 1, n, f), n);
+			assert_int_equal(fclose(f), 0);
+			ix = NULL;
+			{
+				lode_error err = {0};
+				assert_int_equal(lode_index_open(index, &ix, &err), LODE_OK);
+			}
+			for (int i = 0; i < 600; i++) {
+				uint32_t df;
+				int m = snprintf(word, sizeof(word), "w%03d", i);
+				int rc = dict_lookup(ix, word, (size_t)m, &df);
+				if (rc == 0)
+					fail_msg("block %" PRIu64 ", key %d: w%03d missed",
+					         b, kind, i);
+				if (rc == 1)
+					assert_int_equal(df, 1);
+				corrupt += rc < 0;
+			}
+			lode_index_close(ix);
+		}
+	}
+	/* Some damage must have been seen, or the test proves nothing. */
+	assert_true(corrupt > 0);
+	assert_non_null(f = fopen(path, "wb"));
+	assert_int_equal(fwrite(orig, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+	free(bad);
+	free(orig);
+	test_rmtree(root);
+	free(root);
+	free(text);
+}
+
 /* Parse text; the caller frees the query. */
 static lode_query *parse(const char *text)
 {
@@ -1852,6 +1929,7 @@ int main(void)
 		cmocka_unit_test(not_of_absent_term_frees_its_matchers),
 		cmocka_unit_test(empty_directories_are_walked),
 		cmocka_unit_test(terms_of_equal_block_keys_are_found),
+		cmocka_unit_test(damaged_block_keys_never_hide_terms),
 		cmocka_unit_test(search_for_no_hits_takes_no_buffer),
 		cmocka_unit_test(long_position_gaps_decode),
 		cmocka_unit_test(huge_documents_are_indexed_and_snippeted),
