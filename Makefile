@@ -22,10 +22,10 @@ BUILD ?= build
 endif
 ALL_CFLAGS = $(STD_FLAGS) $(WARN_FLAGS) $(OPT_FLAGS) $(SAN_FLAGS) $(INC_FLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
-LIBS = -lutf8proc -lstemmer -ldeflate -lz -lm -lpthread
+LIBS = -lutf8proc -lstemmer -lzstd -ldeflate -lm -lpthread
 
 # Debian packages needed to build and test.
-DEB_PKGS = zlib1g-dev libdeflate-dev libutf8proc-dev libstemmer-dev libcmocka-dev
+DEB_PKGS = libzstd-dev libdeflate-dev libutf8proc-dev libstemmer-dev libcmocka-dev
 
 LIB_SRC = $(wildcard common/*.c indexer/*.c searcher/*.c bench/*.c)
 CLI_SRC = $(wildcard cli/*.c)

@@ -13,10 +13,10 @@
  *                 Rice codes of one parameter, low bits apart from unary parts
  *     docs.tab    document table: token counts, chunk table, blocks of
  *                 documents, each path coded against the last
- *     text.z      stored text, zlib streams of 16 KiB chunks of documents
+ *     text.z      stored text, zstd frames of 16 KiB chunks of documents
  *
  * Every file starts with a 16-byte header (magic, version, zero) and ends with
- * a CRC32 (zlib's) of all the bytes before it; multi-byte integers are
+ * a CRC-32 (zlib's and libdeflate's) of all the bytes before it; multi-byte integers are
  * little-endian.
  */
 #ifndef LODE_COMMON_FORMAT_H
@@ -24,7 +24,7 @@
 
 #include <stdint.h>
 
-#define LODE_FORMAT_VERSION 9u
+#define LODE_FORMAT_VERSION 10u
 
 #define LODE_HEADER_SIZE 16
 #define LODE_MAGIC_LEN 8
@@ -62,6 +62,10 @@
 /* Stored text is compressed in chunks of consecutive documents of about
  * this many bytes; a longer document is a chunk of its own. */
 #define LODE_TEXT_CHUNK (16u << 10)
+/* A text chunk's zstd frame needs a window of at most 2^LODE_TEXT_WINDOW_LOG
+ * bytes (what a reader holds to stream a large document); readers refuse a
+ * frame asking for more. */
+#define LODE_TEXT_WINDOW_LOG 19
 /* Zero bytes after the last postings block, so block decoders may load
  * whole 64-bit words without bounds tests. */
 #define LODE_POSTINGS_PAD 16

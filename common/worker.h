@@ -7,7 +7,7 @@
  * The owner fills in the job's data, gives the job, goes on with work of
  * its own, and waits before it touches the job's data again.  Give and wait
  * take the worker's lock, which orders every access to the data on either
- * side: they need no lock of their own.  The document writer deflates its
+ * side: they need no lock of their own.  The document writer compresses its
  * chunks on a worker, and the postings writer encodes batches of terms.
  */
 #ifndef LODE_COMMON_WORKER_H

@@ -44,7 +44,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include "format.h"
 #include "fuzz.h"
@@ -197,7 +197,7 @@ static void fix_crc(struct file *f)
 {
 	if (f->size >= 4)
 		put_le(f->data + f->size - 4,
-		       crc32(0L, f->data, (uInt)(f->size - 4)), 4);
+		       libdeflate_crc32(0, f->data, f->size - 4), 4);
 }
 
 /* A MANIFEST naming stemmer (may be "") and listing the first nsegs of the

@@ -1,11 +1,8 @@
-/* docs_writer.c -- document table and zlib-compressed stored text
- * (compressed by libdeflate, streamed by zlib for a document above
- * LODE_DEFLATE_OUT). */
+/* docs_writer.c -- document table and zstd-compressed stored text. */
 #include "docs_writer.h"
 
-#include <libdeflate.h>
 #include <string.h>
-#include <zlib.h>
+#include <zstd.h>
 
 #include "alloc.h"
 #include "codec.h"
@@ -14,9 +11,9 @@
 #include "format.h"
 #include "worker.h"
 
-#define DEFLATE_CHUNK LODE_DEFLATE_OUT
+#define TEXT_OUT_BYTES LODE_TEXT_OUT
 
-/* Chunks handed to the deflater thread at once.  One at a time, its
+/* Chunks handed to the compressor thread at once.  One at a time, its
  * wake-up for every 16 KiB made the two threads preempt each other: 3,600
  * context switches in a 0.37 s build of Reuters. */
 #define FLIGHT_CHUNKS 4
@@ -28,30 +25,28 @@ struct chunk_place {
 };
 
 struct lode_docs_writer {
-	lode_out text;           /* written by the deflater alone */
+	lode_out text;           /* written by the compressor alone */
 	char *table_path;
-	z_stream z;              /* documents above LODE_TEXT_CHUNK alone */
-	int z_ready;
-	struct libdeflate_compressor *ld; /* chunks of up to LODE_TEXT_CHUNK */
-	uint8_t *zbuf;           /* DEFLATE_CHUNK bytes of deflate output */
-	char *chunk;             /* texts of the documents not yet deflated:
+	ZSTD_CCtx *zc;           /* compresses every chunk */
+	uint8_t *zbuf;           /* TEXT_OUT_BYTES bytes of compressed output */
+	char *chunk;             /* texts of the documents not yet compressed:
 	                            closed chunks, then the open one */
 	size_t chunk_base;       /* where the open chunk starts in chunk */
 	size_t chunk_used, chunk_cap; /* bytes of the open chunk; of chunk */
 	size_t closed[FLIGHT_CHUNKS]; /* lengths of the closed chunks */
 	size_t nclosed;
 	uint64_t chunk_first;    /* the chunk's first document */
-	uint64_t nchunks;        /* chunks handed to the deflater */
+	uint64_t nchunks;        /* chunks handed to the compressor */
 	/* Where each chunk went, for the chunk table written at finish(). */
 	struct chunk_place *places;
 	size_t nplaces, places_cap;
 
-	/* With a deflater thread: one chunk in flight while the next fills. */
+	/* With a compressor thread: one chunk in flight while the next fills. */
 	int threaded;
-	lode_worker deflater;    /* deflates flight */
-	char *flight;            /* the chunks being deflated, back to back */
+	lode_worker compressor;  /* compresses flight */
+	char *flight;            /* the chunks being compressed, back to back */
 	size_t flight_len[FLIGHT_CHUNKS], flight_n, flight_cap;
-	int worker_rc;           /* first failure of the deflater */
+	int worker_rc;           /* first failure of the compressor */
 	lode_error worker_err;
 	/* The document table's parts (FORMAT.md, docs.tab), encoded as the
 	 * documents come: */
@@ -68,7 +63,7 @@ struct lode_docs_writer {
 	uint64_t ndocs, total_tokens;
 };
 
-static void deflate_flight(void *arg);
+static void compress_flight(void *arg);
 
 int lode_docs_writer_open(const char *dir, int threaded,
                           struct lode_docs_writer **out, lode_error *err)
@@ -81,23 +76,26 @@ int lode_docs_writer_open(const char *dir, int threaded,
 	if (w)
 		w->text.fd = -1;
 	if (!w || !text_path || !(w->table_path = lode_path_join(dir, LODE_FILE_DOCS)) ||
-	    !(w->zbuf = lode_malloc(DEFLATE_CHUNK))) {
+	    !(w->zbuf = lode_malloc(TEXT_OUT_BYTES))) {
 		rc = lode_fail(err, LODE_ENOMEM, "out of memory");
 		goto out_free;
 	}
-	if (deflateInit(&w->z, LODE_TEXT_ZLIB_LEVEL) != Z_OK) {
-		rc = lode_fail(err, LODE_ENOMEM, "zlib: deflateInit failed");
-		goto out_free;
-	}
-	w->z_ready = 1;
-	if (!(w->ld = libdeflate_alloc_compressor(LODE_TEXT_ZLIB_LEVEL))) {
+	/* Each frame records its size (readers bound their buffers by it)
+	 * and a checksum of its content (as format 9's zlib streams had). */
+	if (!(w->zc = ZSTD_createCCtx()) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel,
+	                                        LODE_TEXT_ZSTD_LEVEL)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_windowLog,
+	                                        LODE_TEXT_WINDOW_LOG)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_checksumFlag, 1)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_contentSizeFlag, 1))) {
 		rc = lode_fail(err, LODE_ENOMEM, "out of memory");
 		goto out_free;
 	}
 	if ((rc = lode_out_open(&w->text, text_path, LODE_MAGIC_TEXT, err)))
 		goto out_free;
 	w->threaded = threaded &&
-	              lode_worker_start(&w->deflater, deflate_flight, w) == LODE_OK;
+	              lode_worker_start(&w->compressor, compress_flight, w) == LODE_OK;
 	*out = w;
 	w = NULL;
 out_free:
@@ -106,53 +104,45 @@ out_free:
 	return rc;
 }
 
-/* Deflate text into text.z as one complete zlib stream and note where it
+/* Compress text into text.z as one complete zstd frame and note where it
  * went as the next chunk.  Only one thread at a time calls this. */
-static int deflate_chunk(struct lode_docs_writer *w, const char *text,
+static int compress_chunk(struct lode_docs_writer *w, const char *text,
                          size_t len, lode_error *err)
 {
 	uint64_t start = w->text.offset;
-	int zrc, rc;
+	ZSTD_inBuffer in = {text, len, 0};
+	size_t left;
+	int rc;
 
 	if (lode_grow(&w->places, &w->places_cap, w->nplaces + 1,
 	              sizeof(struct chunk_place)))
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
-	/* In one call to libdeflate, twice as fast as zlib at level 1 and a
-	 * little smaller, whatever fits the output buffer at worst: every
-	 * chunk of many documents, and single documents up to about its
-	 * size; zlib streams a larger one. */
-	if (libdeflate_zlib_compress_bound(w->ld, len) <= DEFLATE_CHUNK) {
-		size_t n = libdeflate_zlib_compress(w->ld, text, len, w->zbuf,
-		                                    DEFLATE_CHUNK);
-		if (n == 0)
-			return lode_fail(err, LODE_EIO, "libdeflate failed");
+	/* In one call whatever fits the output buffer at worst: every chunk
+	 * of many documents, and single documents up to about its size;
+	 * a larger one streams through it. */
+	if (ZSTD_compressBound(len) <= TEXT_OUT_BYTES) {
+		size_t n = ZSTD_compress2(w->zc, w->zbuf, TEXT_OUT_BYTES, text, len);
+		if (ZSTD_isError(n))
+			return lode_fail(err, LODE_EIO, "zstd: %s", ZSTD_getErrorName(n));
 		if ((rc = lode_out_write(&w->text, w->zbuf, n, err)))
 			return rc;
 		goto out_place;
 	}
-	if (deflateReset(&w->z) != Z_OK)
-		return lode_fail(err, LODE_ENOMEM, "zlib: deflateReset failed");
-	w->z.next_in = (Bytef *)(uintptr_t)text;
+	if (ZSTD_isError(left = ZSTD_CCtx_setPledgedSrcSize(w->zc, len)))
+		return lode_fail(err, LODE_EIO, "zstd: %s", ZSTD_getErrorName(left));
 	do {
-		/* avail_in is a uInt: feed huge documents in pieces.  The last
-		 * piece finishes the stream, and zlib wants Z_FINISH on every
-		 * call from then on, however far avail_in has come down. */
-		size_t left = len - (size_t)((const char *)w->z.next_in - text);
-		int flush;
-		w->z.avail_in = left > (1u << 30) ? (1u << 30) : (uInt)left;
-		flush = left > w->z.avail_in ? Z_NO_FLUSH : Z_FINISH;
-		do {
-			w->z.next_out = w->zbuf;
-			w->z.avail_out = DEFLATE_CHUNK;
-			zrc = deflate(&w->z, flush);
-			if (zrc == Z_STREAM_ERROR)
-				return lode_fail(err, LODE_EIO, "zlib: deflate failed");
-			rc = lode_out_write(&w->text, w->zbuf,
-			                    DEFLATE_CHUNK - w->z.avail_out, err);
-			if (rc)
-				return rc;
-		} while (w->z.avail_out == 0);
-	} while (zrc != Z_STREAM_END);
+		ZSTD_outBuffer out = {w->zbuf, TEXT_OUT_BYTES, 0};
+		left = ZSTD_compressStream2(w->zc, &out, &in, ZSTD_e_end);
+		if (ZSTD_isError(left)) {
+			ZSTD_CCtx_reset(w->zc, ZSTD_reset_session_only);
+			return lode_fail(err, LODE_EIO, "zstd: %s",
+			                 ZSTD_getErrorName(left));
+		}
+		if ((rc = lode_out_write(&w->text, w->zbuf, out.pos, err))) {
+			ZSTD_CCtx_reset(w->zc, ZSTD_reset_session_only);
+			return rc;
+		}
+	} while (left != 0);
 out_place:
 	w->places[w->nplaces].offset = start;
 	w->places[w->nplaces].length = w->text.offset - start;
@@ -160,31 +150,31 @@ out_place:
 	return LODE_OK;
 }
 
-/* The deflater's job: the chunks in flight. */
-static void deflate_flight(void *arg)
+/* The compressor's job: the chunks in flight. */
+static void compress_flight(void *arg)
 {
 	struct lode_docs_writer *w = arg;
 	size_t at = 0;
 
 	for (size_t i = 0; i < w->flight_n && w->worker_rc == LODE_OK; i++) {
-		w->worker_rc = deflate_chunk(w, w->flight + at, w->flight_len[i],
+		w->worker_rc = compress_chunk(w, w->flight + at, w->flight_len[i],
 		                             &w->worker_err);
 		at += w->flight_len[i];
 	}
 }
 
-/* Wait until no chunk is in flight; returns the deflater's first error. */
+/* Wait until no chunk is in flight; returns the compressor's first error. */
 static int wait_idle(struct lode_docs_writer *w, lode_error *err)
 {
 	if (!w->threaded)
 		return LODE_OK;
-	lode_worker_wait(&w->deflater);
+	lode_worker_wait(&w->compressor);
 	if (w->worker_rc && err)
 		*err = w->worker_err;
 	return w->worker_rc;
 }
 
-/* Hand the closed chunks over to the deflater, once it is idle. */
+/* Hand the closed chunks over to the compressor, once it is idle. */
 static int hand_off(struct lode_docs_writer *w, lode_error *err)
 {
 	char *full = w->chunk;
@@ -202,14 +192,14 @@ static int hand_off(struct lode_docs_writer *w, lode_error *err)
 	w->flight_cap = cap;
 	memcpy(w->flight_len, w->closed, w->nclosed * sizeof(*w->closed));
 	w->flight_n = w->nclosed;
-	lode_worker_give(&w->deflater);
+	lode_worker_give(&w->compressor);
 	w->nclosed = 0;
 	w->chunk_base = 0;
 	return LODE_OK;
 }
 
-/* Close the open chunk, if it has documents: deflate it here, or with a
- * deflater, keep it for the next hand_off (made when FLIGHT_CHUNKS are
+/* Close the open chunk, if it has documents: compress it here, or with a
+ * compressor, keep it for the next hand_off (made when FLIGHT_CHUNKS are
  * closed). */
 static int flush_chunk(struct lode_docs_writer *w, lode_error *err)
 {
@@ -220,7 +210,7 @@ static int flush_chunk(struct lode_docs_writer *w, lode_error *err)
 	w->chunk_first = w->ndocs;
 	w->nchunks++;
 	if (!w->threaded) {
-		rc = deflate_chunk(w, w->chunk, w->chunk_used, err);
+		rc = compress_chunk(w, w->chunk, w->chunk_used, err);
 		w->chunk_used = 0;
 		return rc;
 	}
@@ -308,13 +298,13 @@ int lode_docs_writer_add(struct lode_docs_writer *w, const char *path,
 	if ((rc = add_entry(w, path, path_len, len, mtime, tokens, err)))
 		return rc;
 	if (len > LODE_TEXT_CHUNK) {
-		/* A chunk of its own, deflated here straight from the input
-		 * (which is not ours to keep) once the deflater is idle. */
+		/* A chunk of its own, compressed here straight from the input
+		 * (which is not ours to keep) once the compressor is idle. */
 		w->chunk_first = w->ndocs;
 		w->nchunks++;
 		if ((rc = hand_off(w, err)) || (rc = wait_idle(w, err)))
 			return rc;
-		return deflate_chunk(w, text, len, err);
+		return compress_chunk(w, text, len, err);
 	}
 	if (len > 0) /* the chunk is NULL until a document has bytes */
 		memcpy(w->chunk + w->chunk_base + w->chunk_used, text, len);
@@ -322,12 +312,12 @@ int lode_docs_writer_add(struct lode_docs_writer *w, const char *path,
 	return LODE_OK;
 }
 
-/* Stop the deflater thread, if any, after its last chunk. */
+/* Stop the compressor thread, if any, after its last chunk. */
 static void stop_thread(struct lode_docs_writer *w)
 {
 	if (!w->threaded)
 		return;
-	lode_worker_stop(&w->deflater);
+	lode_worker_stop(&w->compressor);
 	w->threaded = 0;
 }
 
@@ -368,17 +358,17 @@ out_abort:
 
 size_t lode_docs_writer_memory(const struct lode_docs_writer *w)
 {
-	/* zlib's deflate state at the default window and memLevel: about
-	 * 256 KiB (zlib's zconf.h); libdeflate's level 1 compressor, 201
-	 * KiB measured, counted as 256 KiB too. */
-	size_t zlib_state = (size_t)1 << 19;
+	/* zstd's context at level 1 with a 512 KiB window: 218 KB after a
+	 * 16 KiB chunk, 1.37 MB once it has streamed a large document
+	 * (ZSTD_sizeof_CCtx, zstd 1.5.4), counted as 1.5 MiB. */
+	size_t zstd_state = (size_t)3 << 19;
 
-	/* Only what this thread writes: the deflater grows places (to
+	/* Only what this thread writes: the compressor grows places (to
 	 * nchunks, which this thread counts) while we read. */
 	return w->tokens_cap + w->blocks_cap +
 	       w->block_offs_cap * sizeof(uint64_t) +
 	       w->nchunks * sizeof(struct chunk_place) + w->chunk_cap +
-	       w->flight_cap + w->prev_cap + DEFLATE_CHUNK + zlib_state;
+	       w->flight_cap + w->prev_cap + TEXT_OUT_BYTES + zstd_state;
 }
 
 int lode_docs_writer_finish(struct lode_docs_writer *w, lode_error *err)
@@ -394,7 +384,7 @@ int lode_docs_writer_finish(struct lode_docs_writer *w, lode_error *err)
 	if (rc == LODE_OK && w->nplaces != w->nchunks)
 		rc = lode_fail(err, LODE_EIO, "stored text: %zu of %llu chunks "
 		               "written", w->nplaces, (unsigned long long)w->nchunks);
-	/* The reader inflates a chunk through a 32-bit length. */
+	/* The reader decompresses a chunk through a 32-bit length. */
 	for (size_t c = 0; rc == LODE_OK && c < w->nplaces; c++)
 		if (w->places[c].length > UINT32_MAX)
 			rc = lode_fail(err, LODE_ELIMIT, "a compressed document "
@@ -414,9 +404,7 @@ void lode_docs_writer_free(struct lode_docs_writer *w)
 		return;
 	stop_thread(w);
 	lode_out_abort(&w->text);
-	if (w->z_ready)
-		deflateEnd(&w->z);
-	libdeflate_free_compressor(w->ld);
+	ZSTD_freeCCtx(w->zc);
 	lode_free(w->zbuf);
 	lode_free(w->chunk);
 	lode_free(w->flight);

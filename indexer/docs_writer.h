@@ -5,9 +5,9 @@
  *         lode_docs_writer_finish | lode_docs_writer_free
  *
  * Documents' texts are gathered into chunks of about LODE_TEXT_CHUNK bytes,
- * each deflated (zlib) into text.z as one stream, optionally on a thread of
- * its own; a longer document is deflated straight from its input as a chunk
- * of its own.  The document table (FORMAT.md, docs.tab) is encoded in
+ * each compressed into text.z as one zstd frame, optionally on a thread of
+ * its own; a longer document is compressed straight from its input as a
+ * chunk of its own.  The document table (FORMAT.md, docs.tab) is encoded in
  * memory as documents come, some 12 bytes each (paths coded against the
  * previous one), and written at finish, when every chunk's place in text.z
  * is known.
@@ -20,16 +20,18 @@
 
 #include "lode.h"
 
-/* zlib level for stored text: level 1 costs 2% more bytes than the default
- * on Reuters-21578 and is read only for snippets. */
-#define LODE_TEXT_ZLIB_LEVEL 1
-/* Bytes of deflate output written at a time. */
-#define LODE_DEFLATE_OUT (256u << 10)
+/* zstd level for stored text: level 1 compresses Reuters-21578's 16 KiB
+ * chunks at 285 MB/s (libdeflate's deflate level 1: 199 MB/s) to 1 % more
+ * bytes, and they inflate twice as fast; the text is read only for
+ * snippets. */
+#define LODE_TEXT_ZSTD_LEVEL 1
+/* Bytes of compressed output written at a time. */
+#define LODE_TEXT_OUT (256u << 10)
 
 struct lode_docs_writer;
 
-/* With threaded set, a second thread deflates one chunk while the next
- * fills; otherwise the caller's thread deflates. */
+/* With threaded set, a second thread compresses chunks while the next
+ * fill; otherwise the caller's thread compresses. */
 int lode_docs_writer_open(const char *dir, int threaded,
                           struct lode_docs_writer **out, lode_error *err);
 

@@ -12,7 +12,7 @@
  * terms (pairs.h) of two common words, without positions, and no more
  * documents or occurrences than either word; the document table's blocks
  * decoding to their ends, documents in order through chunks that follow
- * one another through text.z, each chunk inflating to exactly its
+ * one another through text.z, each chunk decompressing to exactly its
  * documents' lengths, every document's path in bounds; token counts adding
  * up to the footer's.
  * The first violation is returned as LODE_ECORRUPT naming the file and the

@@ -1,9 +1,9 @@
 /* segment.c -- mapping a segment's files; dictionary lookup; documents. */
 #include "segment.h"
 
-#include <libdeflate.h>
+#include <stdatomic.h>
 #include <string.h>
-#include <zlib.h>
+#include <zstd.h>
 
 #include "alloc.h"
 #include "codec.h"
@@ -111,6 +111,15 @@ bad:
 	return corrupt(m, "document table footer does not match its size", err);
 }
 
+/* The decompression context a segment keeps.  A context holds about
+ * 160 KiB, which malloc maps afresh for each one: taking a new one for
+ * every snippet's text cost page faults that made zstd's inflating no
+ * faster than libdeflate's.  Taken and given back by atomic exchange, so
+ * that threads sharing the index never share one. */
+struct dctx_slot {
+	_Atomic(ZSTD_DCtx *) spare;
+};
+
 int lode_segment_open(struct lode_segment *seg, const char *dir, uint32_t ndocs,
                       lode_error *err)
 {
@@ -131,11 +140,18 @@ int lode_segment_open(struct lode_segment *seg, const char *dir, uint32_t ndocs,
 	                   LODE_PLAIN_FOOTER_SIZE, err)) ||
 	    (rc = check_dict(seg, err)) || (rc = check_docs(seg, ndocs, err)))
 		lode_segment_close(seg);
+	else if ((seg->dctx = lode_malloc(sizeof(*seg->dctx))))
+		atomic_init(&seg->dctx->spare, NULL);
 	return rc;
 }
 
 void lode_segment_close(struct lode_segment *seg)
 {
+	if (seg->dctx) {
+		ZSTD_freeDCtx(atomic_load(&seg->dctx->spare));
+		lode_free(seg->dctx);
+		seg->dctx = NULL;
+	}
 	lode_map_close(&seg->dict);
 	lode_map_close(&seg->postings);
 	lode_map_close(&seg->positions);
@@ -617,6 +633,56 @@ static int chunk_place(const struct lode_segment *seg, uint64_t c,
 	return LODE_OK;
 }
 
+/* The bytes the frame at off (clen bytes) says it holds, or 0 if it says
+ * nothing plausible (no size, or more than zstd can expand clen bytes to). */
+static uint64_t frame_size(const struct lode_segment *seg, uint64_t off,
+                           uint32_t clen)
+{
+	unsigned long long n = ZSTD_getFrameContentSize(seg->text.data + off, clen);
+
+	if (n == ZSTD_CONTENTSIZE_UNKNOWN || n == ZSTD_CONTENTSIZE_ERROR ||
+	    n > (uint64_t)clen * 32768 + 64)
+		return 0;
+	return (uint64_t)n;
+}
+
+/* A decompression context that refuses frames whose window passes the
+ * format's (LODE_TEXT_WINDOW_LOG): a damaged header must not make
+ * the reader allocate a huge window.  NULL if out of memory. */
+static ZSTD_DCtx *new_dctx(void)
+{
+	ZSTD_DCtx *d = ZSTD_createDCtx();
+
+	if (d && ZSTD_isError(ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax,
+	                                             LODE_TEXT_WINDOW_LOG))) {
+		ZSTD_freeDCtx(d);
+		d = NULL;
+	}
+	return d;
+}
+
+/* A context for seg's text: the one it keeps, if free, or a new one. */
+static ZSTD_DCtx *take_dctx(const struct lode_segment *seg)
+{
+	ZSTD_DCtx *d = seg->dctx ? atomic_exchange(&seg->dctx->spare, NULL) : NULL;
+
+	if (d) {
+		ZSTD_DCtx_reset(d, ZSTD_reset_session_only);
+		return d;
+	}
+	return new_dctx();
+}
+
+/* Give d back to seg to keep, or free it if seg keeps one already. */
+static void give_dctx(const struct lode_segment *seg, ZSTD_DCtx *d)
+{
+	ZSTD_DCtx *none = NULL;
+
+	if (!seg->dctx ||
+	    !atomic_compare_exchange_strong(&seg->dctx->spare, &none, d))
+		ZSTD_freeDCtx(d);
+}
+
 /* Where document doc's text is: its chunk (off, clen bytes in text.z),
  * its start in the inflated chunk and its size, each checked (all zero on
  * failure). */
@@ -636,89 +702,96 @@ static int text_chunk(const struct lode_segment *seg, uint32_t doc,
 		return rc;
 	*start = e.start;
 	*size = e.bytes;
-	/* The chunk is inflated up to the document's end.  Deflate expands at
-	 * most ~1032:1; a larger claim is corrupt and must not become a huge
-	 * allocation. */
-	if (*size > UINT64_MAX - *start ||
-	    *start + *size > (uint64_t)*clen * 1032 + 64 ||
-	    *start + *size > SIZE_MAX - 1)
+	/* The frame says how many bytes it holds (the writer always records
+	 * it); a document that does not fit them is corrupt, and no buffer
+	 * grows past them, so a corrupt length cannot become a huge
+	 * allocation.  zstd expands at most 2^17 : 4 (one byte repeated for a
+	 * block of 128 KiB, behind its 3-byte header), so a frame claiming
+	 * more is corrupt too. */
+	if (*size > UINT64_MAX - *start || *start + *size > SIZE_MAX - 1 ||
+	    frame_size(seg, *off, *clen) < *start + *size)
 		return corrupt(&seg->docs, "stored text length is implausible", err);
 	return LODE_OK;
 }
 
-/* Inflate the first need bytes of the chunk at off (clen bytes) into buf,
- * or, with buf NULL, through a small window, keeping nothing; with exact
- * (and buf NULL), the chunk must hold exactly need bytes. */
+/* Decompress the first need bytes of the chunk at off (clen bytes) into
+ * buf, or, with buf NULL, through a small window, keeping nothing; with
+ * exact (and buf NULL), the chunk must be one frame holding exactly need
+ * bytes, its checksum right, and nothing after it. */
 static int inflate_chunk(const struct lode_segment *seg, uint64_t off,
                          uint32_t clen, uint64_t need, char *buf, int exact,
                          lode_error *err)
 {
 	char window[1 << 16];
-	uint64_t want = exact ? need + 1 : need; /* one more shows the excess */
-	z_stream z;
-	int zrc;
+	ZSTD_inBuffer in = {seg->text.data + off, clen, 0};
+	ZSTD_DCtx *d = take_dctx(seg);
+	uint64_t got = 0;
+	size_t left = 1;
+	int rc = LODE_OK;
 
-	memset(&z, 0, sizeof(z));
-	if (inflateInit(&z) != Z_OK)
-		return lode_fail(err, LODE_ENOMEM, "zlib: inflateInit failed");
-	z.next_in = (Bytef *)(uintptr_t)(seg->text.data + off);
-	z.avail_in = clen;
-	z.next_out = (Bytef *)(buf ? buf : window);
-	/* avail_out is a uInt: give room in pieces for huge documents. */
-	do {
-		uint64_t left = want - z.total_out;
-		uint64_t room = buf ? (1u << 30) : sizeof(window);
-		if (!buf)
-			z.next_out = (Bytef *)window;
-		z.avail_out = (uInt)(left > room ? room : left);
-		zrc = inflate(&z, Z_SYNC_FLUSH);
-	} while (zrc == Z_OK && z.total_out < want);
-	inflateEnd(&z);
-	if (exact && z.total_out > need)
-		return corrupt(&seg->text, "a text chunk longer than its documents",
-		               err);
-	if (z.total_out != need || (zrc != Z_OK && zrc != Z_STREAM_END &&
-	                            zrc != Z_BUF_ERROR))
-		return corrupt(&seg->text, "stored text does not inflate", err);
-	if (exact && zrc != Z_STREAM_END)
-		return corrupt(&seg->text, "a text chunk ends early", err);
-	if (exact && z.avail_in != 0)
-		return corrupt(&seg->text, "bytes after the end of a text chunk",
-		               err);
-	return LODE_OK;
+	if (!d)
+		return lode_fail(err, LODE_ENOMEM, "out of memory");
+	/* Until need bytes are out (one more, exact, shows an excess), the
+	 * frame ends, or the input does. */
+	while (left != 0 && (exact || got < need)) {
+		ZSTD_outBuffer out = {buf ? buf + got : window,
+		                      buf ? (size_t)(need - got) : sizeof(window), 0};
+		size_t before = in.pos;
+		left = ZSTD_decompressStream(d, &out, &in);
+		if (ZSTD_isError(left)) {
+			rc = corrupt(&seg->text, "stored text does not decompress", err);
+			goto out;
+		}
+		got += out.pos;
+		if (exact && got > need) {
+			rc = corrupt(&seg->text, "a text chunk longer than its documents",
+			             err);
+			goto out;
+		}
+		if (left != 0 && out.pos == 0 && in.pos == before &&
+		    in.pos == in.size) {
+			rc = corrupt(&seg->text, exact ? "a text chunk ends early"
+			                               : "stored text does not decompress",
+			             err);
+			goto out;
+		}
+	}
+	if (got < need)
+		rc = corrupt(&seg->text, "stored text does not decompress", err);
+	else if (exact && in.pos != in.size)
+		rc = corrupt(&seg->text, "bytes after the end of a text chunk", err);
+out:
+	give_dctx(seg, d);
+	return rc;
 }
 
-/* Chunks whose whole text is at most this many bytes are inflated whole
- * by libdeflate (one call, three times zlib's speed); larger ones, where
- * a prefix may be all that is wanted, stream through zlib. */
+/* Frames of at most this many bytes are decompressed whole, in one call;
+ * larger ones, where a prefix may be all that is wanted, stream. */
 #define WHOLE_CHUNK_MAX ((uint64_t)256 << 10)
 
-/* Inflate the whole chunk at off (clen bytes), expected to hold at most
- * bound bytes, into buf (room for bound), and check that it holds at least
- * need: 1 if done, 0 if inflate_chunk is to decide (a chunk longer than
- * expected, damaged data, no memory for the decompressor: its messages,
- * and its acceptance of a chunk damaged only past need, stay the rule). */
+/* Decompress the whole frame at off (clen bytes), of fsize bytes, into buf
+ * (room for fsize): 1 if done, 0 if inflate_chunk is to decide (damaged
+ * data, bytes after the frame, no memory for a context: its messages, and
+ * its acceptance of a chunk damaged only past the document, stay the
+ * rule). */
 static int inflate_whole_chunk(const struct lode_segment *seg, uint64_t off,
-                               uint32_t clen, uint64_t need, uint64_t bound,
-                               char *buf)
+                               uint32_t clen, uint64_t fsize, char *buf)
 {
-	struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
-	size_t in_used, out_len;
-	enum libdeflate_result r;
+	ZSTD_DCtx *d = take_dctx(seg);
+	size_t n;
 
 	if (!d)
 		return 0;
-	r = libdeflate_zlib_decompress_ex(d, seg->text.data + off, clen, buf,
-	                                  (size_t)bound, &in_used, &out_len);
-	libdeflate_free_decompressor(d);
-	return r == LIBDEFLATE_SUCCESS && out_len >= need;
+	n = ZSTD_decompressDCtx(d, buf, (size_t)fsize, seg->text.data + off, clen);
+	give_dctx(seg, d);
+	return !ZSTD_isError(n) && n == fsize;
 }
 
 int lode_segment_doc_text(const struct lode_segment *seg, uint32_t doc,
                           size_t max, char **text, size_t *len,
                           uint64_t *full, lode_error *err)
 {
-	uint64_t off, size, start, need, bound;
+	uint64_t off, size, start, need, fsize;
 	uint32_t clen;
 	char *buf;
 	int whole, rc;
@@ -729,17 +802,15 @@ int lode_segment_doc_text(const struct lode_segment *seg, uint32_t doc,
 		return rc;
 	if (full)
 		*full = size;
-	/* A chunk of several documents holds at most LODE_TEXT_CHUNK bytes;
-	 * one document alone, its own. */
-	bound = start + size > LODE_TEXT_CHUNK ? start + size : LODE_TEXT_CHUNK;
+	fsize = frame_size(seg, off, clen); /* >= start + size: text_chunk */
 	if (size > max)
 		size = max;
 	need = start + size;
-	whole = bound <= WHOLE_CHUNK_MAX;
-	buf = lode_malloc((size_t)(whole ? bound : need) + 1);
+	whole = fsize <= WHOLE_CHUNK_MAX;
+	buf = lode_malloc((size_t)(whole ? fsize : need) + 1);
 	if (!buf)
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
-	if (!(whole && inflate_whole_chunk(seg, off, clen, need, bound, buf)) &&
+	if (!(whole && inflate_whole_chunk(seg, off, clen, fsize, buf)) &&
 	    (rc = inflate_chunk(seg, off, clen, need, buf, 0, err))) {
 		lode_free(buf);
 		return rc;
@@ -751,7 +822,8 @@ int lode_segment_doc_text(const struct lode_segment *seg, uint32_t doc,
 	return LODE_OK;
 }
 
-/* Chunk c inflates to exactly the entry e of its last document ends. */
+/* Chunk c decompresses to exactly where the entry e of its last document
+ * ends, and says so in its frame header. */
 static int chunk_verify(const struct lode_segment *seg, uint64_t c,
                         const struct doc_entry *e, lode_error *err)
 {
@@ -762,7 +834,7 @@ static int chunk_verify(const struct lode_segment *seg, uint64_t c,
 	if ((rc = chunk_place(seg, c, &off, &clen, err)))
 		return rc;
 	if (e->bytes > UINT64_MAX - e->start ||
-	    e->start + e->bytes > (uint64_t)clen * 1032 + 64)
+	    frame_size(seg, off, clen) != e->start + e->bytes)
 		return corrupt(&seg->docs, "stored text length is implausible", err);
 	return inflate_chunk(seg, off, clen, e->start + e->bytes, NULL, 1, err);
 }

@@ -46,6 +46,9 @@ struct lode_segment {
 	uint64_t nchunks;          /* text chunks */
 	uint64_t doc_blocks_off;   /* offset of the first document block */
 	uint64_t doc_index_off;    /* offset of the document block index */
+	/* A decompression context kept between the texts of documents (NULL:
+	 * none kept), see segment.c's take_dctx. */
+	struct dctx_slot *dctx;
 };
 
 /* Open the segment in directory dir, expected to hold ndocs documents. */
@@ -81,7 +84,7 @@ int lode_segment_doc(const struct lode_segment *seg, uint32_t doc,
                      lode_doc_info *info, lode_error *err);
 /* The first max bytes (all of them if fewer) of document doc's stored text,
  * in a buffer the caller frees, NUL-terminated; only what they need is
- * inflated.  *len receives the length returned, *full (if not NULL) the
+ * decompressed.  *len receives the length returned, *full (if not NULL) the
  * document's whole length. */
 int lode_segment_doc_text(const struct lode_segment *seg, uint32_t doc,
                           size_t max, char **text, size_t *len,
@@ -90,8 +93,8 @@ int lode_segment_doc_text(const struct lode_segment *seg, uint32_t doc,
 /* The document table decodes from start to end as FORMAT.md says: every
  * block holds its documents and ends where the next begins, each document
  * starts its chunk or follows the previous one in it, chunk offsets
- * increase through text.z, every chunk holds a document and inflates to
- * exactly its documents' bytes (through a small window: nothing is kept). */
+ * increase through text.z, every chunk holds a document and decompresses
+ * to exactly its documents' bytes (through a small window: nothing is kept). */
 int lode_segment_docs_verify(const struct lode_segment *seg, lode_error *err);
 
 /* Check every file's CRC and the dictionary's order and bounds. */

@@ -10,7 +10,7 @@
  *
  * Only the first SCAN_MAX bytes of a document are searched for the passage
  * (Lucene's highlighters and Elasticsearch bound theirs likewise): a
- * snippet must not inflate and tokenize a whole 2 GB file.
+ * snippet must not decompress and tokenize a whole 2 GB file.
  */
 #include <string.h>
 #include <utf8proc.h>

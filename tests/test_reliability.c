@@ -477,7 +477,7 @@ static void expect_check_ok(const char *index)
  * the variant, the first three at once, 0.5 ms and 1 ms, then half uniform
  * over [0, 1.1 T] and half over [0.7 T, 1.5 T], near the end, where the
  * segment is renamed and the manifest replaced.  Variants rotate: default
- * (stored text deflated on a second thread), -m 64K (sorted runs spilled
+ * (stored text compressed on a second thread), -m 64K (sorted runs spilled
  * to run-*.tmp files), -j 1.  Afterwards `lode check` passes and every query
  * answers exactly as the old index or exactly as the new one.  The corpus
  * flips between the two versions each time the index catches up, so every
@@ -1774,7 +1774,7 @@ static void build_step(void *ctx, const struct oom_record *rec,
  * succeeds answers as a reference build does and leaves no leftovers.  With
  * the default memory budget, with a small one (sorted runs spilled and
  * merged), and with the english stemmer, on one thread; and with the
- * reader, deflater and writer threads, whose allocations the hook counts
+ * reader, compressor and writer threads, whose allocations the hook counts
  * too (in an order that varies from run to run, so each N tests some
  * failure of the threads and of the caller's paths).
  */
@@ -2010,7 +2010,7 @@ static void write_large_corpus(const char *docs)
 	test_buf_release(&b);
 }
 
-/* About 2 MB of random letters that deflate poorly, so that text.z passes
+/* About 2 MB of random letters that compress poorly, so that text.z passes
  * its 1 MB write buffer, and is written, while files are still being read. */
 static void write_noisy_corpus(const char *docs)
 {
@@ -2062,7 +2062,7 @@ static void note_failed_file(test_buf *seen, const char *message)
  * with the file size limited (RLIMIT_FSIZE, SIGXFSZ ignored, so writes past
  * it fail with EFBIG): at limits from 0 bytes to more than the old index's
  * largest file, with and without spilled runs, and on a corpus whose stored
- * text is written (by the deflater thread, or not) while files are still
+ * text is written (by the compressor thread, or not) while files are still
  * read, the build exits 2 with one "lode: " line naming a file of the index
  * and the error; the old index still checks and answers as before; the next
  * unlimited build succeeds and leaves no leftovers.  The failures must
