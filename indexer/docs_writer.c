@@ -41,7 +41,7 @@ struct lode_docs_writer {
 	struct chunk_place *places;
 	size_t nplaces, places_cap;
 
-	/* With a compressor thread: one chunk in flight while the next fills. */
+	/* With a compressor thread: chunks in flight while the next ones fill. */
 	int threaded;
 	lode_worker compressor;  /* compresses flight */
 	char *flight;            /* the chunks being compressed, back to back */
