@@ -16,8 +16,8 @@
  *     text.z      stored text, zstd frames of 16 KiB chunks of documents
  *
  * Every file starts with a 16-byte header (magic, version, zero) and ends with
- * a CRC-32 (zlib's and libdeflate's) of all the bytes before it; multi-byte integers are
- * little-endian.
+ * a CRC-32 (zlib's and libdeflate's) of all the bytes before it; multi-byte
+ * integers are little-endian.
  */
 #ifndef LODE_COMMON_FORMAT_H
 #define LODE_COMMON_FORMAT_H

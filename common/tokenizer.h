@@ -33,8 +33,9 @@
 
 /*
  * One token: term bytes (folded UTF-8, not NUL-terminated, valid only during
- * the call; LODE_TOKEN_READABLE bytes or more may be read), its position (0 for the first token of the text, then 1, 2, ...)
- * and the byte range [start, end) of the original text it came from.
+ * the call; LODE_TOKEN_READABLE bytes or more may be read), its position (0
+ * for the first token of the text, then 1, 2, ...) and the byte range
+ * [start, end) of the original text it came from.
  * Return 0 to go on; any other value stops tokenizing and is returned by
  * lode_tokenize().
  */

@@ -407,6 +407,13 @@ bad:
 	return corrupt(&seg->dict, "bad dictionary entry", err);
 }
 
+/* The dictionary's block keys sent the search to a wrong block. */
+static int keys_disagree(const struct lode_segment *seg, lode_error *err)
+{
+	return corrupt(&seg->dict, "dictionary block keys disagree with its terms",
+	               err);
+}
+
 /* term is not in block b, which the keys chose: that is an answer only if
  * b's first term sorts below term and b + 1's above it.  Otherwise a key
  * is damaged (lode check finds it too), and the search says so rather
@@ -433,8 +440,7 @@ static int absent_from(const struct lode_segment *seg, uint64_t b,
 	}
 	return 0;
 bad:
-	return corrupt(&seg->dict, "dictionary block keys disagree with its terms",
-	               err);
+	return keys_disagree(seg, err);
 }
 
 /* find_in_block in block b, with an absent answer checked (absent_from). */
@@ -470,8 +476,7 @@ int lode_segment_lookup(const struct lode_segment *seg, const char *term,
 	if (lo == 0) { /* term sorts before the first term, if key 0 is right */
 		if ((rc = compare_block(seg, 0, term, len, &cmp, err)))
 			return rc;
-		return cmp < 0 ? 0 : corrupt(&seg->dict, "dictionary block keys "
-		                             "disagree with its terms", err);
+		return cmp < 0 ? 0 : keys_disagree(seg, err);
 	}
 	if (block_key(seg, lo - 1) < key)
 		return find_checked(seg, lo - 1, term, len, info, err);
@@ -684,17 +689,17 @@ static void give_dctx(const struct lode_segment *seg, ZSTD_DCtx *d)
 		ZSTD_freeDCtx(d);
 }
 
-/* Where document doc's text is: its chunk (off, clen bytes in text.z),
- * its start in the decompressed chunk and its size, each checked (all zero on
- * failure). */
+/* Where document doc's text is: its chunk (off, clen bytes in text.z), the
+ * bytes its frame holds, its start in them and its size, each checked (all
+ * zero on failure). */
 static int text_chunk(const struct lode_segment *seg, uint32_t doc,
-                      uint64_t *off, uint32_t *clen, uint64_t *start,
-                      uint64_t *size, lode_error *err)
+                      uint64_t *off, uint32_t *clen, uint64_t *fsize,
+                      uint64_t *start, uint64_t *size, lode_error *err)
 {
 	struct doc_entry e;
 	int rc;
 
-	*off = *start = *size = 0;
+	*off = *fsize = *start = *size = 0;
 	*clen = 0;
 	if (doc >= seg->ndocs)
 		return lode_fail(err, LODE_EINVAL, "no document %u", doc);
@@ -703,6 +708,7 @@ static int text_chunk(const struct lode_segment *seg, uint32_t doc,
 		return rc;
 	*start = e.start;
 	*size = e.bytes;
+	*fsize = frame_size(seg, *off, *clen);
 	/* The frame says how many bytes it holds (the writer always records
 	 * it); a document that does not fit them is corrupt, and no buffer
 	 * grows past them, so a corrupt length cannot become a huge
@@ -710,7 +716,7 @@ static int text_chunk(const struct lode_segment *seg, uint32_t doc,
 	 * block of 128 KiB, behind its 3-byte header), so a frame claiming
 	 * more is corrupt too. */
 	if (*size > UINT64_MAX - *start || *start + *size > SIZE_MAX - 1 ||
-	    frame_size(seg, *off, *clen) < *start + *size)
+	    *fsize < *start + *size)
 		return corrupt(&seg->docs, "stored text length is implausible", err);
 	return LODE_OK;
 }
@@ -799,11 +805,10 @@ int lode_segment_doc_text(const struct lode_segment *seg, uint32_t doc,
 
 	*text = NULL;
 	*len = 0;
-	if ((rc = text_chunk(seg, doc, &off, &clen, &start, &size, err)))
+	if ((rc = text_chunk(seg, doc, &off, &clen, &fsize, &start, &size, err)))
 		return rc;
 	if (full)
 		*full = size;
-	fsize = frame_size(seg, off, clen); /* >= start + size: text_chunk */
 	if (size > max)
 		size = max;
 	need = start + size;
