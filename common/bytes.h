@@ -63,14 +63,56 @@ static inline uint64_t lode_bytes_key(const char *p, size_t n)
 	return key;
 }
 
-/* FNV-1a (64 bits, folded to 32) for the in-memory hash tables. */
+/* Bytes p[0, 8) and p[0, 4) as numbers, in the machine's order. */
+static inline uint64_t lode_bytes_load64(const char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static inline uint32_t lode_bytes_load32(const char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/*
+ * The hash of the in-memory hash tables (never stored: a table is rebuilt
+ * from its terms).  Terms are read a word at a time as in lode_bytes_equal,
+ * two overlapping words covering up to 16 bytes, never past n, then mixed
+ * by multiplications whose high bits are folded down: linear probing takes
+ * the low bits.  Byte by byte (FNV-1a), a term's multiplications formed one
+ * chain of dependent steps, 6 % of the instructions of a build.
+ */
 static inline uint32_t lode_bytes_hash(const char *p, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	const uint64_t k1 = 0x9e3779b97f4a7c15ULL, k2 = 0xc2b2ae3d27d4eb4fULL;
+	uint64_t a, b, h;
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (uint8_t)p[i]) * 0x100000001b3ULL;
-	return (uint32_t)(h ^ (h >> 32));
+	if (n >= 8) {
+		a = lode_bytes_load64(p);
+		b = lode_bytes_load64(p + n - 8);
+		for (size_t i = 8; i + 8 < n; i += 8)
+			a = (a ^ lode_bytes_load64(p + i)) * k1 + (a >> 29);
+	} else if (n >= 4) {
+		a = lode_bytes_load32(p);
+		b = lode_bytes_load32(p + n - 4);
+	} else {
+		/* p[0], p[n / 2] and p[n - 1] are every byte of 1 to 3. */
+		a = n ? (uint64_t)(uint8_t)p[0] << 16 |
+		                (uint64_t)(uint8_t)p[n / 2] << 8 |
+		                (uint8_t)p[n - 1]
+		      : 0;
+		b = 0;
+	}
+	h = (a ^ n) * k1 ^ (b + k1) * k2;
+	h ^= h >> 32;
+	h *= k2;
+	return (uint32_t)(h ^ (h >> 29));
 }
 
 #endif
