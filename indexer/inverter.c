@@ -653,7 +653,8 @@ static int end_sample(struct lode_inverter *inv)
 	unsigned last;
 	int rc;
 
-	lode_sample_choose(inv->sample, &inv->common);
+	if (lode_sample_choose(inv->sample, &inv->common))
+		return LODE_ENOMEM;
 	for (size_t i = 0; i < inv->nterms; i++)
 		inv->terms[i].common = (uint8_t)lode_common_id(
 		        &inv->common, inv->arena + inv->terms[i].text,

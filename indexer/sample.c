@@ -18,7 +18,6 @@ struct word {
 	uint32_t text;  /* offset in the arena */
 	uint8_t len;
 	uint32_t hash;
-	uint64_t count; /* tokens */
 };
 
 struct lode_sample {
@@ -108,7 +107,6 @@ int lode_sample_word(struct lode_sample *s, const char *p, size_t n,
 	w->text = (uint32_t)s->arena_used;
 	w->len = (uint8_t)n;
 	w->hash = h;
-	w->count = 0;
 	memcpy(s->arena + s->arena_used, p, n);
 	s->arena_used += n;
 	s->table[slot] = (uint32_t)++s->nwords;
@@ -123,9 +121,10 @@ int lode_sample_token(struct lode_sample *s, uint32_t id)
 	if (lode_grow(&s->tokens, &s->tokens_cap, s->ntokens + 1,
 	              sizeof(uint32_t)))
 		return LODE_ENOMEM;
+	/* Counted when the words are chosen: an increment here waited for
+	 * its word's record (2.6 % of a build's time in perf), where the
+	 * counting pass runs its increments side by side. */
 	s->tokens[s->ntokens++] = id;
-	if (id)
-		s->words[id - 1].count++;
 	return LODE_OK;
 }
 
@@ -166,18 +165,23 @@ static int compare_by_bytes(const void *a, const void *b)
 	return lode_bytes_compare(x->bytes, x->len, y->bytes, y->len);
 }
 
-void lode_sample_choose(const struct lode_sample *s, lode_common_words *cw)
+int lode_sample_choose(const struct lode_sample *s, lode_common_words *cw)
 {
 	struct candidate best[LODE_PAIR_WORDS_MAX + 1];
+	uint32_t *count = lode_calloc(s->nwords + 1, sizeof(uint32_t));
 	size_t n = 0;
 
+	if (!count)
+		return LODE_ENOMEM;
+	for (size_t k = 0; k < s->ntokens; k++)
+		count[s->tokens[k]]++;
 	/* Keep the best LODE_PAIR_WORDS_MAX in best[], sorted, by insertion:
-	 * one pass over the vocabulary, no allocation. */
+	 * one pass over the vocabulary. */
 	for (size_t i = 0; i < s->nwords; i++) {
 		const struct word *w = &s->words[i];
-		struct candidate c = {w->count, s->arena + w->text, w->len};
+		struct candidate c = {count[i + 1], s->arena + w->text, w->len};
 		size_t j;
-		if (w->count * COMMON_SHARE < s->ntokens || w->count == 0)
+		if (c.count * COMMON_SHARE < s->ntokens || c.count == 0)
 			continue;
 		if (n == LODE_PAIR_WORDS_MAX &&
 		    compare_candidates(&c, &best[n - 1]) >= 0)
@@ -193,6 +197,8 @@ void lode_sample_choose(const struct lode_sample *s, lode_common_words *cw)
 		cw->len[i] = (uint8_t)best[i].len;
 		memcpy(cw->word[i], best[i].bytes, best[i].len);
 	}
+	lode_free(count);
+	return LODE_OK;
 }
 
 int lode_sample_replay(const struct lode_sample *s, const lode_common_words *cw,

@@ -51,8 +51,9 @@ int lode_sample_end_document(struct lode_sample *s, uint32_t doc);
 size_t lode_sample_tokens(const struct lode_sample *s);
 
 /* The common words: the LODE_PAIR_WORDS_MAX words with the most tokens
- * (ties in byte order), each with at least 1/1000 of the sample's. */
-void lode_sample_choose(const struct lode_sample *s, lode_common_words *cw);
+ * (ties in byte order), each with at least 1/1000 of the sample's.
+ * Returns LODE_ENOMEM or LODE_OK. */
+int lode_sample_choose(const struct lode_sample *s, lode_common_words *cw);
 
 /* Each pair of adjacent common words in the sample, in order: pair(ctx,
  * doc, id a, id b) (ids of cw, as lode_common_id);
