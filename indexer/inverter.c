@@ -43,25 +43,40 @@
 #define NO_DOC UINT32_MAX
 #define FREQ_SLOT 5 /* VByte bytes of the largest uint32_t */
 
+/* One cache line (the array is aligned to it): a token's lookup and its
+ * posting touch the record once, where an 80-byte record straddled two
+ * lines for most terms. */
 struct term {
-	uint64_t text;      /* offset of the term's bytes in the arena */
-	uint32_t len;       /* bytes */
+	uint32_t text;      /* offset of the term's bytes in the arena */
+	uint16_t len;       /* bytes (at most LODE_MAX_TOKEN_BYTES) */
+	uint8_t common;     /* its id among the common words, 0 if none */
 	uint32_t hash;
+	uint32_t used;      /* bytes of buf */
 	uint8_t *buf;       /* postings chunk of the current run */
-	uint32_t used, cap; /* bytes of buf */
-	uint32_t last_doc;  /* last document in buf, NO_DOC if none */
-	uint32_t df;        /* documents in buf */
-	uint64_t cf;        /* positions in buf */
-	uint32_t last_seen; /* last document that touched the term; while it
+	uint32_t cap;       /* bytes allocated for buf */
+	uint32_t last_doc;  /* last document in buf, NO_DOC if none; while it
 	                       is the current one, the fields below are valid */
+	uint32_t df;        /* documents in buf */
 	uint32_t freq_at;   /* offset in buf of the frequency's hole */
+	uint64_t cf;        /* positions in buf */
 	uint32_t last_pos;  /* position of the latest token */
 	uint32_t freq;      /* tokens in the current document */
 	uint32_t stem;      /* exact term: its stem term's index + 1, 0 if not
 	                       known yet */
 	uint32_t sample_id; /* its word's id in the sample, while there is one */
-	uint8_t common;     /* its id among the common words, 0 if none */
 };
+
+#define TERM_ALIGN 64
+_Static_assert(sizeof(struct term) == TERM_ALIGN, "a term is one cache line");
+_Static_assert(LODE_MAX_TOKEN_BYTES <= UINT16_MAX &&
+                       LODE_PAIR_TERM_MAX <= UINT16_MAX,
+               "a term's length fits its record");
+
+/* The arena's offsets are 32 bits; a run spills before its arena passes
+ * ARENA_SPILL, so only a single document with more than 4 GiB of distinct
+ * terms' bytes can reach the limit. */
+#define ARENA_MAX UINT32_MAX
+#define ARENA_SPILL (ARENA_MAX / 2)
 
 /* Bytes of a run read in the merge before their pages are let go. */
 #define RUN_DROP_BYTES (4u << 20)
@@ -108,7 +123,8 @@ struct lode_inverter {
 	char *run_dir;
 	struct lode_stemmer *stemmer; /* NULL: no stem terms */
 
-	struct term *terms;
+	struct term *terms;     /* aligned to TERM_ALIGN inside terms_mem */
+	void *terms_mem;
 	size_t nterms, terms_cap;
 	uint32_t *table;        /* open addressing: term index + 1, 0 empty */
 	size_t table_cap;       /* power of two */
@@ -206,24 +222,48 @@ static int rehash(struct lode_inverter *inv)
 	return LODE_OK;
 }
 
+/* Room for one more term record, keeping the array aligned to a cache
+ * line (lode_grow's realloc would keep 16 bytes). */
+static int grow_terms(struct lode_inverter *inv)
+{
+	size_t cap = inv->terms_cap ? inv->terms_cap * 2 : 1024;
+	void *mem;
+	struct term *terms;
+
+	if (inv->nterms < inv->terms_cap)
+		return LODE_OK;
+	if (cap > SIZE_MAX / sizeof(struct term) - 1 ||
+	    !(mem = lode_malloc(cap * sizeof(struct term) + TERM_ALIGN - 1)))
+		return LODE_ENOMEM;
+	terms = (struct term *)(((uintptr_t)mem + TERM_ALIGN - 1) &
+	                        ~(uintptr_t)(TERM_ALIGN - 1));
+	if (inv->nterms)
+		memcpy(terms, inv->terms, inv->nterms * sizeof(struct term));
+	lode_free(inv->terms_mem);
+	inv->terms_mem = mem;
+	inv->terms = terms;
+	inv->terms_cap = cap;
+	return LODE_OK;
+}
+
 /* term_lookup's slow path: add p[0, n), whose hash is h, at the empty
- * slot; returns its index or LODE_ENOMEM. */
+ * slot; returns its index, LODE_ENOMEM or LODE_ELIMIT (ARENA_MAX). */
 static int64_t term_add(struct lode_inverter *inv, const char *p, size_t n,
                         uint32_t h, size_t slot)
 {
 	struct term *t;
 
-	if (lode_grow(&inv->terms, &inv->terms_cap, inv->nterms + 1,
-	              sizeof(struct term)) ||
+	if (inv->arena_used + n > ARENA_MAX)
+		return LODE_ELIMIT;
+	if (grow_terms(inv) ||
 	    lode_grow(&inv->arena, &inv->arena_cap, inv->arena_used + n, 1))
 		return LODE_ENOMEM;
 	t = &inv->terms[inv->nterms];
 	memset(t, 0, sizeof(*t));
-	t->text = inv->arena_used;
-	t->len = (uint32_t)n;
+	t->text = (uint32_t)inv->arena_used;
+	t->len = (uint16_t)n;
 	t->hash = h;
 	t->last_doc = NO_DOC;
-	t->last_seen = NO_DOC;
 	t->common = (uint8_t)lode_common_id(&inv->common, p, n);
 	/* Words only: stem and pair terms start with their marks. */
 	if (inv->sample && p[0] != LODE_STEM_MARK && p[0] != LODE_PAIR_MARK &&
@@ -312,7 +352,7 @@ static int touch_first(struct lode_inverter *inv, uint32_t ti)
 	t->freq_at = t->used;
 	t->used += FREQ_SLOT;
 	inv->touched[inv->ntouched++] = ti;
-	t->last_seen = inv->doc;
+	t->last_doc = inv->doc;
 	t->freq = 0;
 	t->last_pos = 0;
 	return LODE_OK;
@@ -321,7 +361,7 @@ static int touch_first(struct lode_inverter *inv, uint32_t ti)
 /* Make term ti part of the current document. */
 static inline int touch(struct lode_inverter *inv, uint32_t ti)
 {
-	if (inv->terms[ti].last_seen == inv->doc)
+	if (inv->terms[ti].last_doc == inv->doc)
 		return LODE_OK;
 	return touch_first(inv, ti);
 }
@@ -347,7 +387,7 @@ static int add_stem(struct lode_inverter *inv, uint32_t ti)
 		                          inv->terms[ti].len, stem);
 		int64_t si = term_lookup(inv, stem, n);
 		if (si < 0)
-			return LODE_ENOMEM;
+			return (int)si;
 		inv->terms[ti].stem = (uint32_t)si + 1;
 	}
 	return add_count(inv, inv->terms[ti].stem - 1);
@@ -384,7 +424,7 @@ static int add_pair(struct lode_inverter *inv, unsigned a, unsigned b)
 		                          inv->common.len[b - 1], term);
 		int64_t ti = term_lookup(inv, term, n);
 		if (ti < 0)
-			return LODE_ENOMEM;
+			return (int)ti;
 		*slot = (uint32_t)ti + 1;
 	}
 	return add_count(inv, *slot - 1);
@@ -439,10 +479,8 @@ static int add_pending(struct lode_inverter *inv)
 		int64_t ti;
 
 		if (i + PREFETCH_RECORD < n &&
-		    (t = first_probe(inv, inv->pend[i + PREFETCH_RECORD].hash))) {
+		    (t = first_probe(inv, inv->pend[i + PREFETCH_RECORD].hash)))
 			PREFETCH(t);
-			PREFETCH((const char *)t + sizeof(*t) - 1);
-		}
 		if (i + PREFETCH_DATA < n &&
 		    (t = first_probe(inv, inv->pend[i + PREFETCH_DATA].hash))) {
 			PREFETCH(inv->arena + t->text);
@@ -451,7 +489,7 @@ static int add_pending(struct lode_inverter *inv)
 		ti = term_lookup_hashed(inv, inv->pend_bytes + tok->at, tok->len,
 		                        tok->hash);
 		if (ti < 0) {
-			rc = LODE_ENOMEM;
+			rc = (int)ti;
 			break;
 		}
 		/* Stem terms keep no positions: phrases match exact words. */
@@ -513,7 +551,6 @@ static void flush_touched(struct lode_inverter *inv, size_t from)
 		for (size_t k = 0; k < tail; k++)
 			hole[n + k] = hole[FREQ_SLOT + k];
 		t->used -= (uint32_t)(FREQ_SLOT - n);
-		t->last_doc = inv->doc;
 		t->df++;
 		t->cf += t->freq;
 	}
@@ -722,6 +759,14 @@ void lode_inverter_set_budget(struct lode_inverter *inv, size_t budget)
 	inv->budget = budget;
 }
 
+/* Which of the in-memory limits a LODE_ELIMIT met. */
+static const char *limit_reached(const struct lode_inverter *inv)
+{
+	return inv->arena_used + LODE_STEM_TERM_MAX + LODE_PAIR_TERM_MAX > ARENA_MAX
+	               ? "a document's distinct terms exceed 4 GB in memory"
+	               : "a term's postings exceed 2 GB in memory";
+}
+
 int lode_inverter_add(struct lode_inverter *inv, uint32_t doc, const char *text,
                       size_t len, uint32_t *tokens, lode_error *err)
 {
@@ -739,14 +784,14 @@ int lode_inverter_add(struct lode_inverter *inv, uint32_t doc, const char *text,
 	if (inv->rc == LODE_ENOMEM)
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
 	if (inv->rc == LODE_ELIMIT)
-		return lode_fail(err, LODE_ELIMIT,
+		return lode_fail(err, LODE_ELIMIT, "%s",
 		                 inv->ntoks == UINT32_MAX - 1
 		                         ? "document has more than 2^32 tokens"
-		                         : "a term's postings exceed 2 GB in memory");
+		                         : limit_reached(inv));
 	flush_document(inv);
 	if (inv->sample && lode_sample_end_document(inv->sample, doc))
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
-	if (memory_used(inv) > inv->budget)
+	if (memory_used(inv) > inv->budget || inv->arena_used > ARENA_SPILL)
 		return spill(inv, err);
 	return LODE_OK;
 }
@@ -757,8 +802,8 @@ int lode_inverter_finish(struct lode_inverter *inv, lode_error *err)
 
 	inv->finished = 1;
 	if (inv->sample && (rc = end_sample(inv)) != LODE_OK)
-		return lode_fail(err, rc, rc == LODE_ENOMEM ? "out of memory" :
-		                 "a term's postings exceed 2 GB in memory");
+		return lode_fail(err, rc, "%s", rc == LODE_ENOMEM ? "out of memory"
+		                                                  : limit_reached(inv));
 	if (inv->nruns > 0 && inv->nterms > 0)
 		rc = spill(inv, err);
 	else if (inv->nruns == 0 && (rc = sort_terms(inv)) != LODE_OK)
@@ -855,7 +900,7 @@ void lode_inverter_free(struct lode_inverter *inv)
 		lode_free(path);
 	}
 	lode_free(inv->runs);
-	lode_free(inv->terms);
+	lode_free(inv->terms_mem);
 	lode_free(inv->table);
 	lode_free(inv->arena);
 	lode_free(inv->touched);
