@@ -4,10 +4,12 @@
  * Each token's position goes straight into its term's buffer, so a document
  * costs no scratch memory per token (a 2 GB file would otherwise need
  * gigabytes of it).  The first time a document touches a term, the term's
- * buffer gets the document gap and a FREQ_SLOT-byte hole for the frequency,
+ * buffer gets the document gap and a one-byte hole for the frequency,
  * which is not known yet; when the document ends, the frequency is written
- * into the hole and the positions slide back over what it did not use.
- * Buffers are the chunk encoding of inverter.h.
+ * into the hole.  A frequency of 128 or more needs up to FREQ_SLOT bytes:
+ * its positions move forward into the FREQ_SLOT - 1 bytes that every
+ * reservation of buffer room keeps spare, so that ending a document never
+ * allocates.  Buffers are the chunk encoding of inverter.h.
  *
  * Pair terms (pairs.h) need the common words, which need statistics: the
  * first tokens are kept in a sample (sample.h) until it is full or the
@@ -42,6 +44,7 @@
 #define RUN_MAGIC "LODE\0RUN"
 #define NO_DOC UINT32_MAX
 #define FREQ_SLOT 5 /* VByte bytes of the largest uint32_t */
+#define FREQ_SPARE (FREQ_SLOT - 1)
 
 /* One cache line (the array is aligned to it): a token's lookup and its
  * posting touch the record once, where an 80-byte record straddled two
@@ -343,14 +346,14 @@ static int touch_first(struct lode_inverter *inv, uint32_t ti)
 	if (lode_grow(&inv->touched, &inv->touched_cap, inv->ntouched + 1,
 	              sizeof(uint32_t)))
 		return LODE_ENOMEM;
-	if ((rc = buf_reserve(inv, t, LODE_VBYTE_MAX + FREQ_SLOT)))
+	if ((rc = buf_reserve(inv, t, LODE_VBYTE_MAX + 1 + FREQ_SPARE)))
 		return rc;
 	t->used += (uint32_t)lode_vbyte_put(t->buf + t->used,
 	                                    t->last_doc == NO_DOC
 	                                            ? inv->doc
 	                                            : inv->doc - t->last_doc);
 	t->freq_at = t->used;
-	t->used += FREQ_SLOT;
+	t->used += 1;
 	inv->touched[inv->ntouched++] = ti;
 	t->last_doc = inv->doc;
 	t->freq = 0;
@@ -401,7 +404,7 @@ static int add_position(struct lode_inverter *inv, uint32_t ti,
 	int rc;
 
 	if ((rc = touch(inv, ti)) ||
-	    (rc = buf_reserve(inv, &inv->terms[ti], LODE_VBYTE_MAX)))
+	    (rc = buf_reserve(inv, &inv->terms[ti], LODE_VBYTE_MAX + FREQ_SPARE)))
 		return rc;
 	t = &inv->terms[ti];
 	t->used += (uint32_t)lode_vbyte_put(t->buf + t->used,
@@ -537,20 +540,23 @@ static int on_token(void *ctx, const char *term, size_t len, uint32_t position,
 }
 
 /* End the current document: write each touched term's frequency into its
- * hole, and slide its positions back over the bytes the frequency did not
- * need. */
+ * hole, moving its positions forward when it takes more than the hole's
+ * byte (into the spare room, FREQ_SPARE bytes). */
 static void flush_touched(struct lode_inverter *inv, size_t from)
 {
 	for (size_t i = from; i < inv->ntouched; i++) {
 		struct term *t = &inv->terms[inv->touched[i]];
 		uint8_t *hole = t->buf + t->freq_at;
-		size_t n = lode_vbyte_put(hole, t->freq);
-		size_t tail = t->used - t->freq_at - FREQ_SLOT;
 
-		/* Mostly a few bytes: a loop beats calling memmove. */
-		for (size_t k = 0; k < tail; k++)
-			hole[n + k] = hole[FREQ_SLOT + k];
-		t->used -= (uint32_t)(FREQ_SLOT - n);
+		if (t->freq < 0x80) {
+			*hole = (uint8_t)t->freq;
+		} else {
+			uint8_t code[LODE_VBYTE_MAX];
+			size_t n = lode_vbyte_put(code, t->freq);
+			memmove(hole + n, hole + 1, t->used - t->freq_at - 1);
+			memcpy(hole, code, n);
+			t->used += (uint32_t)(n - 1);
+		}
 		t->df++;
 		t->cf += t->freq;
 	}
