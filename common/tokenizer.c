@@ -11,6 +11,9 @@
 #include "tokenizer.h"
 
 #include <utf8proc.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* Decompose compatibly, case-fold and strip marks: the whole of the folding. */
 #define FOLD_OPTIONS                                                         \
@@ -23,8 +26,12 @@
  */
 #define MAP_MAX 32
 
-/* Bytes of one UTF-8 character, the slack after a full term buffer. */
+/* Bytes of one UTF-8 character. */
 #define UTF8_MAX 4
+
+/* Bytes the ASCII scan stores at once, and the slack after a full term
+ * buffer (at least UTF8_MAX, for token_append's encoding). */
+#define SCAN_BYTES 16
 
 /* The folded form of an ASCII letter or digit; 0 for every other byte. */
 static const unsigned char ascii_fold[256] = {
@@ -100,7 +107,7 @@ static size_t map_char(const unsigned char *s, size_t avail,
 /* The token being built: folded bytes and the original text they came from.
  * term comes first and is longer than LODE_TOKEN_READABLE. */
 struct token {
-	unsigned char term[LODE_MAX_TOKEN_BYTES + UTF8_MAX]; /* folded UTF-8 */
+	unsigned char term[LODE_MAX_TOKEN_BYTES + SCAN_BYTES]; /* folded UTF-8 */
 	size_t len;        /* bytes in term; 0 when no token is open */
 	size_t limit;      /* bytes term may hold: LODE_MAX_TOKEN_BYTES, or len
 	                      once a character did not fit (the token is cut) */
@@ -108,8 +115,37 @@ struct token {
 	uint32_t position; /* position the token will get */
 };
 
-_Static_assert(LODE_MAX_TOKEN_BYTES + UTF8_MAX >= LODE_TOKEN_READABLE,
+_Static_assert(LODE_MAX_TOKEN_BYTES + SCAN_BYTES >= LODE_TOKEN_READABLE,
                "a callback may read LODE_TOKEN_READABLE bytes of term");
+_Static_assert(SCAN_BYTES >= UTF8_MAX, "the slack holds a character");
+
+#ifdef __SSE2__
+/*
+ * Append the ASCII letters and digits that start s[0, SCAN_BYTES) to the
+ * token, folded, and return how many there are (SCAN_BYTES: all, the run
+ * goes on).  A byte at a time, each byte's table load waited for the one
+ * before and the run's end was a mispredicted branch: half of the
+ * tokenizer's time in perf.  Here a letter is c | 0x20 in 'a'..'z' (which
+ * is also its folded form) and a digit c in '0'..'9' (c | 0x20 == c);
+ * bytes from 0x80 are negative, so neither.  All SCAN_BYTES are stored
+ * (term has that slack past any len), the run kept up to the limit.
+ */
+static size_t scan_ascii(struct token *tok, const unsigned char *s)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+	__m128i low = _mm_or_si128(v, _mm_set1_epi8(0x20));
+	__m128i letter = _mm_and_si128(_mm_cmpgt_epi8(low, _mm_set1_epi8('a' - 1)),
+	                               _mm_cmplt_epi8(low, _mm_set1_epi8('z' + 1)));
+	__m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+	                              _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+	unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(letter, digit));
+	size_t run = (size_t)__builtin_ctz(~mask);
+
+	_mm_storeu_si128((__m128i *)(void *)(tok->term + tok->len), low);
+	tok->len = tok->len + run < tok->limit ? tok->len + run : tok->limit;
+	return run;
+}
+#endif
 
 /*
  * Append code point cp to the token, or cut the token if cp does not fit:
@@ -162,6 +198,16 @@ int lode_tokenize(const char *text, size_t len, lode_token_fn fn, void *ctx)
 			 */
 			if (!tok.len)
 				tok.start = i;
+#ifdef __SSE2__
+			for (size_t run = SCAN_BYTES;
+			     run == SCAN_BYTES && i + SCAN_BYTES <= len;)
+				i += run = scan_ascii(&tok, s + i);
+			if (i + SCAN_BYTES <= len || i >= len ||
+			    !(f = ascii_fold[s[i]])) {
+				tok.end = i;
+				continue;
+			}
+#endif
 			do {
 				tok.term[tok.len] = f;
 				tok.len += tok.len < tok.limit;

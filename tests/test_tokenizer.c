@@ -821,7 +821,8 @@ static size_t random_mixed_text(test_rng *rng, char *buf, size_t cap)
 	static const char alnum[] =
 		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 	static const char *const others[] = {
-		" ", " ", "\n", ".", "'", "-", "@", "[", "`", "{", "\x7f", "\x01",
+		" ", " ", "\n", ".", "'", "-", "@", "[", "`", "{", "/", ":",
+		"\x7f", "\x01", "\x10",
 		"\u00e9", "\u00c9", "e\u0301", "\u0301", "\u00df", "\u0130",
 		"\u4e2d", "\uff21", "\ufb01", "\u2019", "\u00ad", "\x80",
 		"\xc3", "\xff",
@@ -845,8 +846,10 @@ static size_t random_mixed_text(test_rng *rng, char *buf, size_t cap)
 	return len;
 }
 
-/* ASCII letters and digits take a fast path of their own: on random mixed
- * text, every token (term, position, range) must equal the general path's. */
+/* ASCII letters and digits take a fast path of their own (16 bytes at a
+ * time with SSE2, classified by ranges whose neighbours, '/' ':' '@' '['
+ * '`' '{' and control bytes, are among the pieces): on random mixed text,
+ * every token (term, position, range) must equal the general path's. */
 static void test_ascii_fast_path_matches_general_path(void **state)
 {
 	const uint64_t seed = 20261201;
