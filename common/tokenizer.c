@@ -202,6 +202,8 @@ int lode_tokenize(const char *text, size_t len, lode_token_fn fn, void *ctx)
 			for (size_t run = SCAN_BYTES;
 			     run == SCAN_BYTES && i + SCAN_BYTES <= len;)
 				i += run = scan_ascii(&tok, s + i);
+			/* With SCAN_BYTES left the scan ended the run; past them
+			 * the byte loop finishes it, if the next byte goes on. */
 			if (i + SCAN_BYTES <= len || i >= len ||
 			    !(f = ascii_fold[s[i]])) {
 				tok.end = i;
