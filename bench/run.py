@@ -2,7 +2,9 @@
 """make bench: lode and its peers on the same corpora and queries, side by side.
 
 For each corpus (tarballs in ../shared/corpora, unpacked into build/bench/):
-index it with lode (one thread, -j 1, and two, -j 2) and with each peer that
+index it with lode (one thread, -j 1, and two, -j 2; and on one thread
+keeping no copy of the text, --no-text, as FTS5's contentless table keeps
+none) and with each peer that
 was built (make bench-peers), engines alternating over --index-rounds rounds,
 each build from a warm page cache (every file read just before it, so that
 the first engine does not pay for reading the disk), reporting the median
@@ -75,13 +77,14 @@ def warm(root):
                     pass
 
 
-def lode_index(corpus_dir, index, threads):
+def lode_index(corpus_dir, index, threads, no_text=False):
     # lode fsyncs its index; on ext4 that also waits for every other file's
     # dirty pages (a peer's index written just before), so start clean.
     os.sync()
     warm(corpus_dir)
     t0 = time.monotonic()
-    run([LODE, "index", "-q", "-j", str(threads), "-i", index, corpus_dir])
+    run([LODE, "index", "-q", "-j", str(threads), "-i", index, corpus_dir] +
+        (["--no-text"] if no_text else []))
     seconds = time.monotonic() - t0
     sizes = {}
     seg = [d for d in os.listdir(index) if d.startswith("seg-")][0]
@@ -129,12 +132,18 @@ def main():
         index = {"lode": os.path.join(WORK, f"{name}.lode")}
         for p in peers:
             index[p] = os.path.join(WORK, f"{name}.{p}")
-        builds = ["lode -j1", "lode -j2"] + peers
+        # "no text": lode keeping no copy of the text (--no-text), as
+        # FTS5's contentless table keeps none.
+        builds = ["lode -j1", "lode -j2", "no text"] + peers
         secs = {b: [] for b in builds}
         size = {}
         for _ in range(args.index_rounds):
             for b in builds:
-                if b.startswith("lode"):
+                if b == "no text":
+                    t, sizes = lode_index(corpus_dir, index["lode"] + "-nt",
+                                          1, no_text=True)
+                    size[b] = sum(sizes.values())
+                elif b.startswith("lode"):
                     t, sizes = lode_index(corpus_dir, index["lode"],
                                           int(b[-1]))
                     size[b] = sum(v for k, v in sizes.items()
@@ -153,7 +162,9 @@ def main():
             line = (f"{b:8s} index {t:6.2f} s {mb / t:6.1f} MB/s  "
                     f"{'' if fts5 is None else f'x FTS5 {fts5 / t:4.2f}  '}"
                     f"index {size[b] / 1e6:6.2f} MB")
-            if b.startswith("lode"):
+            if b == "no text":
+                line += " (-j1, --no-text; all files)"
+            elif b.startswith("lode"):
                 line += (f" ({100 * size[b] / 1e6 / mb:.0f}% of input) + "
                          f"stored text {text / 1e6:.2f} MB")
             print(line)

@@ -19,6 +19,7 @@ const char *lode_strerror(int code)
 	case LODE_ENOTFOUND: return "no index found";
 	case LODE_EINVAL: return "invalid argument";
 	case LODE_EBUSY: return "index is locked by another writer";
+	case LODE_ESTALE: return "file changed since it was indexed";
 	default: return "unknown error";
 	}
 }

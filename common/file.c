@@ -268,3 +268,21 @@ int lode_sync_dir(const char *path, lode_error *err)
 	close(fd);
 	return rc;
 }
+
+int lode_read_full(int fd, char *data, size_t len, size_t *got)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = read(fd, data + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	*got = done;
+	return 0;
+}

@@ -84,6 +84,10 @@ void lode_out_abort(lode_out *out);
 /* fsync a directory so that renames and creations in it are durable. */
 int lode_sync_dir(const char *path, lode_error *err);
 
+/* Read up to len bytes of fd into data; *got receives how many there were
+ * (fewer if the file ends first).  -1 with errno on a read error. */
+int lode_read_full(int fd, char *data, size_t len, size_t *got);
+
 /* Join a and b with '/' into a new string (lode_malloc'd); NULL on ENOMEM. */
 char *lode_path_join(const char *a, const char *b);
 

@@ -24,7 +24,7 @@
 
 #include <stdint.h>
 
-#define LODE_FORMAT_VERSION 10u
+#define LODE_FORMAT_VERSION 11u
 
 #define LODE_HEADER_SIZE 16
 #define LODE_MAGIC_LEN 8

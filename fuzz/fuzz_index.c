@@ -13,6 +13,9 @@
  *                     and lode_check;
  *              bit 1: the manifest lists both segments (else only the first)
  *              bit 2: the stemmed index (else the plain one)
+ *              bit 7: the plain index built without stored text, whose
+ *                     texts are read from the corpus files (bit 2 then
+ *                     does not count)
  *     Edit  := <Op: u8> <Offset: u24, little-endian> <Value: u8>
  *
  * Op's low 4 bits pick the file (modulo 11: MANIFEST, then terms.dic,
@@ -53,7 +56,8 @@
 
 const char fuzz_target_name[] = "index";
 
-#define NVARIANTS 2      /* plain, stemmed */
+#define NVARIANTS 3      /* plain, stemmed, plain without stored text */
+#define NO_TEXT 2        /* the variant without stored text */
 #define NSEGS 2
 #define SEG_FILES 5
 #define NFILES (1 + NSEGS * SEG_FILES)
@@ -291,15 +295,17 @@ static void write_corpus(const char *root)
 
 /*
  * Index corpus dir (relative to tmp, so that the paths stored in docs.tab
- * do not depend on where tmp is) with stemmer (or NULL) and keep its files
- * as segment seg of variant v; returns its document count.
+ * do not depend on where tmp is) with stemmer (or NULL), keeping its text
+ * unless no_text, and keep its files as segment seg of variant v; returns
+ * its document count.
  */
-static uint32_t build_segment(int v, const char *stemmer, const char *dir,
-                              int seg)
+static uint32_t build_segment(int v, const char *stemmer, int no_text,
+                              const char *dir, int seg)
 {
 	const char *dirs[] = {dir};
 	char index[4096], path[4096], name[32];
-	lode_build_options opt = {.threads = 1, .stemmer = stemmer};
+	lode_build_options opt = {.threads = 1, .stemmer = stemmer,
+	                          .no_text = no_text};
 	lode_error err;
 	struct file manifest = {0};
 	int cwd = open(".", O_RDONLY | O_DIRECTORY);
@@ -361,11 +367,11 @@ static void setup(void)
 	fx.tmp = test_tmpdir("fuzz-index");
 	write_corpus(fx.tmp);
 	for (int v = 0; v < NVARIANTS; v++) {
-		const char *stemmer = v ? STEMMER : NULL;
-		ndocs[0] = build_segment(v, stemmer, "a", 0);
-		ndocs[1] = build_segment(v, stemmer, "b", 1);
-		make_manifest(&fx.base[v][0], v ? STEMMER : "", NSEGS, ndocs);
-		make_manifest(&fx.manifest1[v], v ? STEMMER : "", 1, ndocs);
+		const char *stemmer = v == 1 ? STEMMER : NULL;
+		ndocs[0] = build_segment(v, stemmer, v == NO_TEXT, "a", 0);
+		ndocs[1] = build_segment(v, stemmer, v == NO_TEXT, "b", 1);
+		make_manifest(&fx.base[v][0], stemmer ? stemmer : "", NSEGS, ndocs);
+		make_manifest(&fx.manifest1[v], stemmer ? stemmer : "", 1, ndocs);
 	}
 	format_path(path, sizeof(path), "%s/index", fx.tmp);
 	fx.index = strdup(path);
@@ -567,7 +573,8 @@ static void read_index(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t flags = size ? data[0] : 0;
-	int v = (flags >> 2) & 1;
+	int v = flags & 0x80 ? NO_TEXT : (flags >> 2) & 1;
+	int cwd;
 
 	if (!fx.tmp)
 		setup();
@@ -583,6 +590,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (int i = 0; i < NFILES; i++)
 			fix_crc(&fx.work[i]);
 	write_index();
+	/* From the corpus' directory, where the paths in docs.tab lead. */
+	FUZZ_CHECK((cwd = open(".", O_RDONLY | O_DIRECTORY)) >= 0 &&
+	           chdir(fx.tmp) == 0);
 	read_index();
+	FUZZ_CHECK(fchdir(cwd) == 0 && close(cwd) == 0);
 	return 0;
 }

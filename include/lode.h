@@ -53,6 +53,8 @@ enum {
 	LODE_ENOTFOUND = -7,/* no index at the given path */
 	LODE_EINVAL = -8,   /* a caller passed an invalid argument */
 	LODE_EBUSY = -9,    /* another writer holds the index lock */
+	LODE_ESTALE = -10,  /* in an index without stored text, a document's
+	                       file is gone or changed since it was indexed */
 };
 
 /* Detail of the last failure, filled by any call given a non-NULL pointer. */
@@ -104,6 +106,11 @@ typedef struct lode_build_options {
 	                              stored text compressed on another (the
 	                              index is the same); 0: one per online
 	                              CPU */
+	int no_text;               /* keep no copy of the documents' text
+	                              (a smaller index, built faster):
+	                              lode_doc_text and snippets read each
+	                              file at its path instead, if its size
+	                              and modification time are unchanged */
 	void *ctx;                 /* passed to progress and warning */
 } lode_build_options;
 
@@ -199,7 +206,10 @@ void lode_doc_info_release(lode_doc_info *info);
 
 /*
  * The stored text of document doc, decompressed into a buffer the caller
- * frees with free(); *len receives its length.
+ * frees with free(); *len receives its length.  In an index built with
+ * no_text, the text is read from the document's file at its path, and
+ * LODE_ESTALE returned if the file is gone or its size or modification
+ * time is not what was indexed.
  */
 int lode_doc_text(const lode_index *index, uint32_t doc, char **text,
                   size_t *len, lode_error *err);

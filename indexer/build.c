@@ -483,8 +483,8 @@ int lode_build(const char *index, const char *const *dirs, size_t ndirs,
 	}
 	if ((rc = lode_inverter_new(build_budget(b.opt), seg_tmp, stemmer,
 	                            &b.inv, err)) ||
-	    (rc = lode_docs_writer_open(seg_tmp, threads(b.opt) > 1, &b.docs,
-	                                err)))
+	    (rc = lode_docs_writer_open(seg_tmp, !b.opt->no_text,
+	                                threads(b.opt) > 1, &b.docs, err)))
 		goto out_remove;
 
 	if ((rc = index_files(&b, dirs, ndirs, &index_st)))

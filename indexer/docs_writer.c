@@ -25,6 +25,7 @@ struct chunk_place {
 };
 
 struct lode_docs_writer {
+	int store_text;          /* 0: text.z holds no chunk (FORMAT.md) */
 	lode_out text;           /* written by the compressor alone */
 	char *table_path;
 	ZSTD_CCtx *zc;           /* compresses every chunk */
@@ -65,7 +66,7 @@ struct lode_docs_writer {
 
 static void compress_flight(void *arg);
 
-int lode_docs_writer_open(const char *dir, int threaded,
+int lode_docs_writer_open(const char *dir, int store_text, int threaded,
                           struct lode_docs_writer **out, lode_error *err)
 {
 	struct lode_docs_writer *w = lode_calloc(1, sizeof(*w));
@@ -75,26 +76,30 @@ int lode_docs_writer_open(const char *dir, int threaded,
 	*out = NULL;
 	if (w)
 		w->text.fd = -1;
-	if (!w || !text_path || !(w->table_path = lode_path_join(dir, LODE_FILE_DOCS)) ||
-	    !(w->zbuf = lode_malloc(TEXT_OUT_BYTES))) {
+	if (!w || !text_path || !(w->table_path = lode_path_join(dir, LODE_FILE_DOCS))) {
 		rc = lode_fail(err, LODE_ENOMEM, "out of memory");
 		goto out_free;
 	}
+	w->store_text = store_text;
 	/* Each frame records its size (readers bound their buffers by it)
-	 * and a checksum of its content (as format 9's zlib streams had). */
-	if (!(w->zc = ZSTD_createCCtx()) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel,
-	                                        LODE_TEXT_ZSTD_LEVEL)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_windowLog,
-	                                        LODE_TEXT_WINDOW_LOG)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_checksumFlag, 1)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_contentSizeFlag, 1))) {
+	 * and a checksum of its content (as format 9's zlib streams had).
+	 * Without stored text, text.z is a header and a CRC. */
+	if (store_text &&
+	    (!(w->zbuf = lode_malloc(TEXT_OUT_BYTES)) ||
+	     !(w->zc = ZSTD_createCCtx()) ||
+	     ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel,
+	                                         LODE_TEXT_ZSTD_LEVEL)) ||
+	     ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_windowLog,
+	                                         LODE_TEXT_WINDOW_LOG)) ||
+	     ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_checksumFlag, 1)) ||
+	     ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_contentSizeFlag,
+	                                         1)))) {
 		rc = lode_fail(err, LODE_ENOMEM, "out of memory");
 		goto out_free;
 	}
 	if ((rc = lode_out_open(&w->text, text_path, LODE_MAGIC_TEXT, err)))
 		goto out_free;
-	w->threaded = threaded &&
+	w->threaded = store_text && threaded &&
 	              lode_worker_start(&w->compressor, compress_flight, w) == LODE_OK;
 	*out = w;
 	w = NULL;
@@ -288,6 +293,8 @@ int lode_docs_writer_add(struct lode_docs_writer *w, const char *path,
 {
 	int rc;
 
+	if (!w->store_text)
+		return add_entry(w, path, path_len, len, mtime, tokens, err);
 	if ((len > LODE_TEXT_CHUNK || w->chunk_used + len > LODE_TEXT_CHUNK) &&
 	    (rc = flush_chunk(w, err)))
 		return rc;
@@ -361,20 +368,21 @@ size_t lode_docs_writer_memory(const struct lode_docs_writer *w)
 	/* zstd's context at level 1 with a 512 KiB window: 218 KB after a
 	 * 16 KiB chunk, 1.37 MB once it has streamed a large document
 	 * (ZSTD_sizeof_CCtx, zstd 1.5.4), counted as 1.5 MiB. */
-	size_t zstd_state = (size_t)3 << 19;
+	size_t zstd_state = w->store_text ? (size_t)3 << 19 : 0;
 
 	/* Only what this thread writes: the compressor grows places (to
 	 * nchunks, which this thread counts) while we read. */
 	return w->tokens_cap + w->blocks_cap +
 	       w->block_offs_cap * sizeof(uint64_t) +
 	       w->nchunks * sizeof(struct chunk_place) + w->chunk_cap +
-	       w->flight_cap + w->prev_cap + TEXT_OUT_BYTES + zstd_state;
+	       w->flight_cap + w->prev_cap + (w->store_text ? TEXT_OUT_BYTES : 0) +
+	       zstd_state;
 }
 
 int lode_docs_writer_finish(struct lode_docs_writer *w, lode_error *err)
 {
 	uint64_t text_end;
-	int rc = flush_chunk(w, err);
+	int rc = w->store_text ? flush_chunk(w, err) : LODE_OK;
 
 	if (rc == LODE_OK)
 		rc = hand_off(w, err);

@@ -10,7 +10,8 @@
  * chunk of its own.  The document table (FORMAT.md, docs.tab) is encoded in
  * memory as documents come, some 12 bytes each (paths coded against the
  * previous one), and written at finish, when every chunk's place in text.z
- * is known.
+ * is known.  A segment may keep no text: its text.z then holds no chunk, and
+ * only the table is written (snippets read the files themselves).
  */
 #ifndef LODE_INDEXER_DOCS_WRITER_H
 #define LODE_INDEXER_DOCS_WRITER_H
@@ -30,9 +31,10 @@
 
 struct lode_docs_writer;
 
-/* With threaded set, a second thread compresses chunks while the next
- * fill; otherwise the caller's thread compresses. */
-int lode_docs_writer_open(const char *dir, int threaded,
+/* With store_text clear, no text is kept.  With threaded set, a second
+ * thread compresses chunks while the next fill; otherwise the caller's
+ * thread compresses. */
+int lode_docs_writer_open(const char *dir, int store_text, int threaded,
                           struct lode_docs_writer **out, lode_error *err);
 
 /* Append the next document: its path, text and metadata. */

@@ -10,6 +10,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "file.h"
 #include "walk.h"
 
 /* The walk callbacks' return when the consumer asked the reader to stop:
@@ -36,26 +37,6 @@ static int skip_with(lode_document *doc, const char *path, const char *what,
 	if (!(doc->warning = lode_strdup(msg)))
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
 	return LODE_OK;
-}
-
-/* Read up to len bytes of fd into data; *got receives how many there were
- * (fewer if the file shrank meanwhile).  -1 with errno on a read error. */
-static int read_all(int fd, char *data, size_t len, size_t *got)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = read(fd, data + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	*got = done;
-	return 0;
 }
 
 /* Open the regular file name in dir, known as path, for doc (its path and
@@ -102,7 +83,7 @@ static int read_document(int fd, lode_document *doc, lode_error *err)
 		return lode_fail(err, LODE_ENOMEM, "%s: out of memory (%zu bytes)",
 		                 doc->path, len);
 	}
-	rc = read_all(fd, doc->data, len, &doc->len);
+	rc = lode_read_full(fd, doc->data, len, &doc->len);
 	saved_errno = errno;
 	close(fd);
 	if (rc)

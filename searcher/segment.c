@@ -1,8 +1,12 @@
 /* segment.c -- mapping a segment's files; dictionary lookup; documents. */
 #include "segment.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #include "alloc.h"
@@ -94,9 +98,9 @@ static int check_docs(struct lode_segment *seg, uint32_t ndocs, lode_error *err)
 	seg->doc_index_off = lode_get64(f + 24);
 	if (n != ndocs)
 		return corrupt(m, "document count differs from the manifest", err);
-	/* Every chunk holds a document: at most n chunks, at least one if
-	 * there are documents. */
-	if (seg->nchunks > n || (n > 0) != (seg->nchunks > 0))
+	/* Every chunk holds a document: at most n chunks; none if the
+	 * segment keeps no text. */
+	if (seg->nchunks > n)
 		goto bad;
 	seg->doc_blocks_off = LODE_HEADER_SIZE + n * 4 + (seg->nchunks + 1) * 8;
 	if (seg->doc_blocks_off > seg->doc_index_off ||
@@ -577,7 +581,9 @@ static int doc_next(const struct lode_segment *seg, const uint8_t **p,
 	} else {
 		e->start += e->bytes;
 	}
-	if (e->chunk >= seg->nchunks || lode_vbyte_get_fast(p, end, &bytes) ||
+	/* Without stored text, every document is in chunk 0, which is not. */
+	if (e->chunk >= (seg->nchunks ? seg->nchunks : 1) ||
+	    lode_vbyte_get_fast(p, end, &bytes) ||
 	    lode_vbyte_get_fast(p, end, &delta))
 		return corrupt(&seg->docs, "bad document entry", err);
 	e->bytes = bytes;
@@ -794,6 +800,69 @@ static int decompress_whole_chunk(const struct lode_segment *seg, uint64_t off,
 	return !ZSTD_isError(n) && n == fsize;
 }
 
+/* LODE_ESTALE: the file at path cannot stand for a document's text. */
+static int stale(const char *path, const char *why, lode_error *err)
+{
+	return lode_fail(err, LODE_ESTALE, "%s: %s (the index keeps no text)",
+	                 path, why);
+}
+
+/* The first max bytes of document doc's file, read at its path, in a
+ * buffer of file_text's own (a segment without stored text). */
+static int file_text(const struct lode_segment *seg, uint32_t doc, size_t max,
+                     char **text, size_t *len, uint64_t *full,
+                     lode_error *err)
+{
+	struct doc_entry e;
+	struct stat st;
+	char *path = NULL, *buf = NULL;
+	size_t cap = 0, got = 0, want;
+	int fd = -1, rc;
+
+	if (doc >= seg->ndocs)
+		return lode_fail(err, LODE_EINVAL, "no document %u", doc);
+	if ((rc = doc_entry(seg, doc, &e, &path, &cap, err)))
+		goto out;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0 ||
+	    fstat(fd, &st) != 0) {
+		rc = stale(path, strerror(errno), err);
+		goto out;
+	}
+	/* The size and time the build saw, as make and rsync decide that a
+	 * file is unchanged; a same-sized rewrite within the same second
+	 * passes, and gives the snippet of what the file holds now. */
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != e.bytes ||
+	    (int64_t)st.st_mtime != (int64_t)e.mtime) {
+		rc = stale(path, "changed since it was indexed", err);
+		goto out;
+	}
+	want = e.bytes < max ? (size_t)e.bytes : max;
+	if (e.bytes > SIZE_MAX - 1 || !(buf = lode_malloc(want + 1))) {
+		rc = lode_fail(err, LODE_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (lode_read_full(fd, buf, want, &got) != 0) {
+		rc = lode_fail_errno(err, "%s", path);
+		goto out;
+	}
+	if (got < want) {
+		rc = stale(path, "changed since it was indexed", err);
+		goto out;
+	}
+	buf[got] = '\0';
+	*text = buf;
+	*len = got;
+	if (full)
+		*full = e.bytes;
+	buf = NULL;
+out:
+	if (fd >= 0)
+		close(fd);
+	lode_free(buf);
+	lode_free(path);
+	return rc;
+}
+
 int lode_segment_doc_text(const struct lode_segment *seg, uint32_t doc,
                           size_t max, char **text, size_t *len,
                           uint64_t *full, lode_error *err)
@@ -805,6 +874,8 @@ int lode_segment_doc_text(const struct lode_segment *seg, uint32_t doc,
 
 	*text = NULL;
 	*len = 0;
+	if (seg->nchunks == 0)
+		return file_text(seg, doc, max, text, len, full, err);
 	if ((rc = text_chunk(seg, doc, &off, &clen, &fsize, &start, &size, err)))
 		return rc;
 	if (full)
@@ -860,7 +931,8 @@ int lode_segment_docs_verify(const struct lode_segment *seg, lode_error *err)
 		if ((c == 0 && off != LODE_HEADER_SIZE) || clen == 0)
 			return corrupt(&seg->docs, "text chunks out of order", err);
 	}
-	if (lode_get64(seg->chunks + seg->nchunks * 8) != text_end)
+	if (lode_get64(seg->chunks + seg->nchunks * 8) != text_end ||
+	    (seg->nchunks == 0 && text_end != LODE_HEADER_SIZE))
 		return corrupt(&seg->docs, "text chunks do not end where text.z "
 		               "does", err);
 	for (uint32_t d = 0; d < seg->ndocs; d++) {
@@ -875,18 +947,21 @@ int lode_segment_docs_verify(const struct lode_segment *seg, lode_error *err)
 				               "blocks", err);
 			memset(&e, 0, sizeof(e));
 			if (lode_vbyte_get_fast(&p, end, &e.chunk) ||
-			    lode_vbyte_get_fast(&p, end, &e.start))
+			    lode_vbyte_get_fast(&p, end, &e.start) ||
+			    (seg->nchunks == 0 && e.start != 0))
 				return corrupt(&seg->docs, "bad document block", err);
 		}
 		if ((rc = doc_next(seg, &p, end, i == 0, &e, NULL, NULL, err)))
 			return rc;
 		/* Document 0 starts chunk 0; each later one starts the next
-		 * chunk or follows the previous document in its chunk. */
-		if (d == 0 ? e.chunk != 0 || e.start != 0
-		           : !(e.chunk == prev.chunk + 1 && e.start == 0) &&
-		             !(e.chunk == prev.chunk &&
-		               prev.bytes <= UINT64_MAX - prev.start &&
-		               e.start == prev.start + prev.bytes))
+		 * chunk or follows the previous document in its chunk.  (With
+		 * no stored text, doc_next has kept every one in chunk 0.) */
+		if (seg->nchunks > 0 &&
+		    (d == 0 ? e.chunk != 0 || e.start != 0
+		            : !(e.chunk == prev.chunk + 1 && e.start == 0) &&
+		              !(e.chunk == prev.chunk &&
+		                prev.bytes <= UINT64_MAX - prev.start &&
+		                e.start == prev.start + prev.bytes)))
 			return corrupt(&seg->docs, "a document out of its chunk's "
 			               "order", err);
 		/* A chunk ends with the document before the next chunk's. */

@@ -38,6 +38,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <utime.h>
 
 #include "lode.h"
 #include "support.h"
@@ -1613,6 +1614,79 @@ static void index_takes_several_directories_and_files(void **state)
 	free(dir);
 }
 
+/* --no-text keeps no copy of the text: the same answers, snippets read
+ * from the files, and a file gone or changed loses its snippet only, with
+ * a warning naming it. */
+static void no_text_index_reads_snippets_from_the_files(void **state)
+{
+	char *dir = fresh_dir("no-text");
+	char *docs = test_asprintf("%s/docs", dir);
+	char *index = test_asprintf("%s/idx", dir);
+	char *stored = test_asprintf("%s/stored", dir);
+	char *a = test_asprintf("%s/a.txt", docs);
+	char *b = test_asprintf("%s/b.txt", docs);
+	char *want, *line;
+	struct utimbuf old = {1000000000, 1000000000};
+	test_run r;
+
+	(void)state;
+	test_write_file(docs, "a.txt", "alpha hezbollah beta\n", 21);
+	test_write_file(docs, "b.txt", "gamma hezbollah hezbollah delta\n", 32);
+	LODE(&r, "index", "-q", "-i", stored, docs);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0));
+	test_run_release(&r);
+	LODE(&r, "index", "--no-text", "-i", index, docs);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) &&
+	                    starts_with(r.out.p, "indexed 2 documents"));
+	test_run_release(&r);
+
+	/* The ranked output is the stored-text index's, the time apart. */
+	LODE(&r, "search", "-i", stored, "hezbollah");
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) &&
+	                    (line = strstr(r.out.p, "2 matching")) != NULL);
+	want = test_asprintf("%.*s", (int)(line - r.out.p), r.out.p);
+	test_run_release(&r);
+	LODE(&r, "search", "-i", index, "hezbollah");
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0 &&
+	                    starts_with(r.out.p, want) &&
+	                    strstr(r.out.p, "alpha hezbollah beta") != NULL &&
+	                    strstr(r.out.p, "gamma hezbollah hezbollah delta"));
+	test_run_release(&r);
+	free(want);
+	LODE(&r, "check", "--sizes", "-i", index);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) &&
+	                    strstr(r.out.p, "\ntext.z                             20\n"));
+	test_run_release(&r);
+
+	/* a.txt: same bytes, another time; b.txt: gone. */
+	assert_int_equal(utime(a, &old), 0);
+	assert_int_equal(unlink(b), 0);
+	LODE(&r, "search", "-i", index, "hezbollah");
+	want = test_asprintf("lode: warning: %s: No such file or directory (the "
+	                     "index keeps no text)\nlode: warning: %s: changed "
+	                     "since it was indexed (the index keeps no text)\n",
+	                     b, a);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && strcmp(r.err.p, want) == 0 &&
+	                    strstr(r.out.p, a) && strstr(r.out.p, b) &&
+	                    !strstr(r.out.p, "    "));
+	test_run_release(&r);
+	free(want);
+	LODE(&r, "search", "--json", "-i", index, "gamma");
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) &&
+	                    strstr(r.out.p, "\"snippet\":null,\"matches\":[]}\n"));
+	test_run_release(&r);
+	/* Nothing of the index depends on the files. */
+	LODE(&r, "check", "-i", index);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0));
+	test_run_release(&r);
+	free(b);
+	free(a);
+	free(stored);
+	free(index);
+	free(docs);
+	free(dir);
+}
+
 static void binary_and_hidden_files_are_skipped(void **state)
 {
 	static const char bad_utf8[] = "gamma \xff\xfe broken\xc3 delta alpha\n";
@@ -1981,6 +2055,7 @@ int main(void)
 		cmocka_unit_test(help_and_version_exit_0),
 		cmocka_unit_test(reindexing_replaces_the_index),
 		cmocka_unit_test(index_takes_several_directories_and_files),
+		cmocka_unit_test(no_text_index_reads_snippets_from_the_files),
 		cmocka_unit_test(binary_and_hidden_files_are_skipped),
 		cmocka_unit_test(empty_directory_indexes_nothing),
 		cmocka_unit_test(nonexistent_directory_is_an_error),
