@@ -183,6 +183,63 @@ static void test_rebuild_gives_same_bytes(void **state)
 	free(dir);
 }
 
+/* Without stored text, the postings, positions and dictionary are the
+ * golden ones, text.z is a header and a CRC, lode check passes, and every
+ * document's text is its file's. */
+static void test_no_text_index(void **state)
+{
+	static const char *const docs[] = {
+		DOCS "/a.txt", DOCS "/sub/b.txt", DOCS "/sub/empty.txt",
+	};
+	const struct utimbuf times = {GOLDEN_MTIME, GOLDEN_MTIME};
+	const char *dirs[] = {DOCS};
+	lode_build_options opt = {.threads = 1, .no_text = 1};
+	char *dir = test_tmpdir("no-text");
+	char golden[4096], fresh[4096];
+	lode_index *ix;
+	lode_error err;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(docs) / sizeof(*docs); i++)
+		assert_int_equal(utime(docs[i], &times), 0);
+	snprintf(fresh, sizeof(fresh), "%s/index", dir);
+	assert_int_equal(lode_build(fresh, dirs, 1, &opt, NULL, &err), LODE_OK);
+	for (size_t i = 0; i < 3; i++) { /* terms.dic, postings, positions */
+		size_t na, nb;
+		uint8_t *a, *b;
+		snprintf(golden, sizeof(golden), GOLDEN "/seg-000001/%s",
+		         segment_files[i]);
+		snprintf(fresh, sizeof(fresh), "%s/index/seg-000001/%s", dir,
+		         segment_files[i]);
+		a = read_all(golden, &na);
+		b = read_all(fresh, &nb);
+		assert_true(na == nb && memcmp(a, b, na) == 0);
+		free(a);
+		free(b);
+	}
+	snprintf(fresh, sizeof(fresh), "%s/index/seg-000001/" LODE_FILE_TEXT, dir);
+	{
+		size_t n;
+		free(read_all(fresh, &n));
+		assert_int_equal(n, LODE_HEADER_SIZE + 4);
+	}
+	snprintf(fresh, sizeof(fresh), "%s/index", dir);
+	assert_int_equal(lode_index_open(fresh, &ix, &err), LODE_OK);
+	assert_int_equal(lode_check(ix, &err), LODE_OK);
+	for (uint32_t d = 0; d < 3; d++) {
+		char *text;
+		size_t len, n;
+		uint8_t *want = read_all(docs[d], &n);
+		assert_int_equal(lode_doc_text(ix, d, &text, &len, &err), LODE_OK);
+		assert_true(len == n && memcmp(text, want, n) == 0);
+		free(text);
+		free(want);
+	}
+	lode_index_close(ix);
+	test_rmtree(dir);
+	free(dir);
+}
+
 /* A stemmed index: bare words match their stems, quoted phrases and exact
  * queries match words as written. */
 static void test_stemmed_index(void **state)
@@ -569,6 +626,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden_index_still_reads),
 		cmocka_unit_test(test_rebuild_gives_same_bytes),
+		cmocka_unit_test(test_no_text_index),
 		cmocka_unit_test(test_stemmed_index),
 		cmocka_unit_test(test_check_sees_structure_behind_crc),
 		cmocka_unit_test(test_check_sees_wrong_impact_list),
