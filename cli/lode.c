@@ -379,10 +379,11 @@ static int cmd_index(int argc, char **argv)
 		printf("%" PRIu64 " distinct terms, %" PRIu64 " postings, %" PRIu64
 		       " positions; %" PRIu64 " pairs of common words\n",
 		       st.terms, st.postings, st.tokens, st.pairs);
-		printf("input %.2f MB, index %.2f MB (%.0f%% of input) in %s\n",
+		printf("input %.2f MB, index %.2f MB (%.0f%% of input%s) in %s\n",
 		       in_mb, (double)st.index_bytes / 1e6,
 		       st.input_bytes ? 100.0 * (double)st.index_bytes /
-		                        (double)st.input_bytes : 0.0, index);
+		                        (double)st.input_bytes : 0.0,
+		       bo.no_text ? ", no text kept" : "", index);
 	}
 	return 0;
 }

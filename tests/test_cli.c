@@ -1637,7 +1637,8 @@ static void no_text_index_reads_snippets_from_the_files(void **state)
 	test_run_release(&r);
 	LODE(&r, "index", "--no-text", "-i", index, docs);
 	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) &&
-	                    starts_with(r.out.p, "indexed 2 documents"));
+	                    starts_with(r.out.p, "indexed 2 documents") &&
+	                    strstr(r.out.p, "of input, no text kept) in "));
 	test_run_release(&r);
 
 	/* The ranked output is the stored-text index's, the time apart. */

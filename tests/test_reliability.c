@@ -1684,6 +1684,7 @@ struct build_ctx {
 	size_t budget;
 	const char *stemmer;
 	unsigned threads;
+	int no_text;
 };
 
 static int build_op(const void *ctx, test_buf *out, lode_error *err)
@@ -1697,6 +1698,7 @@ static int build_op(const void *ctx, test_buf *out, lode_error *err)
 	opt.threads = c->threads;
 	opt.memory_budget = c->budget;
 	opt.stemmer = c->stemmer;
+	opt.no_text = c->no_text;
 	/* With threads, small batches: the writer's helper encodes some and
 	 * fails on some, and large terms go straight to the files. */
 	if (c->threads > 1) {
@@ -1773,7 +1775,8 @@ static void build_step(void *ctx, const struct oom_record *rec,
  * old index still opens, answers as before and checks; the build that
  * succeeds answers as a reference build does and leaves no leftovers.  With
  * the default memory budget, with a small one (sorted runs spilled and
- * merged), and with the english stemmer, on one thread; and with the
+ * merged), with the english stemmer and without stored text (its answers
+ * those of the reference, which keeps it), on one thread; and with the
  * reader, compressor and writer threads, whose allocations the hook counts
  * too (in an order that varies from run to run, so each N tests some
  * failure of the threads and of the caller's paths).
@@ -1784,11 +1787,13 @@ static void failed_allocations_in_build_are_clean(void **state)
 		size_t budget;       /* 40 KB spills a run every few documents */
 		const char *stemmer;
 		unsigned threads;
+		int no_text;
 	} variants[] = {
-		{0, NULL, 1},
-		{40 << 10, NULL, 1},
-		{0, "english", 1},
-		{40 << 10, NULL, 2},
+		{0, NULL, 1, 0},
+		{40 << 10, NULL, 1, 0},
+		{0, "english", 1, 0},
+		{0, NULL, 1, 1},
+		{40 << 10, NULL, 2, 0},
 	};
 	char *dir = fresh_dir("oom-build");
 	char *docs[2];
@@ -1805,7 +1810,8 @@ static void failed_allocations_in_build_are_clean(void **state)
 		char *index = test_asprintf("%s/idx-%zu", dir, k);
 		char *ref = test_asprintf("%s/ref-%zu", dir, k);
 		struct build_ctx ctx = {index, docs[1], variants[k].budget,
-		                        variants[k].stemmer, variants[k].threads};
+		                        variants[k].stemmer, variants[k].threads,
+		                        variants[k].no_text};
 		struct oom_loop loop = {build_op, build_after, &ctx};
 		struct build_tally bt = {&tally, NULL, NULL, NULL, 0, 0, 0};
 		unsigned problems = tally.problems;
@@ -1819,9 +1825,10 @@ static void failed_allocations_in_build_are_clean(void **state)
 		want_old = answers_of(index);
 		assert_string_not_equal(want_old, want_new);
 		snprintf(name, sizeof(name), "lode_build (budget %zu, stemmer %s, "
-		         "%u thread%s)", variants[k].budget,
+		         "%u thread%s%s)", variants[k].budget,
 		         variants[k].stemmer ? variants[k].stemmer : "none",
-		         variants[k].threads, variants[k].threads > 1 ? "s" : "");
+		         variants[k].threads, variants[k].threads > 1 ? "s" : "",
+		         variants[k].no_text ? ", no text" : "");
 		bt.name = name;
 		bt.want_old = want_old;
 		bt.want_new = want_new;
