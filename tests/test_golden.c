@@ -134,32 +134,39 @@ static void test_golden_index_still_reads(void **state)
 
 /* Build the golden documents into dir/index with this many threads and
  * compare every file with the golden index's. */
+/* Whether dir/index's segment file name is the golden index's, byte for
+ * byte. */
+static int same_as_golden(const char *dir, const char *name)
+{
+	char golden[4096], fresh[4096];
+	size_t na, nb;
+	uint8_t *a, *b;
+	int same;
+
+	snprintf(golden, sizeof(golden), GOLDEN "/seg-000001/%s", name);
+	snprintf(fresh, sizeof(fresh), "%s/index/seg-000001/%s", dir, name);
+	a = read_all(golden, &na);
+	b = read_all(fresh, &nb);
+	same = na == nb && memcmp(a, b, na) == 0;
+	free(a);
+	free(b);
+	return same;
+}
+
 static void rebuild_matches_golden(const char *dir, unsigned threads)
 {
 	const char *dirs[] = {DOCS};
 	lode_build_options opt = {.threads = threads};
-	char golden[4096], fresh[4096];
+	char fresh[4096];
 	lode_error err;
 
 	snprintf(fresh, sizeof(fresh), "%s/index", dir);
 	test_rmtree(fresh);
 	assert_int_equal(lode_build(fresh, dirs, 1, &opt, NULL, &err), LODE_OK);
-	for (size_t i = 0; i < sizeof(segment_files) / sizeof(*segment_files); i++) {
-		size_t na, nb;
-		uint8_t *a, *b;
-		snprintf(golden, sizeof(golden), GOLDEN "/seg-000001/%s",
-		         segment_files[i]);
-		snprintf(fresh, sizeof(fresh), "%s/index/seg-000001/%s", dir,
-		         segment_files[i]);
-		a = read_all(golden, &na);
-		b = read_all(fresh, &nb);
-		assert_int_equal(na, nb);
-		if (memcmp(a, b, na) != 0)
+	for (size_t i = 0; i < sizeof(segment_files) / sizeof(*segment_files); i++)
+		if (!same_as_golden(dir, segment_files[i]))
 			fail_msg("%s differs from the golden index (%u threads)",
 			         segment_files[i], threads);
-		free(a);
-		free(b);
-	}
 }
 
 /* With the documents' modification times set to the golden ones (a
@@ -195,7 +202,7 @@ static void test_no_text_index(void **state)
 	const char *dirs[] = {DOCS};
 	lode_build_options opt = {.threads = 1, .no_text = 1};
 	char *dir = test_tmpdir("no-text");
-	char golden[4096], fresh[4096];
+	char fresh[4096];
 	lode_index *ix;
 	lode_error err;
 
@@ -204,19 +211,8 @@ static void test_no_text_index(void **state)
 		assert_int_equal(utime(docs[i], &times), 0);
 	snprintf(fresh, sizeof(fresh), "%s/index", dir);
 	assert_int_equal(lode_build(fresh, dirs, 1, &opt, NULL, &err), LODE_OK);
-	for (size_t i = 0; i < 3; i++) { /* terms.dic, postings, positions */
-		size_t na, nb;
-		uint8_t *a, *b;
-		snprintf(golden, sizeof(golden), GOLDEN "/seg-000001/%s",
-		         segment_files[i]);
-		snprintf(fresh, sizeof(fresh), "%s/index/seg-000001/%s", dir,
-		         segment_files[i]);
-		a = read_all(golden, &na);
-		b = read_all(fresh, &nb);
-		assert_true(na == nb && memcmp(a, b, na) == 0);
-		free(a);
-		free(b);
-	}
+	for (size_t i = 0; i < 3; i++) /* terms.dic, postings, positions */
+		assert_true(same_as_golden(dir, segment_files[i]));
 	snprintf(fresh, sizeof(fresh), "%s/index/seg-000001/" LODE_FILE_TEXT, dir);
 	{
 		size_t n;
