@@ -54,7 +54,8 @@ enum {
 	LODE_EINVAL = -8,   /* a caller passed an invalid argument */
 	LODE_EBUSY = -9,    /* another writer holds the index lock */
 	LODE_ESTALE = -10,  /* in an index without stored text, a document's
-	                       file is gone or changed since it was indexed */
+	                       file is gone, unreadable or changed since it
+	                       was indexed */
 };
 
 /* Detail of the last failure, filled by any call given a non-NULL pointer. */
@@ -208,8 +209,8 @@ void lode_doc_info_release(lode_doc_info *info);
  * The stored text of document doc, decompressed into a buffer the caller
  * frees with free(); *len receives its length.  In an index built with
  * no_text, the text is read from the document's file at its path, and
- * LODE_ESTALE returned if the file is gone or its size or modification
- * time is not what was indexed.
+ * LODE_ESTALE returned if the file is gone or unreadable or its size or
+ * modification time is not what was indexed.
  */
 int lode_doc_text(const lode_index *index, uint32_t doc, char **text,
                   size_t *len, lode_error *err);

@@ -837,7 +837,7 @@ static int file_text(const struct lode_segment *seg, uint32_t doc, size_t max,
 		goto out;
 	}
 	want = e.bytes < max ? (size_t)e.bytes : max;
-	if (e.bytes > SIZE_MAX - 1 || !(buf = lode_malloc(want + 1))) {
+	if (want == SIZE_MAX || !(buf = lode_malloc(want + 1))) {
 		rc = lode_fail(err, LODE_ENOMEM, "out of memory");
 		goto out;
 	}
