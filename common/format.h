@@ -24,7 +24,7 @@
 
 #include <stdint.h>
 
-#define LODE_FORMAT_VERSION 11u
+#define LODE_FORMAT_VERSION 12u
 
 #define LODE_HEADER_SIZE 16
 #define LODE_MAGIC_LEN 8
@@ -49,11 +49,11 @@
 
 /* Documents per postings block; the last block of a term may be shorter. */
 #define LODE_BLOCK_DOCS 128
-/* Bytes of one skip entry: u32 last doc, u32 block offset, u64 positions
- * offset (both offsets relative to the term's own postings / positions).
- * Each block of a term with a skip table starts with its impact list
- * (codec.h), the pairs that bound its BM25 scores. */
-#define LODE_SKIP_ENTRY_SIZE 16
+/* Bytes before a skip table's columns: the widths of its block offsets
+ * and positions offsets (FORMAT.md, SkipTable).  Each block of a term with
+ * a skip table is followed by its impact list (codec.h), the pairs that
+ * bound its BM25 scores. */
+#define LODE_SKIP_HEADER_SIZE 2
 /* Terms per front-coded dictionary block. */
 #define LODE_DICT_BLOCK_TERMS 32
 /* Documents per block of the document table: a document's path, length,

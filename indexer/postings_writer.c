@@ -31,6 +31,8 @@ struct sink {
 
 static int sink_write(struct sink *s, const void *p, size_t n, lode_error *err)
 {
+	if (n == 0)
+		return LODE_OK; /* a term of the one document of a segment */
 	if (s->file)
 		return lode_out_write(s->file, p, n, err);
 	if (lode_grow(&s->mem, &s->cap, s->used + n, 1))
@@ -52,8 +54,12 @@ struct encoder {
 	 * table. */
 	uint8_t *blocks;
 	size_t blocks_used, blocks_cap;
-	uint8_t *skips;          /* skip entries, LODE_SKIP_ENTRY_SIZE each */
-	size_t skips_used, skips_cap;
+	/* Each block's skip entry, one column a field (FORMAT.md, SkipTable),
+	 * packed once the term's last block is known. */
+	uint32_t *skip_last, *skip_off, *skip_pos;
+	size_t skip_count, skip_caps[3];
+	uint8_t *skip_table;     /* the packed table */
+	size_t skip_table_cap;
 	uint32_t docs[LODE_BLOCK_DOCS];
 	uint32_t freqs[LODE_BLOCK_DOCS];
 	uint32_t scratch[LODE_BLOCK_DOCS];
@@ -170,6 +176,52 @@ out_free_paths:
 	return rc;
 }
 
+/* Room for one more skip entry in each column. */
+static int grow_skips(struct encoder *e)
+{
+	size_t need = e->skip_count + 1;
+
+	return lode_grow(&e->skip_last, &e->skip_caps[0], need, sizeof(uint32_t)) ||
+	       lode_grow(&e->skip_off, &e->skip_caps[1], need, sizeof(uint32_t)) ||
+	       lode_grow(&e->skip_pos, &e->skip_caps[2], need, sizeof(uint32_t));
+}
+
+/* Pack the term's skip entries (more than one) into e->skip_table; its
+ * length in *len. */
+static int pack_skips(struct encoder *e, size_t *len)
+{
+	size_t n = e->skip_count;
+	unsigned dw = lode_bits_needed(e->ndocs - 1);
+	/* Offsets increase: the last is the widest. */
+	unsigned ow = lode_bits_needed(e->skip_off[n - 1]);
+	unsigned pw = lode_bits_needed(e->skip_pos[n - 1]);
+	size_t db = lode_bitpack_size(n, dw), ob = lode_bitpack_size(n, ow);
+	uint8_t *p;
+
+	*len = LODE_SKIP_HEADER_SIZE + db + ob + lode_bitpack_size(n, pw);
+	if (lode_grow(&e->skip_table, &e->skip_table_cap, *len, 1))
+		return LODE_ENOMEM;
+	p = e->skip_table;
+	p[0] = (uint8_t)ow;
+	p[1] = (uint8_t)pw;
+	p += LODE_SKIP_HEADER_SIZE;
+	lode_bitpack(p, e->skip_last, n, dw);
+	lode_bitpack(p + db, e->skip_off, n, ow);
+	lode_bitpack(p + db + ob, e->skip_pos, n, pw);
+	return LODE_OK;
+}
+
+/* A term of one document: its id alone, in Packed(1, DocWidth). */
+static int write_single(struct encoder *e, lode_error *err)
+{
+	uint8_t b[4];
+	size_t n = lode_bitpack_size(1, lode_bits_needed(e->ndocs - 1));
+
+	lode_put32(b, e->docs[0]);
+	e->nblock = 0;
+	return sink_write(e->pst, b, n, err);
+}
+
 /* Encode the pending block into e->blocks, followed by its impact list, and
  * note its skip entry. */
 static int flush_block(struct encoder *e)
@@ -198,12 +250,11 @@ static int flush_block(struct encoder *e)
 	hd = lode_pfor_plan(e->scratch, n, 0, &dbytes);
 	hf = lode_pfor_plan(fminus, n, 1, &fbytes);
 	need = nimpacts + 2 + dbytes + fbytes;
-	/* A skip entry holds the block's offset in 32 bits. */
-	if (e->block_doc_off > UINT32_MAX)
+	/* A skip entry holds the block's offsets in 32 bits each. */
+	if (e->block_doc_off > UINT32_MAX || e->block_pos_off > UINT32_MAX)
 		return LODE_ELIMIT;
 	if (lode_grow(&e->blocks, &e->blocks_cap, e->blocks_used + need, 1) ||
-	    lode_grow(&e->skips, &e->skips_cap,
-	              e->skips_used + LODE_SKIP_ENTRY_SIZE, 1))
+	    grow_skips(e))
 		return LODE_ENOMEM;
 	p = e->blocks + e->blocks_used;
 	p[0] = hd;
@@ -214,11 +265,10 @@ static int flush_block(struct encoder *e)
 	e->blocks_used += need;
 	e->last_impacts = nimpacts;
 
-	p = e->skips + e->skips_used;
-	lode_put32(p, e->docs[n - 1]);
-	lode_put32(p + 4, (uint32_t)e->block_doc_off);
-	lode_put64(p + 8, e->block_pos_off);
-	e->skips_used += LODE_SKIP_ENTRY_SIZE;
+	e->skip_last[e->skip_count] = e->docs[n - 1];
+	e->skip_off[e->skip_count] = (uint32_t)e->block_doc_off;
+	e->skip_pos[e->skip_count] = (uint32_t)e->block_pos_off;
+	e->skip_count++;
 
 	e->prev_doc = e->docs[n - 1];
 	e->nblock = 0;
@@ -476,7 +526,7 @@ static int encode_term(struct encoder *e, const lode_term_postings *t,
 	int rc;
 
 	e->blocks_used = 0;
-	e->skips_used = 0;
+	e->skip_count = 0;
 	e->nblock = 0;
 	e->prev_doc = -1;
 	e->pos_bytes = 0;
@@ -520,21 +570,29 @@ static int encode_term(struct encoder *e, const lode_term_postings *t,
 		goto corrupt;
 	if (e->nblock && !stem && (rc = write_block_positions(e, err)))
 		return rc;
+	/* Its frequency is the term's CollectionFreq. */
+	if (t->df == 1)
+		return write_single(e, err);
 	if (e->nblock && (rc = flush_block(e)))
 		goto fail_block;
 	/* A single block needs no skip table, nor an impact list: its bounds
 	 * are the term's. */
-	if (e->skips_used > LODE_SKIP_ENTRY_SIZE)
-		return (rc = sink_write(e->pst, e->skips, e->skips_used, err))
+	if (e->skip_count > 1) {
+		size_t len;
+		if (pack_skips(e, &len))
+			return lode_fail(err, LODE_ENOMEM, "out of memory");
+		return (rc = sink_write(e->pst, e->skip_table, len, err))
 		               ? rc
 		               : sink_write(e->pst, e->blocks, e->blocks_used, err);
+	}
 	return sink_write(e->pst, e->blocks, e->blocks_used - e->last_impacts,
 	                  err);
 corrupt:
 	return lode_fail(err, LODE_ECORRUPT, "corrupt postings buffer for a term");
 fail_block:
 	if (rc == LODE_ELIMIT)
-		return lode_fail(err, rc, "term '%.*s': postings exceed 4 GB",
+		return lode_fail(err, rc, "term '%.*s': postings or positions "
+		                 "exceed 4 GB",
 		                 (int)(t->term_len > 40 ? 40 : t->term_len), t->term);
 	return lode_fail(err, LODE_ENOMEM, "out of memory");
 }
@@ -736,7 +794,10 @@ int lode_postings_writer_finish(struct lode_postings_writer *w,
 static void encoder_free(struct encoder *e)
 {
 	lode_free(e->blocks);
-	lode_free(e->skips);
+	lode_free(e->skip_last);
+	lode_free(e->skip_off);
+	lode_free(e->skip_pos);
+	lode_free(e->skip_table);
 	lode_free(e->bits_buf);
 	lode_free(e->vals);
 }

@@ -101,6 +101,12 @@ static void add_block_sizes(lode_index_sizes *s, const lode_postings *p,
                             const uint8_t *end)
 {
 	s->blocks++;
+	if (p->df == 1) {
+		/* Its id alone (FORMAT.md). */
+		s->single_terms++;
+		s->doc_parts += (uint64_t)(p->block_end - p->block_start);
+		return;
+	}
 	s->patched_blocks += ((p->block_start[0] | p->freq_header) &
 	                      LODE_PFOR_EXCEPTIONS) != 0;
 	s->block_headers += 2;
@@ -146,8 +152,7 @@ static int check_term(void *ctx, const char *term, size_t len,
 		if (term[0] == LODE_PAIR_MARK)
 			w->sizes->pair_postings += info->postings_len;
 		if (p.skips)
-			w->sizes->skip_tables += (uint64_t)p.nblocks *
-			                         LODE_SKIP_ENTRY_SIZE;
+			w->sizes->skip_tables += (uint64_t)(p.blocks - p.skips);
 	}
 	for (;;) {
 		uint32_t freq, n;

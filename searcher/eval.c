@@ -1046,7 +1046,8 @@ static int leaf_window(const struct lode_eval *ev,
 		if (!blocks) {
 			/* The whole segment: the term's bound. */
 			uint64_t tf = m->max_tf;
-			if (!m->posts[k].skips && m->posts[k].blocks[1] < 32 &&
+			if (!m->posts[k].skips && m->posts[k].df > 1 &&
+			    m->posts[k].blocks[1] < 32 &&
 			    ((uint64_t)1 << m->posts[k].blocks[1]) < tf)
 				tf = (uint64_t)1 << m->posts[k].blocks[1];
 			b = ev->dfr ? dfr_factor(ev, (double)tf, (double)tf)

@@ -24,17 +24,39 @@ static int corrupt(const lode_postings *p, const char *what, lode_error *err)
 int lode_postings_init(lode_postings *p, const struct lode_segment *seg,
                        const lode_term_info *info, lode_error *err)
 {
-	size_t skip_bytes;
+	size_t skip_bytes = 0, least;
+	unsigned dw = lode_bits_needed(seg->ndocs - 1);
 
 	/* Not docs[] and freqs[] (1 KiB): a block load fills them. */
 	memset(p, 0, offsetof(lode_postings, docs));
 	p->seg = seg;
 	p->df = info->df;
+	p->cf = info->cf;
 	p->nblocks = (info->df + LODE_BLOCK_DOCS - 1) / LODE_BLOCK_DOCS;
-	skip_bytes = p->nblocks > 1 ? (size_t)p->nblocks * LODE_SKIP_ENTRY_SIZE : 0;
-	if (skip_bytes + 2 > info->postings_len)
+	if (p->nblocks > 1) {
+		size_t db = lode_bitpack_size(p->nblocks, dw), ob, pb;
+		if (info->postings_len < LODE_SKIP_HEADER_SIZE ||
+		    info->postings[0] > 32 || info->postings[1] > 32)
+			return corrupt(p, "bad skip table widths", err);
+		p->skip_dw = dw;
+		p->skip_ow = info->postings[0];
+		p->skip_pw = info->postings[1];
+		ob = lode_bitpack_size(p->nblocks, p->skip_ow);
+		pb = lode_bitpack_size(p->nblocks, p->skip_pw);
+		p->skips = info->postings;
+		p->skip_docs = p->skips + LODE_SKIP_HEADER_SIZE;
+		p->skip_offs = p->skip_docs + db;
+		p->skip_pos = p->skip_offs + ob;
+		/* Each part is at most 2^32 bytes: no sum overflows. */
+		skip_bytes = LODE_SKIP_HEADER_SIZE + db + ob + pb;
+	}
+	/* A term of one document has just its id; other blocks have two
+	 * header bytes at least. */
+	least = info->df == 1 ? lode_bitpack_size(1, dw) : skip_bytes + 2;
+	if (least > info->postings_len)
 		return corrupt(p, "postings shorter than their skip table", err);
-	p->skips = skip_bytes ? info->postings : NULL;
+	if (info->df == 1 && info->cf > UINT32_MAX)
+		return corrupt(p, "frequency out of range", err);
 	p->blocks = info->postings + skip_bytes;
 	p->end = info->postings + info->postings_len;
 	p->positions = info->positions;
@@ -48,9 +70,15 @@ void lode_postings_release(lode_postings *p)
 	p->pos_buf = NULL;
 }
 
+/* Field b of a skip table column of width w bits. */
+static inline uint32_t skip_field(const uint8_t *column, uint32_t b, unsigned w)
+{
+	return lode_bits_get(column, (uint64_t)b * w, w);
+}
+
 static uint32_t skip_last(const lode_postings *p, uint32_t b)
 {
-	return lode_get32(p->skips + (size_t)b * LODE_SKIP_ENTRY_SIZE);
+	return skip_field(p->skip_docs, b, p->skip_dw);
 }
 
 /*
@@ -95,6 +123,43 @@ static uint64_t gaps_to_docs(uint32_t *docs, uint32_t n, unsigned width,
 	return doc;
 }
 
+/* Set the positions of the block whose first document's start at pos. */
+static void set_block_positions(lode_postings *p, const uint8_t *pos)
+{
+	p->pos_p = pos;
+	p->pos_end_bit = (uint64_t)(p->positions_end - pos) * 8;
+	p->pos_started = 0;
+	p->pos_i = 0;
+	p->pos_ready = 0;
+}
+
+/* The block of a term of one document: its id, its frequency the term's
+ * (init checked both fit). */
+static int decode_single(lode_postings *p, lode_error *err)
+{
+	size_t len = lode_bitpack_size(1, lode_bits_needed(p->seg->ndocs - 1));
+	uint32_t doc = 0;
+
+	for (size_t i = len; i-- > 0;)
+		doc = doc << 8 | p->blocks[i];
+	if (doc >= p->seg->ndocs)
+		return corrupt(p, "document id out of range", err);
+	p->docs[0] = doc;
+	p->freqs[0] = (uint32_t)(p->cf - 1);
+	p->freqs_ready = 1;
+	p->block = 0;
+	p->n = 1;
+	p->i = 0;
+	p->block_start = p->blocks;
+	p->block_end = p->blocks + len;
+	p->freq_bits = p->block_end;
+	p->freq_header = 0;
+	p->freq_width = lode_bits_needed(p->freqs[0]);
+	set_block_positions(p, p->positions);
+	p->doc = doc;
+	return LODE_OK;
+}
+
 /* Decode block b's documents; freqs wait until asked for. */
 static int decode_block(lode_postings *p, uint32_t b, lode_error *err)
 {
@@ -109,9 +174,11 @@ static int decode_block(lode_postings *p, uint32_t b, lode_error *err)
 	unsigned wd, wf;
 	size_t dbytes, fbytes;
 
+	if (p->df == 1)
+		return decode_single(p, err);
 	if (p->skips) {
-		const uint8_t *e = p->skips + (size_t)b * LODE_SKIP_ENTRY_SIZE;
-		uint64_t off = lode_get32(e + 4), poff = lode_get64(e + 8);
+		uint64_t off = skip_field(p->skip_offs, b, p->skip_ow);
+		uint64_t poff = skip_field(p->skip_pos, b, p->skip_pw);
 		if (off > (size_t)(p->end - p->blocks) ||
 		    poff > (size_t)(p->positions_end - p->positions))
 			return corrupt(p, "skip entry out of range", err);
@@ -144,11 +211,7 @@ static int decode_block(lode_postings *p, uint32_t b, lode_error *err)
 	p->freq_bits = start + 2 + dbytes;
 	p->freq_header = hf;
 	p->freq_width = wf;
-	p->pos_p = pos;
-	p->pos_end_bit = (uint64_t)(p->positions_end - pos) * 8;
-	p->pos_started = 0;
-	p->pos_i = 0;
-	p->pos_ready = 0;
+	set_block_positions(p, pos);
 	p->doc = p->docs[0];
 	return LODE_OK;
 }
@@ -251,15 +314,19 @@ void lode_postings_impact(lode_postings *p, uint32_t target, lode_impact *out)
 	}
 	if (!p->skips) {
 		/* freq - 1 has at most the frequency part's width in bits; init
-		 * checked the header is there. */
+		 * checked the header is there.  A term of one document has the
+		 * term's frequency. */
 		unsigned wd, wf = 32;
-		size_t dbytes = lode_pfor_size(p->blocks + 2, p->end, p->df,
-		                               p->blocks[0], &wd);
+		size_t dbytes = p->df == 1 ? SIZE_MAX
+		                           : lode_pfor_size(p->blocks + 2, p->end,
+		                                            p->df, p->blocks[0], &wd);
 		if (dbytes == SIZE_MAX ||
 		    lode_pfor_size(p->blocks + 2 + dbytes, p->end, p->df,
 		                   p->blocks[1], &wf) == SIZE_MAX)
 			wf = 32;
-		out->max_freq = wf < 32 ? (uint32_t)1 << wf : UINT32_MAX;
+		out->max_freq = p->df == 1 ? (uint32_t)p->cf
+		                : wf < 32  ? (uint32_t)1 << wf
+		                           : UINT32_MAX;
 		out->last = p->n ? p->docs[p->n - 1] : p->seg->ndocs - 1;
 		if (p->n && target > out->last) {
 			out->last = LODE_DOC_END;
@@ -279,7 +346,7 @@ void lode_postings_impact(lode_postings *p, uint32_t target, lode_impact *out)
 	/* After the block's packed documents and frequencies.  Out of range:
 	 * an empty list, which the reader finds corrupt. */
 	out->list = p->end;
-	off = lode_get32(p->skips + (size_t)b * LODE_SKIP_ENTRY_SIZE + 4);
+	off = skip_field(p->skip_offs, b, p->skip_ow);
 	if (off + 2 <= (size_t)(p->end - p->blocks)) {
 		const uint8_t *h = p->blocks + off;
 		uint32_t n = b + 1 < p->nblocks ? LODE_BLOCK_DOCS

@@ -38,7 +38,12 @@ typedef struct lode_impact {
 typedef struct lode_postings {
 	const struct lode_segment *seg;
 	const uint8_t *skips;     /* skip table, NULL if a single block */
-	const uint8_t *blocks;    /* first block */
+	/* Its columns (FORMAT.md, SkipTable) and their widths in bits: */
+	const uint8_t *skip_docs, *skip_offs, *skip_pos;
+	unsigned skip_dw, skip_ow, skip_pw;
+	const uint8_t *blocks;    /* first block (a term of one document: its
+	                           * id, and cf its frequency) */
+	uint64_t cf;
 	const uint8_t *end;       /* end of the term's postings */
 	const uint8_t *positions; /* the term's positions */
 	const uint8_t *positions_end;
