@@ -664,8 +664,9 @@ static void print_sizes(const lode_index_sizes *s)
 	       PRIu64 " pairs)\n", "terms.dic", s->dictionary, s->terms,
 	       s->stem_terms, s->pair_terms);
 	printf("%-24s %12" PRIu64 "  %" PRIu64 " blocks, %" PRIu64
-	       " with exceptions, %" PRIu64 " of one document\n", "postings.pst",
-	       s->postings, s->blocks, s->patched_blocks, s->single_terms);
+	       " with exceptions, %" PRIu64 " Rice-coded, %" PRIu64
+	       " of one document\n", "postings.pst", s->postings, s->blocks,
+	       s->patched_blocks, s->rice_blocks, s->single_terms);
 	print_part("skip tables", s->skip_tables, s->postings);
 	print_part("block headers", s->block_headers, s->postings);
 	print_part("documents", s->doc_parts, s->postings);

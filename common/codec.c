@@ -28,14 +28,9 @@
 
 #include "lode.h"
 
-#if defined(__GNUC__)
-#define ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define ALWAYS_INLINE inline
-#endif
 
 /* Little-endian loads and stores of any alignment, on any host. */
-static ALWAYS_INLINE uint64_t load_le64(const uint8_t *p)
+static LODE_ALWAYS_INLINE uint64_t load_le64(const uint8_t *p)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	uint64_t w;
@@ -50,7 +45,7 @@ static ALWAYS_INLINE uint64_t load_le64(const uint8_t *p)
 #endif
 }
 
-static ALWAYS_INLINE void store_le32(uint8_t *p, uint32_t v)
+static LODE_ALWAYS_INLINE void store_le32(uint8_t *p, uint32_t v)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	memcpy(p, &v, sizeof(v));
@@ -179,8 +174,9 @@ void lode_bitpack(uint8_t *out, const uint32_t *in, size_t n, unsigned width)
 
 /* Decode groups of eight values of constant width w from in, which has at
  * least group_reach(w) readable bytes past the start of the last group. */
-static ALWAYS_INLINE void unpack_groups(const uint8_t *in, uint32_t *out,
-                                        size_t groups, unsigned w)
+static LODE_ALWAYS_INLINE void unpack_groups(const uint8_t *in,
+                                             uint32_t *out, size_t groups,
+                                             unsigned w)
 {
 	const uint64_t mask = (UINT64_C(1) << w) - 1;
 	size_t g;
@@ -547,7 +543,7 @@ void lode_rice_put(lode_bitwriter *bw, const uint32_t *v, size_t n,
 }
 
 /* Bits set in w (SWAR: no popcnt instruction is assumed). */
-static ALWAYS_INLINE unsigned count_ones(uint64_t w)
+static LODE_ALWAYS_INLINE unsigned count_ones(uint64_t w)
 {
 	w = w - ((w >> 1) & 0x5555555555555555ull);
 	w = (w & 0x3333333333333333ull) + ((w >> 2) & 0x3333333333333333ull);
@@ -578,4 +574,35 @@ int lode_ones_skip(const uint8_t *in, uint64_t *bit, uint64_t end, uint64_t m)
 		return LODE_ECORRUPT;
 	*bit = at;
 	return LODE_OK;
+}
+
+unsigned lode_rice_param_base(uint64_t sum, uint64_t n)
+{
+	uint64_t mean = sum / n;
+	unsigned k0 = mean > UINT32_MAX ? 32 : lode_bits_needed((uint32_t)mean);
+
+	k0 = k0 > 2 ? k0 - 2 : 0;
+	return k0 > 29 ? 29 : k0;
+}
+
+unsigned lode_rice_plan(const uint32_t *v, size_t n, uint64_t *bits)
+{
+	uint64_t sum = 0, cost[3] = {0};
+	unsigned k0, best = 0;
+
+	for (size_t i = 0; i < n; i++)
+		sum += v[i];
+	k0 = lode_rice_param_base(sum, n);
+	for (size_t i = 0; i < n; i++) {
+		cost[0] += v[i] >> k0;
+		cost[1] += v[i] >> (k0 + 1);
+		cost[2] += v[i] >> (k0 + 2);
+	}
+	for (unsigned c = 0; c < 3; c++)
+		cost[c] += (uint64_t)n * (k0 + c + 1);
+	for (unsigned c = 1; c < 3; c++)
+		if (cost[c] < cost[best])
+			best = c;
+	*bits = cost[best];
+	return k0 + best;
 }

@@ -31,6 +31,14 @@
 
 #include "lode.h"
 
+/* For the few helpers of hot loops that the compiler would otherwise call
+ * once they have two callers. */
+#if defined(__GNUC__)
+#define LODE_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define LODE_ALWAYS_INLINE inline
+#endif
+
 #define LODE_VBYTE_MAX 10
 
 /* Write v at out (room for LODE_VBYTE_MAX bytes); returns bytes written.
@@ -290,6 +298,16 @@ void lode_bitwriter_flush(lode_bitwriter *bw);
 void lode_rice_put(lode_bitwriter *bw, const uint32_t *v, size_t n,
                    unsigned k);
 
+/* The lowest Rice parameter worth trying for n values adding up to sum:
+ * one below floor(log2(mean)) (0 for a mean below 4), at most 29.  The
+ * best is near log2 of the mean: it, or one or two above. */
+unsigned lode_rice_param_base(uint64_t sum, uint64_t n);
+
+/* The parameter, of lode_rice_param_base's three, that codes v[0, n)
+ * (n >= 1) in the fewest bits (the lowest on a tie); *bits gets their
+ * count, n (k + 1) + the sum of v >> k. */
+unsigned lode_rice_plan(const uint32_t *v, size_t n, uint64_t *bits);
+
 /* The bits of the stream at in from bit on: LODE_PEEK_VALID of them, from
  * one unaligned little-endian load of the 8 bytes holding bit. */
 #define LODE_PEEK_VALID 57
@@ -361,10 +379,9 @@ static inline int lode_unary_get(const uint8_t *in, uint64_t *bit,
  * refilled only when it runs out: the hot loop of phrases.  Returns 0, or
  * LODE_ECORRUPT if a unary part passes end or a position reaches limit.
  */
-static inline int lode_rice_positions(const uint8_t *in, uint64_t *hi,
-                                      uint64_t end, uint64_t low, unsigned k,
-                                      uint32_t n, uint32_t limit,
-                                      uint32_t *out)
+static LODE_ALWAYS_INLINE int
+lode_rice_positions(const uint8_t *in, uint64_t *hi, uint64_t end, uint64_t low,
+                    unsigned k, uint32_t n, uint32_t limit, uint32_t *out)
 {
 	const uint64_t qmax = limit ? (limit - 1) >> k : 0;
 	const uint64_t mask = ((uint64_t)1 << k) - 1;

@@ -24,7 +24,7 @@
 
 #include <stdint.h>
 
-#define LODE_FORMAT_VERSION 12u
+#define LODE_FORMAT_VERSION 13u
 
 #define LODE_HEADER_SIZE 16
 #define LODE_MAGIC_LEN 8
@@ -69,6 +69,11 @@
 /* Zero bytes after the last postings block, so block decoders may load
  * whole 64-bit words without bounds tests. */
 #define LODE_POSTINGS_PAD 16
+/* A DocHeader with this bit: the block's documents are Rice codes of
+ * parameter DocHeader & LODE_DOCS_RICE_K, after its frequencies (FORMAT.md,
+ * postings.pst; only in a term of one block). */
+#define LODE_DOCS_RICE 0x40
+#define LODE_DOCS_RICE_K 0x1f
 /* Bits of the Rice parameter (0..31) that starts each block's positions. */
 #define LODE_RICE_PARAM_BITS 5
 /* Zero bytes after the last position codes, so that the bit reader may

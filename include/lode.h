@@ -163,6 +163,7 @@ typedef struct lode_index_sizes {
 	uint64_t patched_blocks;  /* ... with exceptions in either part */
 	uint64_t single_terms;    /* terms of one document, whose block is
 	                           * the document's id alone */
+	uint64_t rice_blocks;     /* blocks with Rice-coded documents */
 	uint64_t positions;       /* positions.pos bytes */
 	uint64_t position_count;  /* positions it holds */
 	uint64_t document_table;  /* docs.tab bytes */

@@ -35,11 +35,6 @@
 #include "stem.h"
 #include "tokenizer.h"
 
-#if defined(__GNUC__)
-#define ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define ALWAYS_INLINE inline
-#endif
 
 #define RUN_MAGIC "LODE\0RUN"
 #define NO_DOC UINT32_MAX
@@ -283,9 +278,9 @@ static int64_t term_add(struct lode_inverter *inv, const char *p, size_t n,
 /* Find or add term; returns its index or a negative error.  Inline (the
  * compiler would not), as once per token a call's saving and restoring
  * of registers cost about as much as the probe. */
-static ALWAYS_INLINE int64_t term_lookup_hashed(struct lode_inverter *inv,
-                                                const char *p, size_t n,
-                                                uint32_t h)
+static LODE_ALWAYS_INLINE int64_t
+term_lookup_hashed(struct lode_inverter *inv, const char *p, size_t n,
+                   uint32_t h)
 {
 	size_t mask = inv->table_cap - 1, slot = h & mask;
 	const struct term *t;
@@ -299,8 +294,8 @@ static ALWAYS_INLINE int64_t term_lookup_hashed(struct lode_inverter *inv,
 	return term_add(inv, p, n, h, slot);
 }
 
-static ALWAYS_INLINE int64_t term_lookup(struct lode_inverter *inv,
-                                         const char *p, size_t n)
+static LODE_ALWAYS_INLINE int64_t term_lookup(struct lode_inverter *inv,
+                                              const char *p, size_t n)
 {
 	return term_lookup_hashed(inv, p, n, lode_bytes_hash(p, n));
 }

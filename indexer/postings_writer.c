@@ -230,6 +230,7 @@ static int flush_block(struct encoder *e)
 	uint32_t fminus[LODE_BLOCK_DOCS]; /* freq - 1, as stored */
 	uint8_t hd, hf;
 	size_t need, nimpacts, dbytes, fbytes;
+	int rice = 0;
 	uint8_t *p;
 
 	nimpacts = 0;
@@ -246,21 +247,41 @@ static int flush_block(struct encoder *e)
 	/* Every query decodes documents, so they are packed without
 	 * exceptions (patching them cost AND and phrase queries 3-5 % more
 	 * instructions for postings 6 % smaller); frequencies take the
-	 * cheapest width. */
+	 * cheapest width.  A term of one block has its documents in Rice
+	 * codes if they are shorter: a block decoded at most once a query,
+	 * where a term of many blocks is decoded again and again. */
 	hd = lode_pfor_plan(e->scratch, n, 0, &dbytes);
+	if (!e->with_impacts) {
+		uint64_t bits;
+		unsigned k = lode_rice_plan(e->scratch, n, &bits);
+		if ((bits + 7) / 8 < dbytes) {
+			rice = 1;
+			hd = (uint8_t)(LODE_DOCS_RICE | k);
+			dbytes = (size_t)(bits + 7) / 8;
+		}
+	}
 	hf = lode_pfor_plan(fminus, n, 1, &fbytes);
 	need = nimpacts + 2 + dbytes + fbytes;
 	/* A skip entry holds the block's offsets in 32 bits each. */
 	if (e->block_doc_off > UINT32_MAX || e->block_pos_off > UINT32_MAX)
 		return LODE_ELIMIT;
-	if (lode_grow(&e->blocks, &e->blocks_cap, e->blocks_used + need, 1) ||
+	/* lode_rice_put's room: 8 bytes past its codes. */
+	if (lode_grow(&e->blocks, &e->blocks_cap, e->blocks_used + need + 8, 1) ||
 	    grow_skips(e))
 		return LODE_ENOMEM;
 	p = e->blocks + e->blocks_used;
 	p[0] = hd;
 	p[1] = hf;
-	lode_pfor_encode(p + 2, e->scratch, n, hd);
-	lode_pfor_encode(p + 2 + dbytes, fminus, n, hf);
+	if (rice) {
+		/* Frequencies first: the codes end the block. */
+		lode_bitwriter bw = {p + 2 + fbytes, 0, 0, 0};
+		lode_pfor_encode(p + 2, fminus, n, hf);
+		lode_rice_put(&bw, e->scratch, n, hd & LODE_DOCS_RICE_K);
+		lode_bitwriter_flush(&bw);
+	} else {
+		lode_pfor_encode(p + 2, e->scratch, n, hd);
+		lode_pfor_encode(p + 2 + dbytes, fminus, n, hf);
+	}
 	memcpy(p + need - nimpacts, e->impacts, nimpacts);
 	e->blocks_used += need;
 	e->last_impacts = nimpacts;
@@ -408,12 +429,7 @@ static int write_block_positions(struct encoder *e,
 			sum += v;
 		}
 	}
-	/* The best parameter is near log2 of the mean value: try one below
-	 * floor(log2(mean)), it and one above. */
-	k0 = lode_bits_needed((uint32_t)(sum / values));
-	k0 = k0 > 2 ? k0 - 2 : 0;
-	if (k0 > 29)
-		k0 = 29;
+	k0 = lode_rice_param_base(sum, values);
 	if (buffered) {
 		/* Flat loops over the values: a quarter of the instructions
 		 * of the document-by-document passes below. */

@@ -110,6 +110,14 @@ static void add_block_sizes(lode_index_sizes *s, const lode_postings *p,
 	s->patched_blocks += ((p->block_start[0] | p->freq_header) &
 	                      LODE_PFOR_EXCEPTIONS) != 0;
 	s->block_headers += 2;
+	if (p->rice_docs) {
+		/* Frequencies, then the documents' codes. */
+		s->rice_blocks++;
+		s->freq_parts += (uint64_t)(p->rice_docs - p->freq_bits);
+		s->doc_parts += (uint64_t)(p->block_end - p->rice_docs);
+		s->impact_lists += (uint64_t)(end - p->block_end);
+		return;
+	}
 	s->doc_parts += (uint64_t)(p->freq_bits - p->block_start - 2);
 	s->freq_parts += (uint64_t)(p->block_end - p->freq_bits);
 	s->impact_lists += (uint64_t)(end - p->block_end);

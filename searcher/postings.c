@@ -160,6 +160,57 @@ static int decode_single(lode_postings *p, lode_error *err)
 	return LODE_OK;
 }
 
+/* Block b of n documents, decoded into docs[], is the current one: it
+ * spans [start, end), its frequencies at freqs of width bits at most. */
+static void set_block(lode_postings *p, uint32_t b, uint32_t n,
+                      const uint8_t *start, const uint8_t *end,
+                      const uint8_t *freqs, unsigned width)
+{
+	p->block = b;
+	p->n = n;
+	p->i = 0;
+	p->freqs_ready = 0;
+	p->block_start = start;
+	p->block_end = end;
+	p->freq_bits = freqs;
+	p->freq_header = start[1];
+	p->freq_width = width;
+	p->rice_docs = NULL;
+	p->doc = p->docs[0];
+}
+
+/* The block of a term of one block whose documents are Rice codes
+ * (FORMAT.md): frequencies first, then the codes, which end the term's
+ * postings. */
+static int decode_rice(lode_postings *p, uint32_t n, lode_error *err)
+{
+	const uint8_t *start = p->blocks, *codes;
+	unsigned k = start[0] & LODE_DOCS_RICE_K, wf;
+	uint64_t hi = (uint64_t)n * k, end_bit;
+	size_t fbytes;
+
+	if (p->skips || (start[0] & ~(LODE_DOCS_RICE | LODE_DOCS_RICE_K)))
+		return corrupt(p, "bad document header", err);
+	fbytes = lode_pfor_size(start + 2, p->end, n, start[1], &wf);
+	if (fbytes == SIZE_MAX)
+		return corrupt(p, "block larger than its postings", err);
+	codes = start + 2 + fbytes;
+	end_bit = (uint64_t)(p->end - codes) * 8;
+	/* The codes start with their low bits; values must stay below the
+	 * document count and increase (as positions do below theirs). */
+	if (hi > end_bit ||
+	    lode_rice_positions(codes, &hi, end_bit, 0, k, n, p->seg->ndocs,
+	                        p->docs))
+		return corrupt(p, "block does not decode", err);
+	/* The last byte is padded with zero bits. */
+	if ((hi & 7) && (codes[hi / 8] >> (hi & 7)) != 0)
+		return corrupt(p, "nonzero bits after a block's documents", err);
+	set_block(p, 0, n, start, codes + (hi + 7) / 8, start + 2, wf);
+	p->rice_docs = codes;
+	set_block_positions(p, p->positions);
+	return LODE_OK;
+}
+
 /* Decode block b's documents; freqs wait until asked for. */
 static int decode_block(lode_postings *p, uint32_t b, lode_error *err)
 {
@@ -189,6 +240,8 @@ static int decode_block(lode_postings *p, uint32_t b, lode_error *err)
 		return corrupt(p, "block out of range", err);
 	hd = start[0];
 	hf = start[1];
+	if (hd & LODE_DOCS_RICE)
+		return decode_rice(p, n, err);
 	dbytes = lode_pfor_size(start + 2, p->end, n, hd, &wd);
 	fbytes = dbytes == SIZE_MAX ? SIZE_MAX
 	                            : lode_pfor_size(start + 2 + dbytes, p->end,
@@ -202,17 +255,9 @@ static int decode_block(lode_postings *p, uint32_t b, lode_error *err)
 	if (doc - 1 >= p->seg->ndocs ||
 	    (p->skips && p->docs[n - 1] != skip_last(p, b)))
 		return corrupt(p, "document id out of range", err);
-	p->block = b;
-	p->n = n;
-	p->i = 0;
-	p->freqs_ready = 0;
-	p->block_start = start;
-	p->block_end = start + 2 + dbytes + fbytes;
-	p->freq_bits = start + 2 + dbytes;
-	p->freq_header = hf;
-	p->freq_width = wf;
+	set_block(p, b, n, start, start + 2 + dbytes + fbytes, start + 2 + dbytes,
+	          wf);
 	set_block_positions(p, pos);
-	p->doc = p->docs[0];
 	return LODE_OK;
 }
 
@@ -318,8 +363,10 @@ void lode_postings_impact(lode_postings *p, uint32_t target, lode_impact *out)
 		 * term's frequency. */
 		unsigned wd, wf = 32;
 		size_t dbytes = p->df == 1 ? SIZE_MAX
-		                           : lode_pfor_size(p->blocks + 2, p->end,
-		                                            p->df, p->blocks[0], &wd);
+		                : p->blocks[0] & LODE_DOCS_RICE
+		                        ? 0 /* the codes follow the frequencies */
+		                        : lode_pfor_size(p->blocks + 2, p->end,
+		                                         p->df, p->blocks[0], &wd);
 		if (dbytes == SIZE_MAX ||
 		    lode_pfor_size(p->blocks + 2 + dbytes, p->end, p->df,
 		                   p->blocks[1], &wf) == SIZE_MAX)

@@ -59,6 +59,8 @@ typedef struct lode_postings {
 	const uint8_t *block_end;   /* ... for lode check's extent test (an
 	                             * impact list may follow) */
 	const uint8_t *freq_bits; /* frequencies part of the current block */
+	const uint8_t *rice_docs; /* its Rice-coded documents, or NULL if its
+	                           * documents are packed before freq_bits */
 	uint8_t freq_header;      /* ... its header byte (codec.h, PFor) */
 	unsigned freq_width;      /* bits of a frequency - 1 at most */
 	/* The current block's positions (FORMAT.md, PositionsBlock), read

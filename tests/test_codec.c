@@ -698,6 +698,45 @@ static void rice_put_equals_value_by_value(void **state)
 	free(b);
 }
 
+/*
+ * lode_rice_plan: the bits it counts are the bits lode_rice_put writes, and
+ * no parameter from 0 to 31 codes the values in fewer bits than the one it
+ * chose by more than the slack of trying only three (a geometric-like
+ * spread is near its best at log2 of the mean).
+ */
+static void rice_plan_counts_the_bits_written(void **state)
+{
+	enum { N = 128 };
+	uint32_t v[N];
+	uint8_t buf[N * 40 + 64];
+	test_rng rng;
+
+	(void)state;
+	test_rng_seed(&rng, seed);
+	for (int round = 0; round < 2000; round++) {
+		size_t n = 1 + test_rng_below(&rng, N);
+		unsigned shift = (unsigned)test_rng_below(&rng, 28);
+		uint64_t bits, best = UINT64_MAX;
+		unsigned k;
+		lode_bitwriter w = bitwriter_on(buf, sizeof(buf));
+		for (size_t i = 0; i < n; i++)
+			v[i] = (uint32_t)test_rng_below(&rng, 1u << shift) >>
+			       test_rng_below(&rng, 4);
+		k = lode_rice_plan(v, n, &bits);
+		assert_true(k < 32);
+		lode_rice_put(&w, v, n, k);
+		assert_true(w.bytes * 8 + w.nbits == bits);
+		for (unsigned j = 0; j < 32; j++) {
+			uint64_t c = (uint64_t)n * (j + 1);
+			for (size_t i = 0; i < n; i++)
+				c += v[i] >> j;
+			if (c < best)
+				best = c;
+		}
+		assert_true(bits <= best + best / 8 + n);
+	}
+}
+
 static void bit_streams_edge_values(void **state)
 {
 	static const uint32_t qs[] = { 0, 1, 23, 24, 25, 55, 56, 57, 58, 113,
@@ -1301,6 +1340,7 @@ int main(void)
 		cmocka_unit_test(bit_streams_round_trip_random),
 		cmocka_unit_test(bit_streams_edge_values),
 		cmocka_unit_test(rice_put_equals_value_by_value),
+		cmocka_unit_test(rice_plan_counts_the_bits_written),
 		cmocka_unit_test(bit_streams_reject_codes_past_end),
 		cmocka_unit_test(vbyte_golden_layout),
 		cmocka_unit_test(vbyte_round_trips_edge_values),
