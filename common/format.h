@@ -24,7 +24,7 @@
 
 #include <stdint.h>
 
-#define LODE_FORMAT_VERSION 13u
+#define LODE_FORMAT_VERSION 14u
 
 #define LODE_HEADER_SIZE 16
 #define LODE_MAGIC_LEN 8

@@ -485,6 +485,12 @@ corrupt:
 	return lode_fail(err, LODE_ECORRUPT, "corrupt postings buffer for a term");
 }
 
+/* Stem and pair terms keep no positions. */
+static int without_positions(const char *term)
+{
+	return term[0] == LODE_STEM_MARK || term[0] == LODE_PAIR_MARK;
+}
+
 static int write_dict_entry(struct lode_postings_writer *w, const char *term,
                             size_t term_len, uint32_t df, uint64_t cf,
                             uint64_t pst_off, uint64_t pst_len,
@@ -515,9 +521,13 @@ static int write_dict_entry(struct lode_postings_writer *w, const char *term,
 	    (rc = lode_out_write(&w->dict, term + prefix,
 	                         term_len - prefix, err)) ||
 	    (rc = lode_out_vbyte(&w->dict, df, err)) ||
-	    (rc = lode_out_vbyte(&w->dict, cf, err)) ||
-	    (rc = lode_out_vbyte(&w->dict, pst_len, err)) ||
-	    (rc = lode_out_vbyte(&w->dict, pos_len, err)))
+	    (rc = lode_out_vbyte(&w->dict, cf, err)))
+		return rc;
+	/* A term of one document has its id alone, whose size a reader
+	 * knows; stem and pair terms have no positions (FORMAT.md, Entry). */
+	if ((df != 1 && (rc = lode_out_vbyte(&w->dict, pst_len, err))) ||
+	    (!without_positions(term) &&
+	     (rc = lode_out_vbyte(&w->dict, pos_len, err))))
 		return rc;
 	memcpy(w->prev_term, term, term_len);
 	w->prev_len = term_len;
@@ -525,11 +535,6 @@ static int write_dict_entry(struct lode_postings_writer *w, const char *term,
 	return LODE_OK;
 }
 
-/* Stem and pair terms keep no positions. */
-static int without_positions(const char *term)
-{
-	return term[0] == LODE_STEM_MARK || term[0] == LODE_PAIR_MARK;
-}
 
 /* Encode term t with e into e->pst and e->pos: its skip table (if it has
  * more than one block), blocks and impact lists, and its positions. */

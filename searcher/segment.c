@@ -13,6 +13,7 @@
 #include "codec.h"
 #include "error.h"
 #include "format.h"
+#include "stem.h"
 #include "tokenizer.h"
 
 static int corrupt(const lode_map *map, const char *what, lode_error *err)
@@ -264,11 +265,32 @@ static int read_term(const uint8_t **p, const uint8_t *end, unsigned i,
 	return 0;
 }
 
-/* Read the rest of the entry, whose term's data start at pst_off and
- * pos_off, checking every field's bounds; -1 if one is out of them. */
+/* The lengths an entry of a term whose first byte is first and whose
+ * DocFreq is df leaves out (FORMAT.md, Entry): a term of one document
+ * has its id alone, of known size, and stem and pair terms no positions.
+ * *p moves past the lengths it holds; -1 if they pass end. */
+static LODE_ALWAYS_INLINE int
+read_lengths(const struct lode_segment *seg, const uint8_t **p,
+             const uint8_t *end, uint8_t first, uint64_t df,
+             uint64_t *pst_len, uint64_t *pos_len)
+{
+	*pos_len = 0;
+	if (df == 1)
+		*pst_len = (lode_bits_needed(seg->ndocs - 1) + 7) / 8;
+	else if (lode_vbyte_get_fast(p, end, pst_len))
+		return -1;
+	if (first != LODE_STEM_MARK && first != LODE_PAIR_MARK &&
+	    lode_vbyte_get_fast(p, end, pos_len))
+		return -1;
+	return 0;
+}
+
+/* Read the rest of the entry of a term whose first byte is first, whose
+ * data start at pst_off and pos_off, checking every field's bounds; -1 if
+ * one is out of them. */
 static int read_fields(const struct lode_segment *seg, const uint8_t **p,
-                       const uint8_t *end, uint64_t pst_off, uint64_t pos_off,
-                       struct entry *e)
+                       const uint8_t *end, uint8_t first, uint64_t pst_off,
+                       uint64_t pos_off, struct entry *e)
 {
 	size_t pst_max = seg->postings.size - LODE_POSTINGS_PAD -
 	                 LODE_PLAIN_FOOTER_SIZE;
@@ -277,8 +299,7 @@ static int read_fields(const struct lode_segment *seg, const uint8_t **p,
 	uint64_t df, cf;
 
 	if (lode_vbyte_get_fast(p, end, &df) || lode_vbyte_get_fast(p, end, &cf) ||
-	    lode_vbyte_get_fast(p, end, &e->pst_len) ||
-	    lode_vbyte_get_fast(p, end, &e->pos_len))
+	    read_lengths(seg, p, end, first, df, &e->pst_len, &e->pos_len))
 		return -1;
 	if (df == 0 || df > seg->ndocs || cf < df ||
 	    pst_off < LODE_HEADER_SIZE || pst_off > pst_max ||
@@ -314,7 +335,9 @@ static int scan_block(const struct lode_segment *seg, uint64_t b, entry_fn fn,
 		size_t prev_len = cur_len;
 		struct entry e;
 		if (read_term(&p, end, i, &cur_len, &e) ||
-		    read_fields(seg, &p, end, pst_off, pos_off, &e))
+		    read_fields(seg, &p, end,
+		                e.prefix ? (uint8_t)cur[0] : e.suffix[0], pst_off,
+		                pos_off, &e))
 			goto bad;
 		/* The writer's prefix is the longest shared one, which
 		 * find_in_block relies on: a longer one was possible if the
@@ -362,8 +385,10 @@ static int find_in_block(const struct lode_segment *seg, uint64_t b,
 	 * only the suffix's extent is checked: a damaged entry can mislead
 	 * the search (lode check finds it), never make it read outside the
 	 * block, and read_fields checks the entry found in full. */
+	uint8_t first = 0; /* the entry's first byte */
+
 	for (unsigned i = 0; i < LODE_DICT_BLOCK_TERMS && p < end; i++) {
-		uint64_t prefix, suffix, pst_len, pos_len;
+		uint64_t prefix, suffix, df, pst_len, pos_len;
 		const uint8_t *sfx;
 		if (lode_vbyte_get_fast(&p, end, &prefix) ||
 		    lode_vbyte_get_fast(&p, end, &suffix) ||
@@ -371,6 +396,8 @@ static int find_in_block(const struct lode_segment *seg, uint64_t b,
 			goto bad;
 		sfx = p;
 		p += suffix;
+		if (prefix == 0 && suffix > 0)
+			first = sfx[0];
 		if (prefix < m)
 			return 0;
 		if (prefix == m) {
@@ -383,7 +410,8 @@ static int find_in_block(const struct lode_segment *seg, uint64_t b,
 				if (rest < suffix)
 					return 0; /* term is a prefix of the entry */
 				if (rest == suffix) {
-					if (read_fields(seg, &p, end, pst_off, pos_off, &e))
+					if (read_fields(seg, &p, end, first, pst_off,
+					                pos_off, &e))
 						goto bad;
 					*info = e.info;
 					return 1;
@@ -393,15 +421,13 @@ static int find_in_block(const struct lode_segment *seg, uint64_t b,
 			}
 			m += k;
 		}
-		/* DocFreq and CollectionFreq passed, the lengths summed. */
-		while (p < end && *p >= 0x80)
-			p++;
-		if (++p >= end)
+		/* DocFreq read, CollectionFreq passed, the lengths summed. */
+		if (lode_vbyte_get_fast(&p, end, &df))
 			goto bad;
 		while (p < end && *p >= 0x80)
 			p++;
-		if (++p >= end || lode_vbyte_get_fast(&p, end, &pst_len) ||
-		    lode_vbyte_get_fast(&p, end, &pos_len))
+		if (++p > end ||
+		    read_lengths(seg, &p, end, first, df, &pst_len, &pos_len))
 			goto bad;
 		pst_off += pst_len;
 		pos_off += pos_len;

@@ -2,7 +2,7 @@
  * test_golden.c -- the committed tiny index in tests/golden/ must keep
  * reading, and building its documents again must give the same bytes.
  *
- * tests/golden/index was built at format version 13 by
+ * tests/golden/index was built at format version 14 by
  *
  *     touch -d @1700000000 $(find tests/golden/docs -type f)
  *     lode index -i tests/golden/index tests/golden/docs
