@@ -123,7 +123,7 @@ static uint64_t gaps_to_docs(uint32_t *docs, uint32_t n, unsigned width,
 	return doc;
 }
 
-/* Set the positions of the block whose first document's start at pos. */
+/* The current block's positions start at pos (its first document's). */
 static void set_block_positions(lode_postings *p, const uint8_t *pos)
 {
 	p->pos_p = pos;
