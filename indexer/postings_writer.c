@@ -47,6 +47,7 @@ static int sink_write(struct sink *s, const void *p, size_t n, lode_error *err)
 struct encoder {
 	const uint32_t *lengths; /* token count of each document (borrowed) */
 	uint32_t ndocs;
+	unsigned doc_width;      /* bits of ndocs - 1 (FORMAT.md, DocWidth) */
 	struct sink *pst, *pos;  /* where the term's postings and positions go */
 	uint64_t pos_bytes;      /* of the term's positions so far */
 
@@ -153,6 +154,8 @@ int lode_postings_writer_open(const char *dir, const uint32_t *lengths,
 		w->pos_file.file = &w->positions;
 		w->enc.lengths = w->helper_enc.lengths = lengths;
 		w->enc.ndocs = w->helper_enc.ndocs = ndocs;
+		w->enc.doc_width = w->helper_enc.doc_width =
+		        lode_bits_needed(ndocs - 1);
 	}
 	if (!w || !dict || !pst || !pos) {
 		rc = lode_fail(err, LODE_ENOMEM, "out of memory");
@@ -191,7 +194,7 @@ static int grow_skips(struct encoder *e)
 static int pack_skips(struct encoder *e, size_t *len)
 {
 	size_t n = e->skip_count;
-	unsigned dw = lode_bits_needed(e->ndocs - 1);
+	unsigned dw = e->doc_width;
 	/* Offsets increase: the last is the widest. */
 	unsigned ow = lode_bits_needed(e->skip_off[n - 1]);
 	unsigned pw = lode_bits_needed(e->skip_pos[n - 1]);
@@ -215,7 +218,7 @@ static int pack_skips(struct encoder *e, size_t *len)
 static int write_single(struct encoder *e, lode_error *err)
 {
 	uint8_t b[4];
-	size_t n = lode_bitpack_size(1, lode_bits_needed(e->ndocs - 1));
+	size_t n = lode_bitpack_size(1, e->doc_width);
 
 	lode_put32(b, e->docs[0]);
 	e->nblock = 0;

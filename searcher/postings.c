@@ -25,7 +25,7 @@ int lode_postings_init(lode_postings *p, const struct lode_segment *seg,
                        const lode_term_info *info, lode_error *err)
 {
 	size_t skip_bytes = 0, least;
-	unsigned dw = lode_bits_needed(seg->ndocs - 1);
+	unsigned dw = seg->doc_width;
 
 	/* Not docs[] and freqs[] (1 KiB): a block load fills them. */
 	memset(p, 0, offsetof(lode_postings, docs));
@@ -133,38 +133,12 @@ static void set_block_positions(lode_postings *p, const uint8_t *pos)
 	p->pos_ready = 0;
 }
 
-/* The block of a term of one document: its id, its frequency the term's
- * (init checked both fit). */
-static int decode_single(lode_postings *p, lode_error *err)
-{
-	size_t len = lode_bitpack_size(1, lode_bits_needed(p->seg->ndocs - 1));
-	uint32_t doc = 0;
-
-	for (size_t i = len; i-- > 0;)
-		doc = doc << 8 | p->blocks[i];
-	if (doc >= p->seg->ndocs)
-		return corrupt(p, "document id out of range", err);
-	p->docs[0] = doc;
-	p->freqs[0] = (uint32_t)(p->cf - 1);
-	p->freqs_ready = 1;
-	p->block = 0;
-	p->n = 1;
-	p->i = 0;
-	p->block_start = p->blocks;
-	p->block_end = p->blocks + len;
-	p->freq_bits = p->block_end;
-	p->freq_header = 0;
-	p->freq_width = lode_bits_needed(p->freqs[0]);
-	set_block_positions(p, p->positions);
-	p->doc = doc;
-	return LODE_OK;
-}
-
 /* Block b of n documents, decoded into docs[], is the current one: it
- * spans [start, end), its frequencies at freqs of width bits at most. */
+ * spans [start, end), its frequencies at freqs (part header header) of
+ * width bits at most. */
 static void set_block(lode_postings *p, uint32_t b, uint32_t n,
                       const uint8_t *start, const uint8_t *end,
-                      const uint8_t *freqs, unsigned width)
+                      const uint8_t *freqs, uint8_t header, unsigned width)
 {
 	p->block = b;
 	p->n = n;
@@ -173,10 +147,30 @@ static void set_block(lode_postings *p, uint32_t b, uint32_t n,
 	p->block_start = start;
 	p->block_end = end;
 	p->freq_bits = freqs;
-	p->freq_header = start[1];
+	p->freq_header = header;
 	p->freq_width = width;
 	p->rice_docs = NULL;
 	p->doc = p->docs[0];
+}
+
+/* The block of a term of one document: its id, its frequency the term's
+ * (init checked both fit). */
+static int decode_single(lode_postings *p, lode_error *err)
+{
+	size_t len = lode_bitpack_size(1, p->seg->doc_width);
+	uint32_t doc = 0;
+
+	for (size_t i = len; i-- > 0;)
+		doc = doc << 8 | p->blocks[i];
+	if (doc >= p->seg->ndocs)
+		return corrupt(p, "document id out of range", err);
+	p->docs[0] = doc;
+	p->freqs[0] = (uint32_t)(p->cf - 1);
+	set_block(p, 0, 1, p->blocks, p->blocks + len, p->blocks + len, 0,
+	          lode_bits_needed(p->freqs[0]));
+	p->freqs_ready = 1;
+	set_block_positions(p, p->positions);
+	return LODE_OK;
 }
 
 /* The block of a term of one block whose documents are Rice codes
@@ -205,7 +199,7 @@ static int decode_rice(lode_postings *p, uint32_t n, lode_error *err)
 	/* The last byte is padded with zero bits. */
 	if ((hi & 7) && (codes[hi / 8] >> (hi & 7)) != 0)
 		return corrupt(p, "nonzero bits after a block's documents", err);
-	set_block(p, 0, n, start, codes + (hi + 7) / 8, start + 2, wf);
+	set_block(p, 0, n, start, codes + (hi + 7) / 8, start + 2, start[1], wf);
 	p->rice_docs = codes;
 	set_block_positions(p, p->positions);
 	return LODE_OK;
@@ -256,7 +250,7 @@ static int decode_block(lode_postings *p, uint32_t b, lode_error *err)
 	    (p->skips && p->docs[n - 1] != skip_last(p, b)))
 		return corrupt(p, "document id out of range", err);
 	set_block(p, b, n, start, start + 2 + dbytes + fbytes, start + 2 + dbytes,
-	          wf);
+	          hf, wf);
 	set_block_positions(p, pos);
 	return LODE_OK;
 }

@@ -109,6 +109,7 @@ static int check_docs(struct lode_segment *seg, uint32_t ndocs, lode_error *err)
 	    footer - seg->doc_index_off != nblocks * 8)
 		goto bad;
 	seg->ndocs = ndocs;
+	seg->doc_width = lode_bits_needed(ndocs - 1);
 	seg->doc_tokens = m->data + LODE_HEADER_SIZE;
 	seg->chunks = seg->doc_tokens + n * 4;
 	return LODE_OK;
@@ -276,7 +277,7 @@ read_lengths(const struct lode_segment *seg, const uint8_t **p,
 {
 	*pos_len = 0;
 	if (df == 1)
-		*pst_len = (lode_bits_needed(seg->ndocs - 1) + 7) / 8;
+		*pst_len = lode_bitpack_size(1, seg->doc_width);
 	else if (lode_vbyte_get_fast(p, end, pst_len))
 		return -1;
 	if (first != LODE_STEM_MARK && first != LODE_PAIR_MARK &&

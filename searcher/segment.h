@@ -34,6 +34,7 @@ typedef struct lode_term_info {
 struct lode_segment {
 	lode_map dict, postings, positions, docs, text;
 	uint32_t ndocs;            /* documents in the segment */
+	unsigned doc_width;        /* bits of ndocs - 1, DocWidth (FORMAT.md) */
 	uint32_t doc_base;         /* global id of its first document */
 	uint64_t tokens;           /* tokens in its documents */
 	uint64_t nterms;           /* dictionary terms */
