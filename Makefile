@@ -19,8 +19,15 @@ SAN_FLAGS = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover
 BUILD ?= build/san
 else
 BUILD ?= build
+# ./lode is optimised across modules (the hot loops call the codec, the
+# tokenizer and the sample from other files): 5 % fewer instructions to
+# index Reuters, 1-2 % to answer its queries.  The objects keep ordinary
+# code too (fat), which the tests and fuzz replays link as before; sanitized
+# builds stay without, to build quickly.
+LTO_FLAGS = -flto=auto -ffat-lto-objects
+LTO_LINK = -flto=auto
 endif
-ALL_CFLAGS = $(STD_FLAGS) $(WARN_FLAGS) $(OPT_FLAGS) $(SAN_FLAGS) $(INC_FLAGS) $(CFLAGS)
+ALL_CFLAGS = $(STD_FLAGS) $(WARN_FLAGS) $(OPT_FLAGS) $(LTO_FLAGS) $(SAN_FLAGS) $(INC_FLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 LIBS = -lutf8proc -lstemmer -lzstd -ldeflate -lm -lpthread
 
@@ -48,7 +55,7 @@ $(BUILD)/liblode.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/lode: $(CLI_OBJ) $(BUILD)/liblode.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/liblode.a $(LIBS)
+	$(CC) $(ALL_LDFLAGS) $(LTO_LINK) -o $@ $(CLI_OBJ) $(BUILD)/liblode.a $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/support.o $(BUILD)/liblode.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/tests/support.o $(BUILD)/liblode.a $(LIBS) -lcmocka
@@ -57,7 +64,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/support.o $(BUILD)/liblode.a
 $(BUILD)/buildinfo.c: FORCE
 	@mkdir -p $(@D)
 	@printf '#include "buildinfo.h"\nconst char lode_build_compiler[] = "%s";\nconst char lode_build_flags[] = "%s";\nconst char lode_build_revision[] = "%s";\n' \
-		"$$($(CC) --version | head -n 1)" "$(strip $(OPT_FLAGS) $(SAN_FLAGS) $(CFLAGS))" "$(GIT_REV)" > $@.tmp
+		"$$($(CC) --version | head -n 1)" "$(strip $(OPT_FLAGS) $(LTO_FLAGS) $(SAN_FLAGS) $(CFLAGS))" "$(GIT_REV)" > $@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 
 $(BUILD)/buildinfo.o: $(BUILD)/buildinfo.c
