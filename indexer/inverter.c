@@ -12,9 +12,14 @@
  * allocates.  Buffers are the chunk encoding of inverter.h.
  *
  * Pair terms (pairs.h) need the common words, which need statistics: the
- * first tokens are kept in a sample (sample.h) until it is full or the
- * input ends; then the common words are chosen from it, the pairs it holds
- * are added, and from there on pairs are indexed as they come.
+ * first tokens are sampled (sample.h) until the sample is full or the input
+ * ends; then the common words are chosen from it, the pairs it holds are
+ * added, and from there on pairs are indexed as they come.  While no run
+ * has spilled, the sample is the postings in memory: the words' counts are
+ * their positions, and the pairs are found in the common words' positions,
+ * so that sampling costs a count per token.  A spill would lose them: the
+ * sample's tokens are then copied out of the postings into a sample object
+ * (sample.h), which records every further token until the choice.
  */
 #include "inverter.h"
 
@@ -140,7 +145,14 @@ struct lode_inverter {
 	int rc;                 /* error raised inside the tokenizer callback */
 
 	/* Common words and pair terms. */
-	struct lode_sample *sample; /* until the common words are chosen */
+	int sampling;           /* the common words are not chosen yet */
+	size_t sampled;         /* tokens sampled so far */
+	uint32_t *sample_docs;  /* while sampling in memory: per ended document
+	                           its id and its end in the sampled tokens (two
+	                           entries each) */
+	size_t nsample_docs, sample_docs_cap;
+	struct lode_sample *sample; /* once a run spilled while sampling: the
+	                               sampled tokens, until the choice */
 	lode_common_words common;
 	uint32_t *pair_of;      /* common ids a, b: pair term index + 1 at
 	                           (a - 1) * LODE_PAIR_WORDS_MAX + b - 1, or 0 */
@@ -191,12 +203,12 @@ int lode_inverter_new(size_t budget, const char *run_dir,
 	inv->pend_bytes = lode_malloc(TOKEN_BATCH * LODE_MAX_TOKEN_BYTES +
 	                              LODE_TOKEN_READABLE);
 	if (!inv->run_dir || !inv->table || !inv->pair_of || !inv->pend ||
-	    !inv->pend_bytes ||
-	    lode_sample_new(&inv->sample)) {
+	    !inv->pend_bytes) {
 		lode_inverter_free(inv);
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
 	}
 	memcpy(inv->run_dir, run_dir, n);
+	inv->sampling = 1;
 	*out = inv;
 	return LODE_OK;
 }
@@ -428,19 +440,20 @@ static int add_pair(struct lode_inverter *inv, unsigned a, unsigned b)
 	return add_count(inv, *slot - 1);
 }
 
-static int end_sample(struct lode_inverter *inv);
+static int end_sample(struct lode_inverter *inv, uint32_t last);
 
-/* After exact term ti: keep it in the sample, or count the pair it ends. */
+/* After exact term ti: sample it, or count the pair it ends. */
 static int follow_pairs(struct lode_inverter *inv, uint32_t ti)
 {
 	uint8_t c;
 	int rc;
 
-	if (inv->sample) {
-		if (lode_sample_token(inv->sample, inv->terms[ti].sample_id))
+	if (inv->sampling) {
+		if (inv->sample &&
+		    lode_sample_token(inv->sample, inv->terms[ti].sample_id))
 			return LODE_ENOMEM;
-		if (lode_sample_tokens(inv->sample) >= lode_sample_limit)
-			return end_sample(inv);
+		if (++inv->sampled >= lode_sample_limit)
+			return end_sample(inv, ti + 1);
 		return LODE_OK;
 	}
 	c = inv->terms[ti].common;
@@ -655,8 +668,199 @@ corrupt:
 	return lode_fail(err, LODE_ECORRUPT, "%s: corrupt run file", r->map.path);
 }
 
-/* Replaying the sample: a pair, and the end of a document, whose terms are
- * those touched after the current document's (from replay_base on). */
+/* Reading a term's buffer in the current run: its documents, each with
+ * its positions. */
+struct buf_reader {
+	const uint8_t *p, *end;
+	uint32_t doc;  /* the document read last */
+	uint32_t left; /* its positions not read yet */
+	uint32_t pos;  /* the position read last */
+	int started;
+};
+
+static void buf_reader_start(struct buf_reader *r, const struct term *t)
+{
+	r->p = t->buf;
+	r->end = t->buf + t->used;
+	r->started = 0;
+}
+
+/* The next document of t's buffer: 1 with r->doc and r->left set, 0 at the
+ * end.  Document open (NO_DOC if none) has not ended: its frequency's hole
+ * holds nothing yet, t->freq has it. */
+static int buf_next_doc(const struct term *t, struct buf_reader *r,
+                        uint32_t open)
+{
+	uint64_t v = 0;
+
+	if (r->p >= r->end)
+		return 0;
+	(void)lode_vbyte_get_fast(&r->p, r->end, &v);
+	r->doc = r->started ? r->doc + (uint32_t)v : (uint32_t)v;
+	r->started = 1;
+	if (r->doc == open && r->p == t->buf + t->freq_at) {
+		r->left = t->freq;
+		r->p++;
+	} else {
+		(void)lode_vbyte_get_fast(&r->p, r->end, &v);
+		r->left = (uint32_t)v;
+	}
+	r->pos = 0;
+	return 1;
+}
+
+/* The next position of the document buf_next_doc read (r->left > 0). */
+static uint32_t buf_next_position(struct buf_reader *r)
+{
+	uint64_t gap = 0;
+
+	(void)lode_vbyte_get_fast(&r->p, r->end, &gap);
+	r->left--;
+	return r->pos += (uint32_t)gap;
+}
+
+/* Whether term t may be a common word: a word (not a stem term) of at most
+ * LODE_PAIR_WORD_MAX bytes; pair terms do not exist while sampling. */
+static int may_be_common(const struct lode_inverter *inv, const struct term *t)
+{
+	return t->len <= LODE_PAIR_WORD_MAX &&
+	       inv->arena[t->text] != LODE_STEM_MARK;
+}
+
+/* Where document doc starts in the sampled tokens (sampling in memory; doc
+ * is among inv->sample_docs). */
+static size_t sample_doc_start(const struct lode_inverter *inv, uint32_t doc)
+{
+	size_t lo = 0, hi = inv->nsample_docs / 2;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (inv->sample_docs[2 * mid] < doc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? inv->sample_docs[2 * lo - 1] : 0;
+}
+
+/* A run is about to spill while sampling in memory: copy the sampled tokens
+ * out of the postings (every document ended) into a sample object, which
+ * records the tokens from here on. */
+static int sample_out_of_postings(struct lode_inverter *inv)
+{
+	struct lode_sample *s;
+	uint32_t *tokens = NULL;
+
+	if (lode_sample_new(&s))
+		return LODE_ENOMEM;
+	if (inv->sampled &&
+	    !(tokens = lode_calloc(inv->sampled, sizeof(uint32_t)))) {
+		lode_sample_free(s);
+		return LODE_ENOMEM;
+	}
+	for (size_t i = 0; i < inv->nterms; i++) {
+		const struct term *t = &inv->terms[i];
+		struct buf_reader r;
+		uint32_t id;
+		if (!may_be_common(inv, t))
+			continue;
+		if (lode_sample_word(s, inv->arena + t->text, t->len, &id)) {
+			lode_free(tokens);
+			lode_sample_free(s);
+			return LODE_ENOMEM;
+		}
+		buf_reader_start(&r, t);
+		while (buf_next_doc(t, &r, NO_DOC)) {
+			size_t start = sample_doc_start(inv, r.doc);
+			while (r.left)
+				tokens[start + buf_next_position(&r)] = id;
+		}
+	}
+	lode_sample_load(s, tokens, inv->sampled, inv->sample_docs,
+	                 inv->nsample_docs);
+	inv->sample_docs = NULL;
+	inv->nsample_docs = inv->sample_docs_cap = 0;
+	inv->sample = s;
+	return LODE_OK;
+}
+
+/* While sampling, the document doc has ended. */
+static int sample_end_document(struct lode_inverter *inv, uint32_t doc)
+{
+	if (inv->sample)
+		return lode_sample_end_document(inv->sample, doc);
+	if (lode_grow(&inv->sample_docs, &inv->sample_docs_cap,
+	              inv->nsample_docs + 2, sizeof(uint32_t)))
+		return LODE_ENOMEM;
+	inv->sample_docs[inv->nsample_docs++] = doc;
+	inv->sample_docs[inv->nsample_docs++] = (uint32_t)inv->sampled;
+	return LODE_OK;
+}
+
+/* Mark the common words among the terms in memory. */
+static void mark_common(struct lode_inverter *inv)
+{
+	for (size_t i = 0; i < inv->nterms; i++)
+		inv->terms[i].common = (uint8_t)lode_common_id(
+		        &inv->common, inv->arena + inv->terms[i].text,
+		        inv->terms[i].len);
+}
+
+/*
+ * The pairs of the sample in memory: the common words' positions are
+ * marked with their ids, a byte for each sampled token, then in each
+ * document every two adjacent marks are a pair, the pairs of ended documents flushed with
+ * them (the terms touched after the current document's, from base on); the
+ * current one, if open, goes on.
+ */
+static int replay_postings(struct lode_inverter *inv, int open)
+{
+	uint8_t *mark = lode_calloc(inv->sampled + 1, 1);
+	size_t base = inv->ntouched, from = 0, d = 0;
+	uint32_t current = inv->doc, open_doc = open ? current : NO_DOC;
+	int rc = LODE_OK;
+
+	if (!mark)
+		return LODE_ENOMEM;
+	for (size_t i = 0; i < inv->nterms; i++) {
+		const struct term *t = &inv->terms[i];
+		struct buf_reader r;
+		if (!t->common)
+			continue;
+		size_t at = 0; /* documents of inv->sample_docs before r.doc */
+		buf_reader_start(&r, t);
+		while (buf_next_doc(t, &r, open_doc)) {
+			size_t start;
+			/* A common word is in most documents: step, not search. */
+			while (at < inv->nsample_docs / 2 &&
+			       inv->sample_docs[2 * at] < r.doc)
+				at++;
+			start = at ? inv->sample_docs[2 * at - 1] : 0;
+			while (r.left)
+				mark[start + buf_next_position(&r)] = t->common;
+		}
+	}
+	/* Each ended document, then what there is of the open one. */
+	for (;;) {
+		int ended = d < inv->nsample_docs;
+		size_t to = ended ? inv->sample_docs[d + 1] : inv->sampled;
+		inv->doc = ended ? inv->sample_docs[d] : current;
+		for (size_t k = from; rc == LODE_OK && k + 1 < to; k++)
+			if (mark[k] && mark[k + 1])
+				rc = add_pair(inv, mark[k], mark[k + 1]);
+		if (rc != LODE_OK || !ended)
+			break;
+		flush_touched(inv, base);
+		from = to;
+		d += 2;
+	}
+	inv->doc = current;
+	lode_free(mark);
+	return rc;
+}
+
+/* Replaying a sample object: a pair, and the end of a document, whose
+ * terms are those touched after the current document's (from base on). */
 struct replay {
 	struct lode_inverter *inv;
 	size_t base;
@@ -680,29 +884,49 @@ static void replay_end(void *ctx, uint32_t doc)
 
 /*
  * The sample is full, or the input ended: choose the common words, mark
- * the terms in memory that are, and index the pairs of the sample; the
- * current document's (if the sample ended inside one) join its postings,
- * and its next pair starts from the last sampled token.
+ * the terms in memory that are, and index the pairs of the sample.  If the
+ * sample ended inside a document (last: the index + 1 of the term of its
+ * last token; 0 between documents), that document's pairs join its
+ * postings, and its next pair starts from the last sampled token.
  */
-static int end_sample(struct lode_inverter *inv)
+static int end_sample(struct lode_inverter *inv, uint32_t last)
 {
-	struct replay r = {inv, inv->ntouched};
-	uint32_t current = inv->doc;
-	unsigned last;
 	int rc;
 
-	if (lode_sample_choose(inv->sample, &inv->common))
-		return LODE_ENOMEM;
-	for (size_t i = 0; i < inv->nterms; i++)
-		inv->terms[i].common = (uint8_t)lode_common_id(
-		        &inv->common, inv->arena + inv->terms[i].text,
-		        inv->terms[i].len);
-	rc = lode_sample_replay(inv->sample, &inv->common, current, replay_pair,
-	                        replay_end, &r, &last);
-	inv->doc = current;
-	inv->prev_common = (uint8_t)last;
-	lode_sample_free(inv->sample);
-	inv->sample = NULL;
+	if (inv->sample) {
+		struct replay r = {inv, inv->ntouched};
+		uint32_t current = inv->doc;
+		unsigned prev;
+		if (lode_sample_choose(inv->sample, &inv->common))
+			return LODE_ENOMEM;
+		mark_common(inv);
+		rc = lode_sample_replay(inv->sample, &inv->common, current,
+		                        replay_pair, replay_end, &r, &prev);
+		inv->doc = current;
+		inv->prev_common = (uint8_t)prev;
+		lode_sample_free(inv->sample);
+		inv->sample = NULL;
+	} else {
+		lode_common_pick pick;
+		lode_common_pick_start(&pick, inv->sampled);
+		for (size_t i = 0; i < inv->nterms; i++) {
+			const struct term *t = &inv->terms[i];
+			if (may_be_common(inv, t))
+				lode_common_pick_offer(
+				        &pick, inv->arena + t->text, t->len,
+				        t->cf + (last && t->last_doc == inv->doc
+				                         ? t->freq
+				                         : 0));
+		}
+		lode_common_pick_take(&pick, &inv->common);
+		mark_common(inv);
+		rc = replay_postings(inv, last != 0);
+		inv->prev_common = last ? inv->terms[last - 1].common : 0;
+	}
+	inv->sampling = 0;
+	lode_free(inv->sample_docs);
+	inv->sample_docs = NULL;
+	inv->nsample_docs = inv->sample_docs_cap = 0;
 	return rc;
 }
 
@@ -790,10 +1014,13 @@ int lode_inverter_add(struct lode_inverter *inv, uint32_t doc, const char *text,
 		                         ? "document has more than 2^32 tokens"
 		                         : limit_reached(inv));
 	flush_document(inv);
-	if (inv->sample && lode_sample_end_document(inv->sample, doc))
+	if (inv->sampling && sample_end_document(inv, doc))
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
-	if (memory_used(inv) > inv->budget || inv->arena_used > ARENA_SPILL)
+	if (memory_used(inv) > inv->budget || inv->arena_used > ARENA_SPILL) {
+		if (inv->sampling && !inv->sample && sample_out_of_postings(inv))
+			return lode_fail(err, LODE_ENOMEM, "out of memory");
 		return spill(inv, err);
+	}
 	return LODE_OK;
 }
 
@@ -802,7 +1029,7 @@ int lode_inverter_finish(struct lode_inverter *inv, lode_error *err)
 	int rc = LODE_OK;
 
 	inv->finished = 1;
-	if (inv->sample && (rc = end_sample(inv)) != LODE_OK)
+	if (inv->sampling && (rc = end_sample(inv, 0)) != LODE_OK)
 		return lode_fail(err, rc, "%s", rc == LODE_ENOMEM ? "out of memory"
 		                                                  : limit_reached(inv));
 	if (inv->nruns > 0 && inv->nterms > 0)
@@ -906,6 +1133,7 @@ void lode_inverter_free(struct lode_inverter *inv)
 	lode_free(inv->arena);
 	lode_free(inv->touched);
 	lode_sample_free(inv->sample);
+	lode_free(inv->sample_docs);
 	lode_free(inv->pair_of);
 	lode_free(inv->pend);
 	lode_free(inv->pend_bytes);

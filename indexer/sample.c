@@ -142,17 +142,21 @@ size_t lode_sample_tokens(const struct lode_sample *s)
 	return s->ntokens;
 }
 
-struct candidate {
-	uint64_t count;
-	const char *bytes;
-	size_t len;
-};
+void lode_sample_load(struct lode_sample *s, uint32_t *tokens, size_t ntokens,
+                      uint32_t *docs, size_t ndocs)
+{
+	lode_free(s->tokens);
+	lode_free(s->docs);
+	s->tokens = tokens;
+	s->ntokens = s->tokens_cap = ntokens;
+	s->docs = docs;
+	s->ndocs = s->docs_cap = ndocs;
+}
 
 /* Most tokens first, then byte order. */
-static int compare_candidates(const void *a, const void *b)
+static int compare_candidates(const struct lode_word_count *x,
+                              const struct lode_word_count *y)
 {
-	const struct candidate *x = a, *y = b;
-
 	if (x->count != y->count)
 		return x->count > y->count ? -1 : 1;
 	return lode_bytes_compare(x->bytes, x->len, y->bytes, y->len);
@@ -160,43 +164,60 @@ static int compare_candidates(const void *a, const void *b)
 
 static int compare_by_bytes(const void *a, const void *b)
 {
-	const struct candidate *x = a, *y = b;
+	const struct lode_word_count *x = a, *y = b;
 
 	return lode_bytes_compare(x->bytes, x->len, y->bytes, y->len);
 }
 
+void lode_common_pick_start(lode_common_pick *pick, size_t ntokens)
+{
+	pick->n = 0;
+	pick->ntokens = ntokens;
+}
+
+/* Keep the best LODE_PAIR_WORDS_MAX in best[], sorted, by insertion: one
+ * pass over the vocabulary. */
+void lode_common_pick_offer(lode_common_pick *pick, const char *bytes,
+                            size_t len, uint64_t count)
+{
+	struct lode_word_count c = {count, bytes, len};
+	size_t j, n = pick->n;
+
+	if (count == 0 || count * COMMON_SHARE < pick->ntokens)
+		return;
+	if (n == LODE_PAIR_WORDS_MAX &&
+	    compare_candidates(&c, &pick->best[n - 1]) >= 0)
+		return;
+	for (j = n < LODE_PAIR_WORDS_MAX ? pick->n++ : n - 1;
+	     j > 0 && compare_candidates(&c, &pick->best[j - 1]) < 0; j--)
+		pick->best[j] = pick->best[j - 1];
+	pick->best[j] = c;
+}
+
+void lode_common_pick_take(lode_common_pick *pick, lode_common_words *cw)
+{
+	qsort(pick->best, pick->n, sizeof(pick->best[0]), compare_by_bytes);
+	cw->n = pick->n;
+	for (size_t i = 0; i < pick->n; i++) {
+		cw->len[i] = (uint8_t)pick->best[i].len;
+		memcpy(cw->word[i], pick->best[i].bytes, pick->best[i].len);
+	}
+}
+
 int lode_sample_choose(const struct lode_sample *s, lode_common_words *cw)
 {
-	struct candidate best[LODE_PAIR_WORDS_MAX + 1];
 	uint32_t *count = lode_calloc(s->nwords + 1, sizeof(uint32_t));
-	size_t n = 0;
+	lode_common_pick pick;
 
 	if (!count)
 		return LODE_ENOMEM;
 	for (size_t k = 0; k < s->ntokens; k++)
 		count[s->tokens[k]]++;
-	/* Keep the best LODE_PAIR_WORDS_MAX in best[], sorted, by insertion:
-	 * one pass over the vocabulary. */
-	for (size_t i = 0; i < s->nwords; i++) {
-		const struct word *w = &s->words[i];
-		struct candidate c = {count[i + 1], s->arena + w->text, w->len};
-		size_t j;
-		if (c.count * COMMON_SHARE < s->ntokens || c.count == 0)
-			continue;
-		if (n == LODE_PAIR_WORDS_MAX &&
-		    compare_candidates(&c, &best[n - 1]) >= 0)
-			continue;
-		for (j = n < LODE_PAIR_WORDS_MAX ? n++ : n - 1;
-		     j > 0 && compare_candidates(&c, &best[j - 1]) < 0; j--)
-			best[j] = best[j - 1];
-		best[j] = c;
-	}
-	qsort(best, n, sizeof(best[0]), compare_by_bytes);
-	cw->n = n;
-	for (size_t i = 0; i < n; i++) {
-		cw->len[i] = (uint8_t)best[i].len;
-		memcpy(cw->word[i], best[i].bytes, best[i].len);
-	}
+	lode_common_pick_start(&pick, s->ntokens);
+	for (size_t i = 0; i < s->nwords; i++)
+		lode_common_pick_offer(&pick, s->arena + s->words[i].text,
+		                       s->words[i].len, count[i + 1]);
+	lode_common_pick_take(&pick, cw);
 	lode_free(count);
 	return LODE_OK;
 }

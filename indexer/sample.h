@@ -7,12 +7,15 @@
  *         lode_sample_replay  lode_sample_free
  *
  * The inverter cannot know a word is common before it has seen enough
- * text, so it keeps the token sequence of the first LODE_SAMPLE_TOKENS
- * tokens (or all, if the build has fewer), as ids of a dictionary of its
- * own that survives the inverter's spills: the choice depends on the input
- * alone, never on the memory budget.  Once the sample is full (possibly
- * inside a document), the common words are chosen from its counts, and the
- * pairs it holds are replayed to the inverter.
+ * text, so the choice waits for the first LODE_SAMPLE_TOKENS tokens (or all,
+ * if the build has fewer) and depends on them alone, never on the memory
+ * budget.  While the sampled tokens' postings are all in memory, the
+ * inverter counts and replays them from its own buffers; a sample object
+ * is needed only when a run spills before the choice: it then keeps the
+ * token sequence as ids of a dictionary of its own that survives the
+ * inverter's spills.  Once the sample is full (possibly inside a document),
+ * the common words are chosen from its counts, and the pairs it holds are
+ * replayed to the inverter.
  */
 #ifndef LODE_INDEXER_SAMPLE_H
 #define LODE_INDEXER_SAMPLE_H
@@ -34,6 +37,13 @@ struct lode_sample;
 int lode_sample_new(struct lode_sample **out);
 void lode_sample_free(struct lode_sample *s);
 
+/* Start the sample with the ntokens word ids of tokens[] (ids of this
+ * sample's lode_sample_word), in the documents of docs[]: per ended document
+ * its id then its end in tokens[], two entries each, ndocs entries in all.
+ * The sample takes both arrays (lode_malloc'd; NULL if empty). */
+void lode_sample_load(struct lode_sample *s, uint32_t *tokens, size_t ntokens,
+                      uint32_t *docs, size_t ndocs);
+
 /* The sample id of word p[0, n), added if new; 0 (never counted) if it
  * cannot be common (longer than LODE_PAIR_WORD_MAX bytes).  Returns
  * LODE_ENOMEM or LODE_OK. */
@@ -50,9 +60,32 @@ int lode_sample_end_document(struct lode_sample *s, uint32_t doc);
 /* Tokens in the sample; it is full at lode_sample_limit. */
 size_t lode_sample_tokens(const struct lode_sample *s);
 
-/* The common words: the LODE_PAIR_WORDS_MAX words with the most tokens
- * (ties in byte order), each with at least 1/1000 of the sample's.
- * Returns LODE_ENOMEM or LODE_OK. */
+/*
+ * The choice of the common words from the counts of a sample of ntokens
+ * tokens: the LODE_PAIR_WORDS_MAX words with the most tokens (ties in byte
+ * order), each with at least 1/1000 of the sample's.  Offer every word that
+ * may be common (at most LODE_PAIR_WORD_MAX bytes) once, with its count,
+ * then take the choice; the offered bytes must stay valid until then.
+ */
+struct lode_word_count {
+	uint64_t count;
+	const char *bytes;
+	size_t len;
+};
+
+typedef struct lode_common_pick {
+	struct lode_word_count best[LODE_PAIR_WORDS_MAX]; /* most first */
+	size_t n;
+	size_t ntokens;
+} lode_common_pick;
+
+void lode_common_pick_start(lode_common_pick *pick, size_t ntokens);
+void lode_common_pick_offer(lode_common_pick *pick, const char *bytes,
+                            size_t len, uint64_t count);
+void lode_common_pick_take(lode_common_pick *pick, lode_common_words *cw);
+
+/* The common words of the sample (as lode_common_pick).  Returns
+ * LODE_ENOMEM or LODE_OK. */
 int lode_sample_choose(const struct lode_sample *s, lode_common_words *cw);
 
 /* Each pair of adjacent common words in the sample, in order: pair(ctx,
