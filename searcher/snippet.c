@@ -167,12 +167,15 @@ static int put(struct out *o, const char *p, size_t n)
 	return LODE_OK;
 }
 
-/* Copy text[start, end) folded onto one line, recording match spans. */
+/* Copy text[start, end) folded onto one line, recording match spans.
+ * Matches may overlap: a character that folds to several tokens (½ is
+ * "1⁄2", ㏂ "a.m.") gives each of them its byte range, and "x½y" gives
+ * "x1" and "2y" ranges that share the ½; overlapping matches are one span. */
 static int render(struct out *o, const char *text, size_t start, size_t end,
                   const struct collect *c)
 {
-	size_t m = 0, i = start;
-	int pending_space = 0;
+	size_t m = 0, i = start, span_end = 0;
+	int pending_space = 0, open = 0;
 
 	while (m < c->nmatches && c->matches[m].start < start)
 		m++;
@@ -188,11 +191,18 @@ static int render(struct out *o, const char *text, size_t start, size_t end,
 		if (pending_space && o->len > 0 && put(o, " ", 1))
 			return LODE_ENOMEM;
 		pending_space = 0;
-		if (m < c->nmatches && c->matches[m].start == i) {
+		if (!open && m < c->nmatches && c->matches[m].start <= i) {
 			if (lode_grow(&o->spans, &o->spans_cap, o->nspans + 1,
 			              sizeof(lode_span)))
 				return LODE_ENOMEM;
 			o->spans[o->nspans].start = o->len;
+			open = 1;
+			span_end = c->matches[m++].end;
+		}
+		while (open && m < c->nmatches && c->matches[m].start < span_end) {
+			if (c->matches[m].end > span_end)
+				span_end = c->matches[m].end;
+			m++;
 		}
 		n = utf8proc_iterate((const utf8proc_uint8_t *)text + i,
 		                     (utf8proc_ssize_t)(end - i), &cp);
@@ -204,11 +214,10 @@ static int render(struct out *o, const char *text, size_t start, size_t end,
 			return LODE_ENOMEM;
 		}
 		i += (size_t)n;
-		if (m < c->nmatches && c->matches[m].start < i &&
-		    (i >= c->matches[m].end || i >= end)) {
+		if (open && (i >= span_end || i >= end)) {
 			/* A match the window cuts is marked as far as shown. */
 			o->spans[o->nspans++].end = o->len;
-			m++;
+			open = 0;
 		}
 	}
 	return LODE_OK;
@@ -294,6 +303,9 @@ int lode_snippet_make(const lode_index *ix, const lode_query *query,
 			e--;
 		if (e > start && (!c.nmatches || e >= c.matches[last].end))
 			end = e;
+		/* No white space (Chinese, Japanese): between characters. */
+		while (end > start && ((uint8_t)text[end] & 0xc0) == 0x80)
+			end--;
 	}
 	if ((start > 0 && put(&o, ellipsis, strlen(ellipsis))) ||
 	    render(&o, text, start, end, &c) ||

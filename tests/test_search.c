@@ -59,6 +59,7 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
+#include <utf8proc.h>
 
 #include "lode.h"
 #include "docs_writer.h"
@@ -1711,6 +1712,108 @@ static int ends_with(const lode_snippet *s, const char *tail)
 	return s->len >= n && memcmp(s->text + s->len - n, tail, n) == 0;
 }
 
+/* Whether s is valid UTF-8 without U+FFFD (the documents here are valid:
+ * a U+FFFD is a character cut in two) with spans in order, apart and
+ * inside it. */
+static int snippet_is_sound(const lode_snippet *s)
+{
+	for (size_t i = 0; i < s->len;) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t n = utf8proc_iterate(
+		        (const utf8proc_uint8_t *)s->text + i,
+		        (utf8proc_ssize_t)(s->len - i), &cp);
+		if (n < 1 || cp == 0xfffd)
+			return 0;
+		i += (size_t)n;
+	}
+	for (size_t k = 0; k < s->nspans; k++)
+		if (s->spans[k].start >= s->spans[k].end ||
+		    s->spans[k].end > s->len ||
+		    (k > 0 && s->spans[k].start < s->spans[k - 1].end))
+			return 0;
+	return 1;
+}
+
+/* The bytes of span k of s, NUL-terminated, in buf (of n bytes). */
+static const char *span_text(const lode_snippet *s, size_t k, char *buf,
+                             size_t n)
+{
+	size_t len = s->spans[k].end - s->spans[k].start;
+
+	if (len >= n)
+		len = n - 1;
+	memcpy(buf, s->text + s->spans[k].start, len);
+	buf[len] = '\0';
+	return buf;
+}
+
+/*
+ * Characters that fold to several tokens give each of them the character's
+ * byte range (½ is "1⁄2", ㏂ "a.m."), and a token may end inside a character
+ * where the next one starts ("x½y" is "x1" and "2y"): matches that share
+ * bytes are one span, every span is opened before it is closed, and text
+ * without white space (Japanese) is cut between characters.
+ */
+static void snippets_mark_overlapping_matches_and_cut_characters(void **state)
+{
+	static const char *const names[] = {"a.txt", "b.txt", "c.txt", "d.txt"};
+	static const struct {
+		const char *query;
+		uint32_t doc;
+		size_t nspans;
+		const char *span; /* every span's text */
+	} cases[] = {
+		{"\"1 2\"", 0, 9, "\xc2\xbd"},
+		{"\"1 2\" q", 1, 21, NULL},
+		{"x1", 2, 1, "x\xc2\xbd"},
+		{"x1 OR 2y", 2, 1, "x\xc2\xbdy"},
+		{"\"a m\"", 2, 1, "\xe3\x8f\x82"},
+		{"\xe6\x97\xa5\xe6\x9c\xac", 3, 0, NULL},
+		{"NOT zzz", 3, 0, NULL},
+	};
+	struct sbuf fractions = {0}, japanese = {0};
+	const char *texts[4];
+	lode_index *ix = NULL;
+	char *root, buf[64];
+
+	(void)state;
+	sb_puts(&fractions, "q");
+	for (int i = 0; i < 20; i++)
+		sb_puts(&fractions, " \xc2\xbd");
+	sb_puts(&fractions, " end");
+	/* 日本語の文章です。, 27 bytes, 40 times: no white space at all. */
+	for (int i = 0; i < 40; i++)
+		sb_puts(&japanese, "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e"
+		                   "\xe3\x81\xae\xe6\x96\x87\xe7\xab\xa0"
+		                   "\xe3\x81\xa7\xe3\x81\x99\xe3\x80\x82");
+	texts[0] = "Add \xc2\xbd cup of flour, \xc2\xbd cup of sugar, "
+	           "\xc2\xbd cup of milk, \xc2\xbd tsp salt, \xc2\xbd tsp "
+	           "soda, \xc2\xbd cup butter, \xc2\xbd cup water, \xc2\xbd "
+	           "cup oil, \xc2\xbd cup nuts.";
+	texts[1] = fractions.p;
+	texts[2] = "meet at 9 \xe3\x8f\x82 by x\xc2\xbdy";
+	texts[3] = japanese.p;
+	root = small_index(names, texts, 4, NULL, 0, &ix);
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		lode_snippet snip = snippet_of(ix, cases[c].query, cases[c].doc);
+		if (!snippet_is_sound(&snip))
+			fail_msg("%s: unsound snippet '%s'", cases[c].query, snip.text);
+		if (cases[c].nspans && snip.nspans != cases[c].nspans)
+			fail_msg("%s: %zu spans, not %zu", cases[c].query,
+			         snip.nspans, cases[c].nspans);
+		for (size_t k = 0; cases[c].span && k < snip.nspans; k++)
+			if (strcmp(span_text(&snip, k, buf, sizeof(buf)),
+			           cases[c].span))
+				fail_msg("%s: span %zu is '%s'", cases[c].query, k, buf);
+		lode_snippet_release(&snip);
+	}
+	lode_index_close(ix);
+	free(fractions.p);
+	free(japanese.p);
+	test_rmtree(root);
+	free(root);
+}
+
 /*
  * Position codes (FORMAT.md, positions.pos) whose unary parts run over many
  * load windows: in one block, 150 documents where "x" repeats every other
@@ -1939,6 +2042,7 @@ int main(void)
 		cmocka_unit_test(search_for_no_hits_takes_no_buffer),
 		cmocka_unit_test(long_position_gaps_decode),
 		cmocka_unit_test(huge_documents_are_indexed_and_snippeted),
+		cmocka_unit_test(snippets_mark_overlapping_matches_and_cut_characters),
 		cmocka_unit_test(documents_with_long_compressed_output_are_stored),
 	};
 
