@@ -51,7 +51,8 @@ int lode_qrels_load(lode_qrels *q, const char *path, lode_error *err)
 		lode_qrels_free(q);
 		return rc;
 	}
-	qsort(q->j, q->n, sizeof(*q->j), compare_judgment);
+	if (q->n > 1)
+		qsort(q->j, q->n, sizeof(*q->j), compare_judgment);
 	return LODE_OK;
 }
 
@@ -84,7 +85,8 @@ int lode_qrels_grade(const lode_qrels *q, const char *qid, const char *doc)
 {
 	lode_judgment key = {(char *)(uintptr_t)qid, (char *)(uintptr_t)doc, 0};
 	const lode_judgment *hit =
-		bsearch(&key, q->j, q->n, sizeof(*q->j), compare_judgment);
+		q->n ? bsearch(&key, q->j, q->n, sizeof(*q->j), compare_judgment)
+		     : NULL;
 
 	return hit ? hit->grade : 0;
 }

@@ -106,6 +106,15 @@ static void test_qrels_lookup(void **state)
 	assert_int_equal(lode_qrels_relevant(&q, "2", grades, 4), 0);
 	assert_int_equal(lode_qrels_relevant(&q, "10", grades, 4), 1);
 	lode_qrels_free(&q);
+	/* No judgments at all: nothing is relevant (and no NULL array is
+	 * sorted or searched: UBSan). */
+	test_write_file(dir, "empty.txt", "", 0);
+	snprintf(path, sizeof(path), "%s/empty.txt", dir);
+	assert_int_equal(lode_qrels_load(&q, path, &err), LODE_OK);
+	assert_int_equal(q.n, 0);
+	assert_int_equal(lode_qrels_grade(&q, "1", "abc"), 0);
+	assert_int_equal(lode_qrels_relevant(&q, "1", grades, 4), 0);
+	lode_qrels_free(&q);
 	test_write_file(dir, "bad.txt", "1 0 x\n", 6);
 	snprintf(path, sizeof(path), "%s/bad.txt", dir);
 	assert_int_equal(lode_qrels_load(&q, path, &err), LODE_EINVAL);
