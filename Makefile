@@ -195,7 +195,7 @@ bench: lode
 # FUZZ_SECONDS, crashers into build/fuzz/crashes/<name>/.  The same targets
 # linked with fuzz/replay.c are tests: check-run replays fuzz/corpus/ and
 # fuzz/regressions/ through them, as built and under SANITIZE.
-FUZZ_NAMES = query tokenizer index
+FUZZ_NAMES = query tokenizer index snippet
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_PKGS = clang libclang-rt-dev

@@ -1,16 +1,5 @@
 /*
- * snippet.c -- the best passage of a document for a query.
- *
- * The passage is the window of at most `width` bytes of text holding the
- * most distinct query words (terms and phrase words not under a NOT), and of
- * those the most matches, earliest first.  It is widened with context to
- * about width bytes, cut at white space, folded onto one line (runs of
- * white space and control characters become one space, invalid UTF-8
- * becomes U+FFFD) and marked with '…' where text was cut.
- *
- * Only the first SCAN_MAX bytes of a document are searched for the passage
- * (Lucene's highlighters and Elasticsearch bound theirs likewise): a
- * snippet must not decompress and tokenize a whole 2 GB file.
+ * snippet.c -- the best passage of a document for a query (snippet.h).
  */
 #include <string.h>
 #include <utf8proc.h>
@@ -20,11 +9,11 @@
 #include "index.h"
 #include "query.h"
 #include "segment.h"
+#include "snippet.h"
 #include "stem.h"
 #include "tokenizer.h"
 
 #define MAX_WORDS 64 /* distinct query words told apart; more share slots */
-#define SCAN_MAX ((size_t)1 << 20) /* bytes of a document searched */
 
 static const char ellipsis[] = "\xe2\x80\xa6";
 
@@ -227,27 +216,41 @@ int lode_snippet_make(const lode_index *ix, const lode_query *query,
                       uint32_t doc, size_t width, lode_snippet *out,
                       lode_error *err)
 {
-	struct collect c = {0};
-	struct out o = {0};
-	size_t len, first, last, start = 0, end, cut;
-	uint64_t full;
 	uint32_t local;
 	const struct lode_segment *seg = lode_index_segment_of(ix, doc, &local);
+	uint64_t full;
+	size_t len;
 	char *text;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (!seg)
 		return lode_fail(err, LODE_EINVAL, "no document %u", doc);
-	if ((rc = lode_segment_doc_text(seg, local, SCAN_MAX + 4, &text, &len, &full,
-	                                err)))
+	if ((rc = lode_segment_doc_text(seg, local, LODE_SNIPPET_SCAN + 4, &text,
+	                                &len, &full, err)))
 		return rc;
+	rc = lode_snippet_of_text(ix->stemmer, query, text, len, full, width,
+	                          out, err);
+	lode_free(text);
+	return rc;
+}
+
+int lode_snippet_of_text(const char *stemmer, const lode_query *query,
+                         const char *text, size_t len, uint64_t full,
+                         size_t width, lode_snippet *out, lode_error *err)
+{
+	struct collect c = {0};
+	struct out o = {0};
+	size_t first, last, start = 0, end, cut;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
 	if (len < full) {
 		/* Read 4 bytes more than searched, to see where characters
 		 * end.  Search no further than the last white space, so that no
 		 * word is cut in two; inside a huge word (longer than a token
 		 * can be), between two characters. */
-		size_t limit = len - 4;
+		size_t limit = len > 4 ? len - 4 : 0;
 		cut = limit;
 		while (cut > 0 && limit - cut < 4 * LODE_MAX_TOKEN_BYTES &&
 		       !is_space((unsigned char)text[cut - 1]))
@@ -259,11 +262,9 @@ int lode_snippet_make(const lode_index *ix, const lode_query *query,
 	}
 	if (width < 16)
 		width = 16;
-	if (ix->stemmer[0] && !query->exact &&
-	    (rc = lode_stemmer_new(ix->stemmer, &c.stemmer, err))) {
-		lode_free(text);
+	if (stemmer[0] && !query->exact &&
+	    (rc = lode_stemmer_new(stemmer, &c.stemmer, err)))
 		return rc;
-	}
 	rc = add_words(&c, query->root);
 	if (rc == LODE_OK) {
 		lode_tokenize(text, len, on_token, &c);
@@ -325,7 +326,6 @@ out_free:
 	lode_stemmer_free(c.stemmer);
 	lode_free(c.words);
 	lode_free(c.matches);
-	lode_free(text);
 	return rc;
 }
 
