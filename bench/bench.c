@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <utf8proc.h>
 
 #include "alloc.h"
 #include "error.h"
@@ -34,10 +35,16 @@ static char *dup_range(const char *p, size_t n)
 	return s;
 }
 
+/* Whether s holds nothing but spaces and tabs. */
+static int blank(const char *s)
+{
+	return s[strspn(s, " \t")] == '\0';
+}
+
 int lode_bench_load(lode_bench *b, const char *path, lode_error *err)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-	size_t cap = 0, line_cap = 0;
+	size_t cap = 0, line_cap = 0, lineno = 0;
 	char *line = NULL;
 	ssize_t n;
 	int rc = LODE_OK;
@@ -45,12 +52,17 @@ int lode_bench_load(lode_bench *b, const char *path, lode_error *err)
 	memset(b, 0, sizeof(*b));
 	if (!f)
 		return lode_fail_errno(err, "%s", path);
-	while ((n = getline(&line, &line_cap, f)) >= 0) {
+	if (!(b->path = dup_range(path, strlen(path))))
+		rc = lode_fail(err, LODE_ENOMEM, "out of memory");
+	while (rc == LODE_OK && (n = getline(&line, &line_cap, f)) >= 0) {
 		struct lode_bench_query *q;
-		char *tab, *text;
+		char *tab, *text = line;
+		lineno++;
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = '\0';
-		if (n == 0 || line[0] == '#')
+		if (lineno == 1 && strncmp(text, "\xef\xbb\xbf", 3) == 0)
+			text += 3; /* a byte order mark */
+		if (blank(text) || text[0] == '#')
 			continue;
 		if (lode_grow(&b->queries, &cap, b->nqueries + 1, sizeof(*q))) {
 			rc = lode_fail(err, LODE_ENOMEM, "out of memory");
@@ -58,16 +70,20 @@ int lode_bench_load(lode_bench *b, const char *path, lode_error *err)
 		}
 		q = &b->queries[b->nqueries];
 		memset(q, 0, sizeof(*q));
-		tab = strchr(line, '\t');
-		text = tab ? tab + 1 : line;
-		q->category = tab ? dup_range(line, (size_t)(tab - line))
-		                  : dup_range("all", 3);
+		q->line = lineno;
+		tab = strchr(text, '\t');
+		q->category = tab ? dup_range(text, (size_t)(tab - text))
+		                  : dup_range(LODE_BENCH_NO_CATEGORY,
+		                              strlen(LODE_BENCH_NO_CATEGORY));
+		if (tab)
+			text = tab + 1;
 		q->text = dup_range(text, strlen(text));
 		b->nqueries++;
-		if (!q->category || !q->text) {
+		if (!q->category || !q->text)
 			rc = lode_fail(err, LODE_ENOMEM, "out of memory");
-			break;
-		}
+		else if (blank(q->text))
+			rc = lode_fail(err, LODE_EINVAL, "%s:%zu: category '%s' has "
+			               "no query", path, lineno, q->category);
 	}
 	if (rc == LODE_OK && ferror(f))
 		rc = lode_fail_errno(err, "%s: read", path);
@@ -92,6 +108,18 @@ static int on_match(void *ctx, uint32_t doc)
 	a->count++;
 	a->hash = (a->hash ^ doc) * FNV_PRIME;
 	return 0;
+}
+
+/* Fill err with where query q is and why it failed, err's message. */
+static int fail_at(const lode_bench *b, const struct lode_bench_query *q,
+                   int rc, lode_error *err)
+{
+	if (err) {
+		char why[sizeof(err->message)];
+		memcpy(why, err->message, sizeof(why));
+		lode_fail(err, rc, "%s:%zu: %s", b->path, q->line, why);
+	}
+	return rc;
 }
 
 /* One run of q: parse, answer, into *a. */
@@ -145,19 +173,24 @@ static void *work(void *arg)
 	}
 	for (size_t i = 0; i < b->nqueries && w->rc == LODE_OK; i++) {
 		struct lode_bench_query *q = &b->queries[i];
-		for (unsigned r = 0; r < b->opt.repeat; r++) {
+		/* Run 0 warms up, untimed; then the timed ones. */
+		for (unsigned r = 0; r <= b->opt.repeat; r++) {
 			struct answer a;
 			uint64_t t0 = now_ns();
 			if ((w->rc = run_once(w->ix, &b->opt, q->text, hits, &a,
-			                      &w->err)))
+			                      &w->err))) {
+				fail_at(b, q, w->rc, &w->err);
 				break;
-			q->samples[(size_t)w->id * b->opt.repeat + r] = now_ns() - t0;
+			}
+			if (r > 0)
+				q->samples[(size_t)w->id * b->opt.repeat + r - 1] =
+				        now_ns() - t0;
 			if (a.count != q->count || a.hash != q->hash) {
 				w->rc = lode_fail(&w->err, LODE_EINVAL,
-				                  "query %zu changed its answer between "
-				                  "runs (%" PRIu64 " then %" PRIu64
-				                  " results): benchmark void", i + 1,
-				                  q->count, a.count);
+				                  "%s:%zu: the query changed its answer "
+				                  "between runs (%" PRIu64 " then %" PRIu64
+				                  " results): benchmark void", b->path,
+				                  q->line, q->count, a.count);
 				break;
 			}
 		}
@@ -171,6 +204,16 @@ static int compare_u64(const void *a, const void *b)
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of sorted values. */
+static uint64_t percentile(const uint64_t *v, size_t n, double p)
+{
+	size_t rank = (size_t)(p / 100.0 * (double)n + 0.999999);
+
+	if (rank < 1)
+		rank = 1;
+	return v[(rank > n ? n : rank) - 1];
 }
 
 int lode_bench_run(lode_bench *b, const lode_index *ix,
@@ -192,17 +235,12 @@ int lode_bench_run(lode_bench *b, const lode_index *ix,
 		rc = lode_fail(err, LODE_ENOMEM, "out of memory");
 		goto out_free;
 	}
-	/* Warm-up: the answer every timed run must give again. */
+	/* Every query parses, and the answer every run must give again. */
 	for (size_t i = 0; i < b->nqueries; i++) {
 		struct lode_bench_query *q = &b->queries[i];
 		struct answer a;
 		if ((rc = run_once(ix, &b->opt, q->text, hits, &a, err))) {
-			if (err) {
-				char why[sizeof(err->message)];
-				memcpy(why, err->message, sizeof(why));
-				lode_fail(err, rc, "query %zu (%s): %s", i + 1, q->text,
-				          why);
-			}
+			fail_at(b, q, rc, err);
 			goto out_free;
 		}
 		q->count = a.count;
@@ -215,20 +253,24 @@ int lode_bench_run(lode_bench *b, const lode_index *ix,
 		}
 	}
 	t0 = now_ns();
-	for (unsigned t = 0; t < b->opt.threads; t++) {
-		workers[t] = (struct worker){.b = b, .ix = ix, .id = t};
-		if (b->opt.threads == 1) {
-			work(&workers[t]);
-		} else if (pthread_create(&workers[t].thread, NULL, work,
-		                          &workers[t]) != 0) {
-			rc = lode_fail(err, LODE_EIO, "cannot start a thread");
-			b->opt.threads = t;
-			break;
+	if (b->opt.threads == 1) {
+		workers[0] = (struct worker){.b = b, .ix = ix, .id = 0};
+		work(&workers[0]);
+	} else {
+		unsigned started = 0;
+		for (; started < b->opt.threads; started++) {
+			workers[started] = (struct worker){.b = b, .ix = ix,
+			                                   .id = started};
+			if (pthread_create(&workers[started].thread, NULL, work,
+			                   &workers[started]) != 0) {
+				rc = lode_fail(err, LODE_EIO, "cannot start a thread");
+				break;
+			}
 		}
-	}
-	if (b->opt.threads > 1)
-		for (unsigned t = 0; t < b->opt.threads; t++)
+		/* Those started run to their end before anything is freed. */
+		for (unsigned t = 0; t < started; t++)
 			pthread_join(workers[t].thread, NULL);
+	}
 	b->wall_seconds = (double)(now_ns() - t0) / 1e9;
 	for (unsigned t = 0; rc == LODE_OK && t < b->opt.threads; t++) {
 		if (workers[t].rc) {
@@ -249,7 +291,7 @@ int lode_bench_run(lode_bench *b, const lode_index *ix,
 			memcpy(s, q->samples, q->nsamples * sizeof(uint64_t));
 			qsort(s, q->nsamples, sizeof(uint64_t), compare_u64);
 			q->min_ns = s[0];
-			q->median_ns = s[q->nsamples / 2];
+			q->median_ns = percentile(s, q->nsamples, 50);
 			lode_free(s);
 		}
 	}
@@ -257,16 +299,6 @@ out_free:
 	lode_free(hits);
 	lode_free(workers);
 	return rc;
-}
-
-/* Nearest-rank percentile of sorted values. */
-static uint64_t percentile(const uint64_t *v, size_t n, double p)
-{
-	size_t rank = (size_t)(p / 100.0 * (double)n + 0.999999);
-
-	if (rank < 1)
-		rank = 1;
-	return v[(rank > n ? n : rank) - 1];
 }
 
 struct row {
@@ -323,25 +355,49 @@ static int summarise(const lode_bench *b, const char *cat, struct row *row)
 	return LODE_OK;
 }
 
+/* s as a JSON string; a byte that is not UTF-8 becomes U+FFFD. */
 static void print_json_string(FILE *out, const char *s)
 {
+	size_t len = strlen(s);
+
 	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
+	for (size_t i = 0; i < len;) {
+		unsigned char c = (unsigned char)s[i];
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t n;
+		if (c < 0x80) {
+			if (c == '"' || c == '\\')
+				fprintf(out, "\\%c", c);
+			else if (c < 0x20 || c == 0x7f)
+				fprintf(out, "\\u%04x", c);
+			else
+				fputc(c, out);
+			i++;
+			continue;
+		}
+		n = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
+		                     (utf8proc_ssize_t)(len - i), &cp);
+		if (n < 1) {
+			fputs("\\ufffd", out);
+			n = 1;
+		} else {
+			fwrite(s + i, 1, (size_t)n, out);
+		}
+		i += (size_t)n;
 	}
 	fputc('"', out);
 }
 
-static const char *mode_name(enum lode_bench_mode m)
+/* The mode as --mode names it: count, all, top10 (topK). */
+static const char *mode_name(const lode_bench_options *opt, char *buf,
+                             size_t size)
 {
-	return m == LODE_BENCH_COUNT ? "count" : m == LODE_BENCH_ALL ? "all"
-	                                                             : "top";
+	if (opt->mode == LODE_BENCH_COUNT)
+		return "count";
+	if (opt->mode == LODE_BENCH_ALL)
+		return "all";
+	snprintf(buf, size, "top%zu", opt->k);
+	return buf;
 }
 
 static void print_cpu(FILE *out)
@@ -369,8 +425,10 @@ void lode_bench_report(const lode_bench *b, const lode_index *ix, FILE *out,
 {
 	lode_index_info info;
 	struct row row;
+	char mode[32];
 
 	lode_index_info_get(ix, &info);
+	mode_name(&b->opt, mode, sizeof(mode));
 	if (json) {
 		for (size_t i = 0; i < b->nqueries; i++) {
 			const struct lode_bench_query *q = &b->queries[i];
@@ -389,15 +447,13 @@ void lode_bench_report(const lode_bench *b, const lode_index *ix, FILE *out,
 			        PRIu64 ",\"max_ns\":%" PRIu64 ",\"qps\":%.1f,"
 			        "\"throughput_qps\":%.1f,\"documents\":%" PRIu64
 			        ",\"index_bytes\":%" PRIu64 ",\"revision\":\"%s\"}\n",
-			        mode_name(b->opt.mode), b->opt.k, b->opt.repeat,
+			        mode, b->opt.k, b->opt.repeat,
 			        b->opt.threads, row.queries, row.p50, row.p95, row.p99,
 			        row.max, row.qps, (double)b->runs / b->wall_seconds,
 			        info.documents, info.index_bytes, lode_build_revision);
 		return;
 	}
-	fprintf(out, "lode bench: mode %s", mode_name(b->opt.mode));
-	if (b->opt.mode == LODE_BENCH_TOP)
-		fprintf(out, " (k = %zu)", b->opt.k);
+	fprintf(out, "lode bench: mode %s", mode);
 	fprintf(out, ", %u timed runs per query after 1 warm-up, %u thread%s\n",
 	        b->opt.repeat, b->opt.threads, b->opt.threads == 1 ? "" : "s");
 	fprintf(out, "build: %s, flags %s, revision %s\ncpu: ", lode_build_compiler,
@@ -406,9 +462,10 @@ void lode_bench_report(const lode_bench *b, const lode_index *ix, FILE *out,
 	fprintf(out, "\nindex: %" PRIu64 " documents, %.2f MB, %" PRIu32
 	        " segment%s\n\n", info.documents, (double)info.index_bytes / 1e6,
 	        info.segments, info.segments == 1 ? "" : "s");
+	/* Runs over the time spent in them: under load, a thread's rate. */
 	fprintf(out, "%-16s %7s %9s %10s %10s %10s %10s %10s\n", "category",
 	        "queries", "med.count", "p50 us", "p95 us", "p99 us", "max us",
-	        "QPS");
+	        b->opt.threads == 1 ? "QPS" : "QPS/thread");
 	for (size_t i = 0; i <= b->nqueries; i++) {
 		const char *cat = i < b->nqueries ? b->queries[i].category : NULL;
 		size_t j;
@@ -438,5 +495,6 @@ void lode_bench_free(lode_bench *b)
 		lode_free(b->queries[i].samples);
 	}
 	lode_free(b->queries);
+	lode_free(b->path);
 	memset(b, 0, sizeof(*b));
 }

@@ -724,6 +724,17 @@ static int cmd_check(int argc, char **argv)
 
 /* ---- bench --------------------------------------------------------------- */
 
+/* The K of --mode topK: 1 to 1000000, or 0 if it is not. */
+static size_t parse_depth(const char *s)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	return errno || *end || end == s || v > 1000000 ? 0 : (size_t)v;
+}
+
 static int cmd_bench(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -741,6 +752,7 @@ static int cmd_bench(int argc, char **argv)
 	lode_bench b;
 	lode_index *ix;
 	lode_error err;
+	size_t k = 0; /* --k, which wins over topK in any order */
 	int c, json = 0;
 
 	while ((c = getopt_long(argc, argv, "i:m:k:r:t:h", opts, NULL)) != -1) {
@@ -751,15 +763,15 @@ static int cmd_bench(int argc, char **argv)
 				opt.mode = LODE_BENCH_COUNT;
 			else if (strcmp(optarg, "all") == 0)
 				opt.mode = LODE_BENCH_ALL;
-			else if (strncmp(optarg, "top", 3) == 0) {
+			else if (strncmp(optarg, "top", 3) == 0 &&
+			         strspn(optarg + 3, "0123456789") == strlen(optarg + 3)) {
 				opt.mode = LODE_BENCH_TOP;
-				if (optarg[3])
-					opt.k = parse_count(usage_bench, "mode", optarg + 3,
-					                    1000000);
+				if (optarg[3] && !(opt.k = parse_depth(optarg + 3)))
+					usage_error(usage_bench, "bad mode '%s'", optarg);
 			} else
 				usage_error(usage_bench, "bad mode '%s'", optarg);
 			break;
-		case 'k': opt.k = parse_count(usage_bench, "k", optarg, 1000000); break;
+		case 'k': k = parse_count(usage_bench, "k", optarg, 1000000); break;
 		case 'r': opt.repeat = parse_count(usage_bench, "repeat", optarg, 100000); break;
 		case 't': opt.threads = parse_count(usage_bench, "threads", optarg, 256); break;
 		case 'j': json = 1; break;
@@ -767,6 +779,8 @@ static int cmd_bench(int argc, char **argv)
 		default: bad_option(usage_bench, argc, argv);
 		}
 	}
+	if (k)
+		opt.k = k;
 	if (optind + 1 != argc)
 		usage_error(usage_bench, "bench: give exactly one query file");
 	if (lode_bench_load(&b, argv[optind], &err))

@@ -193,7 +193,7 @@ static int cmd_bench(const struct peer_engine *e, const char *db,
 		qsort(samples, (size_t)repeat, sizeof(uint64_t), compare_u64);
 		printf(",\"count\":%" PRIu64 ",\"hash\":\"%016" PRIx64 "\",\"median_ns\":%"
 		       PRIu64 ",\"min_ns\":%" PRIu64 "}\n", first.count,
-		       mode == PEER_COUNT ? 0 : first.hash, samples[repeat / 2],
+		       mode == PEER_COUNT ? 0 : first.hash, samples[(repeat - 1) / 2],
 		       samples[0]);
 	}
 	free(line);
