@@ -137,11 +137,6 @@ int lode_sample_end_document(struct lode_sample *s, uint32_t doc)
 	return LODE_OK;
 }
 
-size_t lode_sample_tokens(const struct lode_sample *s)
-{
-	return s->ntokens;
-}
-
 void lode_sample_load(struct lode_sample *s, uint32_t *tokens, size_t ntokens,
                       uint32_t *docs, size_t ndocs)
 {

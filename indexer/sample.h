@@ -2,9 +2,12 @@
  * sample.h -- the first tokens of a build, from which its common words are
  * chosen (pairs.h).
  *
- * Calls:  lode_sample_new  (lode_sample_word | lode_sample_token |
+ * Calls:  lode_sample_new  [lode_sample_word* lode_sample_load]
+ *         (lode_sample_word | lode_sample_token |
  *         lode_sample_end_document)*  lode_sample_choose
- *         lode_sample_replay  lode_sample_free
+ *         lode_sample_replay  lode_sample_free;
+ *         lode_common_pick_start  lode_common_pick_offer*
+ *         lode_common_pick_take (the choice alone)
  *
  * The inverter cannot know a word is common before it has seen enough
  * text, so the choice waits for the first LODE_SAMPLE_TOKENS tokens (or all,
@@ -56,9 +59,6 @@ int lode_sample_token(struct lode_sample *s, uint32_t id);
 
 /* The current document, doc, ends. */
 int lode_sample_end_document(struct lode_sample *s, uint32_t doc);
-
-/* Tokens in the sample; it is full at lode_sample_limit. */
-size_t lode_sample_tokens(const struct lode_sample *s);
 
 /*
  * The choice of the common words from the counts of a sample of ntokens
