@@ -512,7 +512,8 @@ int lode_segment_lookup(const struct lode_segment *seg, const char *term,
 	if (block_key(seg, lo - 1) < key)
 		return find_checked(seg, lo - 1, term, len, info, err);
 	/* Rare: the last block in [0, hi) whose first term <= term, by full
-	 * comparisons (block hi, if any, starts above term). */
+	 * comparisons (block hi, if any, starts above term).  There may be
+	 * none: term may share the first term's 8 bytes and sort before it. */
 	hi = lo;
 	lo = 0;
 	while (hi - lo > 1) {
@@ -523,6 +524,12 @@ int lode_segment_lookup(const struct lode_segment *seg, const char *term,
 			hi = mid;
 		else
 			lo = mid;
+	}
+	if (lo == 0) {
+		if ((rc = compare_block(seg, 0, term, len, &cmp, err)))
+			return rc;
+		if (cmp < 0)
+			return 0;
 	}
 	return find_checked(seg, lo, term, len, info, err);
 }

@@ -1712,6 +1712,78 @@ static int ends_with(const lode_snippet *s, const char *tail)
 	return s->len >= n && memcmp(s->text + s->len - n, tail, n) == 0;
 }
 
+/*
+ * Terms that share their first 8 bytes (a dictionary block's key) over
+ * several blocks: every one is found, and every term between, before and
+ * after them that is not there is absent, never "corrupt" (the first
+ * block's own key may be a term's that sorts before its first term).
+ */
+static void terms_sharing_block_keys_are_found_or_absent(void **state)
+{
+	enum { WORDS = 150 };
+	const char *names[WORDS + 1], *texts[WORDS + 1];
+	char name[WORDS + 1][16], word[WORDS + 1][16];
+	lode_index *ix = NULL;
+	lode_error err = {0};
+	char *root;
+
+	(void)state;
+	/* prefixed000 ... prefixed298 (even numbers) and "prefixes", whose key
+	 * is the same, a word a document: no pair terms, so that the first
+	 * block starts with prefixed000. */
+	for (int i = 0; i <= WORDS; i++) {
+		snprintf(name[i], sizeof(name[i]), "%03d.txt", i);
+		if (i < WORDS)
+			snprintf(word[i], sizeof(word[i]), "prefixed%03d", 2 * i);
+		else
+			snprintf(word[i], sizeof(word[i]), "prefixes");
+		names[i] = name[i];
+		texts[i] = word[i];
+	}
+	root = small_index(names, texts, WORDS + 1, NULL, 0, &ix);
+	for (int i = -1; i <= 2 * WORDS; i++) {
+		char w[32];
+		lode_query *q;
+		uint64_t count;
+		uint64_t want = i >= 0 && i % 2 == 0 && i < 2 * WORDS;
+		if (i < 0)
+			snprintf(w, sizeof(w), "prefixe"); /* below every key */
+		else
+			snprintf(w, sizeof(w), "prefixed%03d", i);
+		q = parse(w);
+		if (lode_count(ix, q, &count, &err) != LODE_OK)
+			fail_msg("%s: %s", w, err.message);
+		if (count != want)
+			fail_msg("%s: %" PRIu64 " documents, not %" PRIu64, w, count,
+			         want);
+		lode_query_free(q);
+	}
+	{
+		static const struct {
+			const char *query;
+			uint64_t count;
+		} cases[] = {
+			/* The first block's key, below its first term. */
+			{"prefixed", 0}, {"prefixed0", 0}, {"prefixed00", 0},
+			{"prefixed29", 0}, {"prefixed999", 0}, {"prefixes", 1},
+			{"prefixeda", 0}, {"prefixez", 0}, {"prefixedzzz", 0},
+		};
+		for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+			lode_query *q = parse(cases[c].query);
+			uint64_t count;
+			if (lode_count(ix, q, &count, &err) != LODE_OK)
+				fail_msg("%s: %s", cases[c].query, err.message);
+			if (count != cases[c].count)
+				fail_msg("%s: %" PRIu64 " documents", cases[c].query, count);
+			lode_query_free(q);
+		}
+	}
+	assert_int_equal(lode_check(ix, &err), LODE_OK);
+	lode_index_close(ix);
+	test_rmtree(root);
+	free(root);
+}
+
 /* Whether s is valid UTF-8 without U+FFFD (the documents here are valid:
  * a U+FFFD is a character cut in two) with spans in order, apart and
  * inside it. */
@@ -2043,6 +2115,7 @@ int main(void)
 		cmocka_unit_test(long_position_gaps_decode),
 		cmocka_unit_test(huge_documents_are_indexed_and_snippeted),
 		cmocka_unit_test(snippets_mark_overlapping_matches_and_cut_characters),
+		cmocka_unit_test(terms_sharing_block_keys_are_found_or_absent),
 		cmocka_unit_test(documents_with_long_compressed_output_are_stored),
 	};
 
