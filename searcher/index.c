@@ -84,6 +84,8 @@ int lode_index_open(const char *path, lode_index **out, lode_error *err)
 
 	lode_error_clear(err);
 	*out = NULL;
+	if (ix)
+		atomic_init(&ix->spare_eval, NULL);
 	if (!ix || !(ix->path = lode_path_join(path, "")) ||
 	    !(manifest = lode_path_join(path, LODE_MANIFEST_NAME))) {
 		rc = lode_fail(err, LODE_ENOMEM, "out of memory");
@@ -146,6 +148,7 @@ void lode_index_close(lode_index *ix)
 		lode_segment_close(&ix->segs[i]);
 	lode_free(ix->segs);
 	lode_free(ix->path);
+	lode_free(atomic_load(&ix->spare_eval));
 	lode_free(ix);
 }
 

@@ -8,6 +8,8 @@
 #ifndef LODE_SEARCHER_INDEX_H
 #define LODE_SEARCHER_INDEX_H
 
+#include <stdatomic.h>
+
 #include "format.h"
 #include "lode.h"
 #include "segment.h"
@@ -21,6 +23,8 @@ struct lode_index {
 	double avgdl;        /* tokens per document, for BM25 */
 	uint64_t bytes;      /* size of all index files */
 	char stemmer[LODE_STEMMER_NAME_MAX + 1]; /* "" if none */
+	_Atomic(void *) spare_eval; /* an evaluation's memory kept for the
+	                               next one (eval.c), NULL if none */
 };
 
 /* The segment holding global document doc, and doc's local id in it. */
