@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <utf8proc.h>
 
 #include "alloc.h"
-#include "error.h"
 #include "buildinfo.h"
+#include "error.h"
+#include "json.h"
 
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
@@ -355,39 +355,6 @@ static int summarise(const lode_bench *b, const char *cat, struct row *row)
 	return LODE_OK;
 }
 
-/* s as a JSON string; a byte that is not UTF-8 becomes U+FFFD. */
-static void print_json_string(FILE *out, const char *s)
-{
-	size_t len = strlen(s);
-
-	fputc('"', out);
-	for (size_t i = 0; i < len;) {
-		unsigned char c = (unsigned char)s[i];
-		utf8proc_int32_t cp;
-		utf8proc_ssize_t n;
-		if (c < 0x80) {
-			if (c == '"' || c == '\\')
-				fprintf(out, "\\%c", c);
-			else if (c < 0x20 || c == 0x7f)
-				fprintf(out, "\\u%04x", c);
-			else
-				fputc(c, out);
-			i++;
-			continue;
-		}
-		n = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
-		                     (utf8proc_ssize_t)(len - i), &cp);
-		if (n < 1) {
-			fputs("\\ufffd", out);
-			n = 1;
-		} else {
-			fwrite(s + i, 1, (size_t)n, out);
-		}
-		i += (size_t)n;
-	}
-	fputc('"', out);
-}
-
 /* The mode as --mode names it: count, all, top10 (topK). */
 static const char *mode_name(const lode_bench_options *opt, char *buf,
                              size_t size)
@@ -433,9 +400,9 @@ void lode_bench_report(const lode_bench *b, const lode_index *ix, FILE *out,
 		for (size_t i = 0; i < b->nqueries; i++) {
 			const struct lode_bench_query *q = &b->queries[i];
 			fprintf(out, "{\"n\":%zu,\"category\":", i + 1);
-			print_json_string(out, q->category);
+			lode_json_string(out, q->category, strlen(q->category));
 			fputs(",\"query\":", out);
-			print_json_string(out, q->text);
+			lode_json_string(out, q->text, strlen(q->text));
 			fprintf(out, ",\"count\":%" PRIu64 ",\"hash\":\"%016" PRIx64
 			        "\",\"median_ns\":%" PRIu64 ",\"min_ns\":%" PRIu64 "}\n",
 			        q->count, q->hash, q->median_ns, q->min_ns);

@@ -19,11 +19,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <utf8proc.h>
 
 #include "bench.h"
-#include "quality.h"
+#include "json.h"
 #include "lode.h"
+#include "quality.h"
 
 #define EXIT_MATCH 0
 #define EXIT_NO_MATCH 1
@@ -230,37 +230,6 @@ static void print_safe(FILE *f, const char *p, size_t n)
 		unsigned char c = (unsigned char)p[i];
 		fputc(c < 0x20 || c == 0x7f ? '?' : c, f);
 	}
-}
-
-/* Print bytes as the inside of a JSON string; invalid UTF-8 bytes become
- * U+FFFD so that the output is always valid JSON. */
-static void print_json_string(FILE *f, const char *p, size_t n)
-{
-	fputc('"', f);
-	for (size_t i = 0; i < n;) {
-		unsigned char c = (unsigned char)p[i];
-		utf8proc_int32_t cp;
-		utf8proc_ssize_t len = utf8proc_iterate(
-			(const utf8proc_uint8_t *)p + i, (utf8proc_ssize_t)(n - i), &cp);
-		if (len < 1) {
-			/* Overlong, surrogate, out of range or cut short. */
-			fputs("\\ufffd", f);
-			i++;
-			continue;
-		}
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fwrite(p + i, 1, (size_t)len, f);
-		i += (size_t)len;
-	}
-	fputc('"', f);
 }
 
 static unsigned parse_count(const char *usage, const char *what,
@@ -488,10 +457,10 @@ static void print_json_hit(const lode_index *ix, const lode_query *q,
 		die("%s", err.message);
 	have = make_snippet(ix, q, hit->doc, &s);
 	printf("{\"rank\":%zu,\"path\":", rank);
-	print_json_string(stdout, info.path, info.path_len);
+	lode_json_string(stdout, info.path, info.path_len);
 	printf(",\"score\":%.6f,\"snippet\":", hit->score);
 	if (have)
-		print_json_string(stdout, s.text, s.len);
+		lode_json_string(stdout, s.text, s.len);
 	else
 		fputs("null", stdout);
 	fputs(",\"matches\":[", stdout);
