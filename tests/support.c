@@ -388,6 +388,17 @@ char *test_read_file(const char *path, size_t *len)
 	return b.p;
 }
 
+int test_same_file(const char *a, const char *b)
+{
+	size_t na, nb;
+	char *da = test_read_file(a, &na), *db = test_read_file(b, &nb);
+	int same = da && db && na == nb && memcmp(da, db, na) == 0;
+
+	free(da);
+	free(db);
+	return same;
+}
+
 static void die_on(const char *what, const char *path)
 {
 	fprintf(stderr, "test: cannot %s %s: %s\n", what, path, strerror(errno));

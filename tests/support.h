@@ -29,6 +29,9 @@ char *test_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * NULL if it cannot be read. */
 char *test_read_file(const char *path, size_t *len);
 
+/* Whether the files at a and b both read and hold the same bytes. */
+int test_same_file(const char *a, const char *b);
+
 /* Write len bytes to path, replacing it; aborts with a message on error. */
 void test_write_whole(const char *path, const void *data, size_t len);
 

@@ -138,27 +138,19 @@ static void test_golden_index_still_reads(void **state)
 	lode_index_close(ix);
 }
 
-/* Build the golden documents into dir/index with this many threads and
- * compare every file with the golden index's. */
 /* Whether dir/index's segment file name is the golden index's, byte for
- * byte. */
+ * byte (both must read). */
 static int same_as_golden(const char *dir, const char *name)
 {
 	char golden[4096], fresh[4096];
-	size_t na, nb;
-	uint8_t *a, *b;
-	int same;
 
 	snprintf(golden, sizeof(golden), GOLDEN "/seg-000001/%s", name);
 	snprintf(fresh, sizeof(fresh), "%s/index/seg-000001/%s", dir, name);
-	a = read_all(golden, &na);
-	b = read_all(fresh, &nb);
-	same = na == nb && memcmp(a, b, na) == 0;
-	free(a);
-	free(b);
-	return same;
+	return test_same_file(golden, fresh);
 }
 
+/* Build the golden documents into dir/index with this many threads and
+ * compare every file with the golden index's. */
 static void rebuild_matches_golden(const char *dir, unsigned threads)
 {
 	const char *dirs[] = {DOCS};

@@ -1193,11 +1193,7 @@ static int same_postings(const char *a, const char *b)
 	for (size_t i = 0; same && i < sizeof(files) / sizeof(*files); i++) {
 		char *pa = test_asprintf("%s/seg-000001/%s", a, files[i]);
 		char *pb = test_asprintf("%s/seg-000001/%s", b, files[i]);
-		size_t na, nb;
-		char *da = test_read_file(pa, &na), *db = test_read_file(pb, &nb);
-		same = da && db && na == nb && memcmp(da, db, na) == 0;
-		free(da);
-		free(db);
+		same = test_same_file(pa, pb);
 		free(pa);
 		free(pb);
 	}
