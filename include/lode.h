@@ -247,10 +247,13 @@ void lode_query_set_exact(lode_query *query, int exact);
  * otherwise. */
 #define LODE_BM25_K1 1.2
 #define LODE_BM25_B 0.75
+/* The largest k1 lode_query_set_bm25 accepts. */
+#define LODE_BM25_K1_MAX 1e6
 
 /*
- * Rank query's matches by BM25 with these parameters: k1 >= 0, the term
- * frequency saturation (0 makes a word count once however often it occurs),
+ * Rank query's matches by BM25 with these parameters:
+ * 0 <= k1 <= LODE_BM25_K1_MAX, the term frequency saturation (0 makes a word
+ * count once however often it occurs),
  * and 0 <= b <= 1, the document length normalisation (0 ignores length).
  * Returns LODE_EINVAL, with the query unchanged, if either is out of range
  * or not a number.  Which documents match never depends on them.

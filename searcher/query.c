@@ -995,10 +995,12 @@ void lode_query_set_exact(lode_query *query, int exact)
 int lode_query_set_bm25(lode_query *query, double k1, double b,
                         lode_error *err)
 {
-	/* Written so that NaN fails every test. */
-	if (!(k1 >= 0 && k1 <= DBL_MAX))
-		return lode_fail(err, LODE_EINVAL, "BM25 k1 must be a number >= 0,"
-		                 " not %g", k1);
+	/* Written so that NaN fails every test.  k1 is bounded so that
+	 * tf * (k1 + 1) and k1 * dl / avgdl stay finite (tf, dl < 2^32): an
+	 * infinite score would make every document tie, or be NaN. */
+	if (!(k1 >= 0 && k1 <= LODE_BM25_K1_MAX))
+		return lode_fail(err, LODE_EINVAL, "BM25 k1 must be a number from 0 "
+		                 "to %g, not %g", LODE_BM25_K1_MAX, k1);
 	if (!(b >= 0 && b <= 1))
 		return lode_fail(err, LODE_EINVAL, "BM25 b must be a number from 0"
 		                 " to 1, not %g", b);

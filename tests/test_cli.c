@@ -1363,7 +1363,14 @@ static void bm25_options_rank_and_check_their_values(void **state)
 	test_run_release(&r);
 	LODE(&r, "search", "--k1", "-1", "-i", corpus_index, "iran");
 	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
-	TEST_RUN_EXPECT(&r, strstr(r.err.p, "k1 must be a number >= 0, not -1"));
+	TEST_RUN_EXPECT(&r, strstr(r.err.p,
+	                           "k1 must be a number from 0 to 1e+06, not -1"));
+	test_run_release(&r);
+	LODE(&r, "search", "--k1", "1.7976931348623157e308", "-i", corpus_index,
+	     "iran");
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
+	TEST_RUN_EXPECT(&r, strstr(r.err.p, "k1 must be a number from 0 to 1e+06,"
+	                           " not 1.79769e+308"));
 	test_run_release(&r);
 	LODE(&r, "search", "--b", "0.5x", "-i", corpus_index, "iran");
 	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);

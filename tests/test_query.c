@@ -8,6 +8,7 @@
  * count), out-of-memory injection on every allocation, and a seeded fuzz that
  * also prints each parsed tree back as a query and parses it again.
  */
+#include <float.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -542,7 +543,8 @@ static void bm25_parameters_are_checked(void **state)
 {
 	static const double bad[][2] = {
 		{-0.1, 0.75}, {1.2, -0.1}, {1.2, 1.01}, {NAN, 0.75}, {1.2, NAN},
-		{INFINITY, 0.75}, {-INFINITY, 0.5},
+		{INFINITY, 0.75}, {-INFINITY, 0.5}, {DBL_MAX, 0.75},
+		{LODE_BM25_K1_MAX * (1 + DBL_EPSILON), 0.75},
 	};
 	lode_query *query;
 	lode_error err = { 0 };
@@ -558,11 +560,14 @@ static void bm25_parameters_are_checked(void **state)
 		assert_int_equal(err.code, LODE_EINVAL);
 		assert_true(query->k1 == 0 && query->b == 1);
 	}
-	assert_string_equal(err.message, "BM25 k1 must be a number >= 0, not -inf");
+	assert_string_equal(err.message, "BM25 k1 must be a number from 0 to 1e+06,"
+	                    " not 1e+06");
 	lode_query_free(query);
 	assert_int_equal(lode_query_parse("a", 1, &query, &err), LODE_OK);
 	assert_true(query->k1 == LODE_BM25_K1 && query->b == LODE_BM25_B);
 	assert_int_equal(lode_query_set_bm25(query, 1000, 0, NULL), LODE_OK);
+	assert_int_equal(lode_query_set_bm25(query, LODE_BM25_K1_MAX, 0, NULL),
+	                 LODE_OK);
 	assert_int_equal(lode_query_set_bm25(query, 1, 2, NULL), LODE_EINVAL);
 	lode_query_free(query);
 }

@@ -337,12 +337,12 @@ struct ranking {
 	double c;
 };
 
-/* Query n is ranked with rankings[n % 7]: the defaults for two in seven,
- * DFR for two. */
+/* Query n is ranked with rankings[n % 8]: the defaults for two in eight,
+ * DFR for two, and the largest k1 (where scores must stay finite). */
 static const struct ranking rankings[] = {
 	{LODE_BM25_K1, LODE_BM25_B, 0, 0}, {LODE_BM25_K1, LODE_BM25_B, 0, 0},
 	{0.5, 0.3, 0, 0}, {2.0, 1.0, 0, 0}, {0, 0, 0, 0},
-	{0, 0, 1, LODE_DFR_C}, {0, 0, 1, 7.0},
+	{0, 0, 1, LODE_DFR_C}, {0, 0, 1, 7.0}, {LODE_BM25_K1_MAX, 1.0, 0, 0},
 };
 
 static double ref_idf(const struct ref *r, uint32_t df)
