@@ -24,6 +24,14 @@ const char *lode_strerror(int code)
 	}
 }
 
+char *lode_one_line(char *message)
+{
+	for (unsigned char *p = (unsigned char *)message; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return message;
+}
+
 void lode_error_clear(lode_error *err)
 {
 	if (err) {
@@ -41,6 +49,7 @@ int lode_fail(lode_error *err, int code, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(err->message, sizeof(err->message), fmt, ap);
 		va_end(ap);
+		lode_one_line(err->message);
 	}
 	return code;
 }
@@ -59,6 +68,7 @@ int lode_fail_errno(lode_error *err, const char *fmt, ...)
 		used = strlen(err->message);
 		snprintf(err->message + used, sizeof(err->message) - used,
 		         ": %s", strerror(saved));
+		lode_one_line(err->message);
 	}
 	return LODE_EIO;
 }

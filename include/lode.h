@@ -27,7 +27,9 @@
  *
  * Errors: every function that can fail returns LODE_OK (0) or a negative
  * LODE_E* code, and fills the optional `lode_error *` with the code and a
- * one-line message naming what went wrong (file, offset, query column).
+ * one-line message naming what went wrong (file, offset, query column);
+ * a control character in a path or query it quotes shows as '?'.  On
+ * success the lode_error is cleared (LODE_OK, empty message).
  */
 #ifndef LODE_H
 #define LODE_H
@@ -90,7 +92,8 @@ typedef struct lode_build_stats {
 /* Called after each file with the running stats; return nonzero to abort. */
 typedef int (*lode_progress_fn)(void *ctx, const lode_build_stats *stats);
 
-/* Called for each file or directory skipped with a warning. */
+/* Called for each file or directory skipped with a warning: one line,
+ * "path: reason", control characters in the path shown as '?'. */
 typedef void (*lode_warning_fn)(void *ctx, const char *message);
 
 typedef struct lode_build_options {

@@ -34,7 +34,7 @@ static int skip_with(lode_document *doc, const char *path, const char *what,
 	snprintf(msg, sizeof(msg), "%s: %s", path, what);
 	lode_free(doc->data);
 	doc->data = NULL;
-	if (!(doc->warning = lode_strdup(msg)))
+	if (!(doc->warning = lode_strdup(lode_one_line(msg))))
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
 	return LODE_OK;
 }

@@ -28,7 +28,7 @@ static void warn(const lode_walk *w, const char *path, const char *what)
 	if (!w->warning)
 		return;
 	snprintf(msg, sizeof(msg), "%s: %s", path, what);
-	w->warning(w->ctx, msg);
+	w->warning(w->ctx, lode_one_line(msg));
 }
 
 /* A directory entry to visit. */

@@ -186,6 +186,7 @@ int lode_doc(const lode_index *ix, uint32_t doc, lode_doc_info *info,
 	uint32_t local;
 	const struct lode_segment *seg = lode_index_segment_of(ix, doc, &local);
 
+	lode_error_clear(err);
 	if (!seg)
 		return lode_fail(err, LODE_EINVAL, "no document %u", doc);
 	return lode_segment_doc(seg, local, info, err);
@@ -205,6 +206,7 @@ int lode_doc_text(const lode_index *ix, uint32_t doc, char **text, size_t *len,
 	uint32_t local;
 	const struct lode_segment *seg = lode_index_segment_of(ix, doc, &local);
 
+	lode_error_clear(err);
 	if (!seg)
 		return lode_fail(err, LODE_EINVAL, "no document %u", doc);
 	return lode_segment_doc_text(seg, local, SIZE_MAX, text, len, NULL, err);

@@ -947,6 +947,7 @@ int lode_query_parse(const char *text, size_t len, lode_query **out,
 
 	assert(out);
 	*out = NULL;
+	lode_error_clear(err);
 	query = lode_calloc(1, sizeof(*query));
 	if (!query)
 		return lode_fail(err, LODE_ENOMEM,
@@ -970,6 +971,7 @@ int lode_query_parse_text(const char *text, size_t len, lode_query **out,
 	int rc;
 
 	*out = NULL;
+	lode_error_clear(err);
 	query = lode_calloc(1, sizeof(*query));
 	if (!query)
 		return lode_fail(err, LODE_ENOMEM,
@@ -1007,6 +1009,7 @@ int lode_query_set_bm25(lode_query *query, double k1, double b,
 	query->k1 = k1;
 	query->b = b;
 	query->dfr = 0;
+	lode_error_clear(err);
 	return LODE_OK;
 }
 
@@ -1018,6 +1021,7 @@ int lode_query_set_dfr(lode_query *query, double c, lode_error *err)
 		                 "and at most %g, not %g", LODE_DFR_C_MAX, c);
 	query->c = c;
 	query->dfr = 1;
+	lode_error_clear(err);
 	return LODE_OK;
 }
 

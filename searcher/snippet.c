@@ -224,6 +224,7 @@ int lode_snippet_make(const lode_index *ix, const lode_query *query,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	lode_error_clear(err);
 	if (!seg)
 		return lode_fail(err, LODE_EINVAL, "no document %u", doc);
 	if ((rc = lode_segment_doc_text(seg, local, LODE_SNIPPET_SCAN + 4, &text,

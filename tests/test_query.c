@@ -562,8 +562,20 @@ static void bm25_parameters_are_checked(void **state)
 	}
 	assert_string_equal(err.message, "BM25 k1 must be a number from 0 to 1e+06,"
 	                    " not 1e+06");
+	/* Success clears the error a failure left. */
+	assert_int_equal(lode_query_set_bm25(query, 0.5, 0.5, &err), LODE_OK);
+	assert_true(err.code == LODE_OK && err.message[0] == '\0');
+	assert_int_equal(lode_query_set_dfr(query, 0, &err), LODE_EINVAL);
+	assert_int_equal(lode_query_set_dfr(query, 2, &err), LODE_OK);
+	assert_true(err.code == LODE_OK && err.message[0] == '\0');
 	lode_query_free(query);
+	assert_int_equal(lode_query_parse("(", 1, &query, &err), LODE_EQUERY);
+	assert_int_equal(lode_query_parse_text("a", 1, &query, &err), LODE_OK);
+	assert_true(err.code == LODE_OK && err.message[0] == '\0');
+	lode_query_free(query);
+	assert_int_equal(lode_query_parse("(", 1, &query, &err), LODE_EQUERY);
 	assert_int_equal(lode_query_parse("a", 1, &query, &err), LODE_OK);
+	assert_true(err.code == LODE_OK && err.message[0] == '\0');
 	assert_true(query->k1 == LODE_BM25_K1 && query->b == LODE_BM25_B);
 	assert_int_equal(lode_query_set_bm25(query, 1000, 0, NULL), LODE_OK);
 	assert_int_equal(lode_query_set_bm25(query, LODE_BM25_K1_MAX, 0, NULL),

@@ -1146,11 +1146,14 @@ static void check_documents(struct check *ck, const struct ref *r,
 		char *text = NULL;
 		size_t len = 0;
 		snprintf(path, sizeof(path), "%s/%s", dir, d->name);
+		err = (lode_error){LODE_EIO, "an earlier failure"};
 		if (lode_doc(ix, i, &doc, &err) != LODE_OK) {
 			mismatch(ck, "lode_doc(%" PRIu32 ") failed: %s", i,
 			         err.message);
 			continue;
 		}
+		if (err.code != LODE_OK || err.message[0])
+			mismatch(ck, "lode_doc succeeded, error not cleared");
 		if (doc.path_len != strlen(path) ||
 		    memcmp(doc.path, path, doc.path_len) != 0 ||
 		    doc.byte_length != d->len || doc.tokens != d->ntoks)
@@ -1159,10 +1162,12 @@ static void check_documents(struct check *ck, const struct ref *r,
 			         PRIu32 ")", i, (int)doc.path_len, doc.path,
 			         doc.byte_length, doc.tokens, path, d->len,
 			         d->ntoks);
+		err = (lode_error){LODE_EIO, "an earlier failure"};
 		if (lode_doc_text(ix, i, &text, &len, &err) != LODE_OK ||
-		    len != d->len || memcmp(text, d->text, len) != 0)
-			mismatch(ck, "stored text of document %" PRIu32 " differs",
-			         i);
+		    len != d->len || memcmp(text, d->text, len) != 0 ||
+		    err.code != LODE_OK || err.message[0])
+			mismatch(ck, "stored text of document %" PRIu32 " differs"
+			         " (or the error was not cleared)", i);
 		free(text);
 	}
 	if (lode_doc(ix, r->ndocs, &doc, &err) != LODE_EINVAL)
@@ -1693,10 +1698,12 @@ static lode_snippet snippet_of(const lode_index *ix, const char *text,
 {
 	lode_query *query = parse(text);
 	lode_snippet snip;
-	lode_error err = {0};
+	lode_error err = {LODE_EIO, "an earlier failure"};
 
 	if (lode_snippet_make(ix, query, doc, 160, &snip, &err) != LODE_OK)
 		fail_msg("snippet of '%s': %s", text, err.message);
+	assert_int_equal(err.code, LODE_OK);  /* success clears the error */
+	assert_string_equal(err.message, "");
 	lode_query_free(query);
 	return snip;
 }

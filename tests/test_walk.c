@@ -3,6 +3,7 @@
  * links and their loops, unreadable files and directories; and the reader
  * thread that walks and reads ahead of the build (prefetch.h).
  */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -158,6 +159,36 @@ static void test_missing_root_is_an_error(void **state)
 	(void)state;
 	assert_int_equal(lode_walk_tree(&w, "/nonexistent/lode", &err), LODE_EIO);
 	assert_non_null(strstr(err.message, "/nonexistent/lode"));
+}
+
+/* A newline or tab in a path cannot split a warning or an error into two
+ * lines: control characters show as '?'. */
+static void test_control_characters_show_as_question_marks(void **state)
+{
+	char *dir = test_tmpdir("ctrl"), link[1024], want[1100];
+	lode_walk missing = {on_file, on_warning, NULL, 0, 0, 0};
+	lode_document d;
+	lode_error err;
+	struct seen s;
+
+	(void)state;
+	snprintf(link, sizeof(link), "%s/bad\nlink\x7f", dir);
+	assert_int_equal(symlink("nowhere", link), 0);
+	walk(dir, &s);
+	assert_int_equal(s.nwarnings, 1);
+	snprintf(want, sizeof(want), "%s/bad?link?: ", dir);
+	assert_memory_equal(s.warning, want, strlen(want));
+	assert_null(strpbrk(s.warning, "\n\x7f"));
+	assert_int_equal(lode_walk_tree(&missing, "/nonexistent/a\nb", &err),
+	                 LODE_EIO);
+	assert_non_null(strstr(err.message, "/nonexistent/a?b: "));
+	assert_int_equal(lode_read_document(AT_FDCWD, "/nonexistent/c\td",
+	                                    "shown\r\n", &d, &err), LODE_OK);
+	assert_non_null(d.warning);
+	assert_memory_equal(d.warning, "shown??: ", 9);
+	lode_document_release(&d);
+	test_rmtree(dir);
+	free(dir);
 }
 
 /* ---- prefetch -------------------------------------------------------------- */
@@ -367,6 +398,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_byte_order_and_hidden_entries),
 		cmocka_unit_test(test_symlink_loops_are_skipped_with_a_warning),
+		cmocka_unit_test(test_control_characters_show_as_question_marks),
 		cmocka_unit_test(test_unreadable_entries_are_skipped_and_counted),
 		cmocka_unit_test(test_missing_root_is_an_error),
 		cmocka_unit_test(test_prefetch_gives_the_walk_in_order),
