@@ -84,19 +84,10 @@ out:
 	return LODE_OK;
 }
 
-int lode_vbyte_get32_slow(const uint8_t **p, const uint8_t *end, uint32_t *v)
+const uint8_t *lode_vbyte_next(const uint8_t *p, const uint8_t *end,
+                               uint64_t *v)
 {
-	const uint8_t *q = *p;
-	uint64_t x;
-	int rc = lode_vbyte_get(&q, end, &x);
-
-	if (rc != LODE_OK)
-		return rc;
-	if (x > UINT32_MAX)
-		return LODE_ECORRUPT;
-	*v = (uint32_t)x;
-	*p = q;
-	return LODE_OK;
+	return lode_vbyte_get(&p, end, v) == LODE_OK ? p : NULL;
 }
 
 int lode_vbyte_skip_words(const uint8_t **p, const uint8_t *end, size_t n)

@@ -35,8 +35,10 @@
  * once they have two callers. */
 #if defined(__GNUC__)
 #define LODE_ALWAYS_INLINE inline __attribute__((always_inline))
+#define LODE_LIKELY(x) __builtin_expect(!!(x), 1)
 #else
 #define LODE_ALWAYS_INLINE inline
+#define LODE_LIKELY(x) (x)
 #endif
 
 #define LODE_VBYTE_MAX 10
@@ -59,29 +61,52 @@ static inline size_t lode_vbyte_put(uint8_t *out, uint64_t v)
  * LODE_ECORRUPT if the input ends inside the value or it exceeds 64 bits. */
 int lode_vbyte_get(const uint8_t **p, const uint8_t *end, uint64_t *v);
 
+/* lode_vbyte_get's slow path for the inline readers below: the value at p
+ * (before end) into *v; returns the pointer past it, or NULL where
+ * lode_vbyte_get fails.  The pointer goes by value and the inline readers
+ * pass a temporary for *v, so that neither a caller's pointer nor its
+ * value has its address taken: GCC kept find_in_block's on the stack, a
+ * store and a load for every field. */
+const uint8_t *lode_vbyte_next(const uint8_t *p, const uint8_t *end,
+                               uint64_t *v);
+
 /* lode_vbyte_get with the one-byte case inline: most dictionary fields. */
 static inline int lode_vbyte_get_fast(const uint8_t **p, const uint8_t *end,
                                       uint64_t *v)
 {
-	if (*p < end && **p < 0x80) {
-		*v = *(*p)++;
+	const uint8_t *q = *p;
+	uint64_t x;
+
+	if (LODE_LIKELY(q < end && *q < 0x80)) {
+		*v = *q;
+		*p = q + 1;
 		return 0;
 	}
-	return lode_vbyte_get(p, end, v);
+	if (!(q = lode_vbyte_next(q, end, &x)))
+		return LODE_ECORRUPT;
+	*v = x;
+	*p = q;
+	return 0;
 }
 
 /* lode_vbyte_get for a value that must fit 32 bits (LODE_ECORRUPT if it
  * does not); the one-byte case of most positions and gaps inline. */
-int lode_vbyte_get32_slow(const uint8_t **p, const uint8_t *end, uint32_t *v);
-
 static inline int lode_vbyte_get32(const uint8_t **p, const uint8_t *end,
                                    uint32_t *v)
 {
-	if (*p < end && **p < 0x80) {
-		*v = *(*p)++;
+	const uint8_t *q = *p;
+	uint64_t x;
+
+	if (LODE_LIKELY(q < end && *q < 0x80)) {
+		*v = *q;
+		*p = q + 1;
 		return 0;
 	}
-	return lode_vbyte_get32_slow(p, end, v);
+	if (!(q = lode_vbyte_next(q, end, &x)) || x > UINT32_MAX)
+		return LODE_ECORRUPT;
+	*v = (uint32_t)x;
+	*p = q;
+	return 0;
 }
 
 /* Advance *p past n values without decoding them; LODE_ECORRUPT if short.

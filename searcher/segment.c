@@ -377,11 +377,14 @@ static int find_in_block(const struct lode_segment *seg, uint64_t b,
 	const uint8_t *t = (const uint8_t *)term;
 	size_t m = 0;
 	uint64_t pst_off, pos_off;
-	const uint8_t *p, *end;
+	const uint8_t *start, *p, *end;
 	int rc;
 
-	if ((rc = open_block(seg, b, &p, &end, &pst_off, &pos_off, err)))
+	if ((rc = open_block(seg, b, &start, &end, &pst_off, &pos_off, err)))
 		return rc;
+	/* p's address is never taken (read_fields gets a copy): GCC keeps
+	 * it in a register through the scan. */
+	p = start;
 	/* Only what the search needs is read from the entries passed, and
 	 * only the suffix's extent is checked: a damaged entry can mislead
 	 * the search (lode check finds it), never make it read outside the
@@ -408,11 +411,12 @@ static int find_in_block(const struct lode_segment *seg, uint64_t b,
 				k++;
 			if (k == n) {
 				struct entry e;
+				const uint8_t *fields = p;
 				if (rest < suffix)
 					return 0; /* term is a prefix of the entry */
 				if (rest == suffix) {
-					if (read_fields(seg, &p, end, first, pst_off,
-					                pos_off, &e))
+					if (read_fields(seg, &fields, end, first,
+					                pst_off, pos_off, &e))
 						goto bad;
 					*info = e.info;
 					return 1;

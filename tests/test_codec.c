@@ -859,7 +859,7 @@ static void vbyte_round_trips_edge_values(void **state)
 	uint8_t buf[LODE_VBYTE_MAX];
 	const uint8_t *data, *p;
 	uint64_t v, got;
-	uint32_t got32;
+	uint32_t got32 = 0; /* printed when get32 fails */
 	void *base;
 	size_t e, len;
 	unsigned b;
