@@ -26,9 +26,26 @@ const char *lode_strerror(int code)
 
 char *lode_one_line(char *message)
 {
-	for (unsigned char *p = (unsigned char *)message; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			*p = '?';
+	unsigned char *in = (unsigned char *)message, *out = in;
+
+	/* In place: each replacement is no longer than what it replaces. */
+	while (*in) {
+		size_t n = 0;
+		if (*in < 0x20 || *in == 0x7f)
+			n = 1;
+		else if (in[0] == 0xc2 && in[1] >= 0x80 && in[1] <= 0x9f)
+			n = 2; /* C1: U+0080-U+009F, NEL among them */
+		else if (in[0] == 0xe2 && in[1] == 0x80 &&
+		         (in[2] == 0xa8 || in[2] == 0xa9))
+			n = 3; /* U+2028 LINE and U+2029 PARAGRAPH SEPARATOR */
+		if (n) {
+			*out++ = '?';
+			in += n;
+		} else {
+			*out++ = *in++;
+		}
+	}
+	*out = '\0';
 	return message;
 }
 

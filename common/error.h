@@ -3,7 +3,8 @@
  *
  * Every failing path in the library returns a negative LODE_E* code and, when
  * the caller passed a lode_error, a one-line message saying what failed and
- * where (control characters in the paths or queries it names become '?').  lode_fail() does both in one statement:
+ * where (control characters in the paths or queries it names become '?').
+ * lode_fail() does both in one statement:
  *
  *     return lode_fail(err, LODE_ECORRUPT, "%s: bad magic", path);
  */
@@ -21,8 +22,9 @@ int lode_fail_errno(lode_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Make message one line, as lode.h promises of messages and warnings: each
- * control character (a newline or tab in a file name, say) becomes '?',
- * as ls shows it.  Returns message. */
+ * control character (a newline or tab in a file name, say; C0, DEL and the
+ * UTF-8 C1 ones) and each line or paragraph separator (U+2028, U+2029)
+ * becomes '?', as ls shows it.  Returns message. */
 char *lode_one_line(char *message);
 
 /* Reset err to LODE_OK with an empty message. */

@@ -28,7 +28,8 @@
  * Errors: every function that can fail returns LODE_OK (0) or a negative
  * LODE_E* code, and fills the optional `lode_error *` with the code and a
  * one-line message naming what went wrong (file, offset, query column);
- * a control character in a path or query it quotes shows as '?'.  On
+ * a control character in a path or query it quotes shows as '?' (in a
+ * query's words, white space as ' ').  On
  * success the lode_error is cleared (LODE_OK, empty message).
  */
 #ifndef LODE_H
@@ -255,9 +256,9 @@ void lode_query_set_exact(lode_query *query, int exact);
 
 /*
  * Rank query's matches by BM25 with these parameters:
- * 0 <= k1 <= LODE_BM25_K1_MAX, the term frequency saturation (0 makes a word
- * count once however often it occurs),
- * and 0 <= b <= 1, the document length normalisation (0 ignores length).
+ * 0 <= k1 <= LODE_BM25_K1_MAX, the term frequency saturation (0 makes a
+ * word count once however often it occurs), and 0 <= b <= 1, the document
+ * length normalisation (0 ignores length).
  * Returns LODE_EINVAL, with the query unchanged, if either is out of range
  * or not a number.  Which documents match never depends on them.
  */

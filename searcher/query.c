@@ -26,7 +26,6 @@
 #include "query.h"
 
 #include <assert.h>
-#include <float.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -383,9 +382,8 @@ out_free_right:
  * A PHRASE node of the n terms terms[i] (lens[i] bytes each), in one
  * allocation: the node, then its terms and term_len arrays, then the
  * NUL-terminated copies.  Every PHRASE node is made here, so freeing a
- * node frees its terms with it.  A single-word query used to take four
- * allocations for its leaf (node, two arrays, the copy); with one,
- * rare-term queries run ~7 % fewer instructions.
+ * node frees its terms with it.  n is at most LODE_QUERY_MAX_TERMS (the
+ * tokenizer's callbacks stop there), so the arrays' size cannot overflow.
  */
 static struct lode_qnode *phrase_new(size_t column, size_t n,
                                      char *const *terms, const size_t *lens)
@@ -395,6 +393,7 @@ static struct lode_qnode *phrase_new(size_t column, size_t n,
 	struct lode_qnode *node;
 	char *copy;
 
+	assert(n <= LODE_QUERY_MAX_TERMS);
 	for (size_t i = 0; i < n; i++) {
 		if (lens[i] >= SIZE_MAX - size)
 			return NULL;
@@ -1006,8 +1005,11 @@ int lode_query_set_bm25(lode_query *query, double k1, double b,
 	 * tf * (k1 + 1) and k1 * dl / avgdl stay finite (tf, dl < 2^32): an
 	 * infinite score would make every document tie, or be NaN. */
 	if (!(k1 >= 0 && k1 <= LODE_BM25_K1_MAX))
+		/* All the digits when six would show the bound itself. */
 		return lode_fail(err, LODE_EINVAL, "BM25 k1 must be a number from 0 "
-		                 "to %g, not %g", LODE_BM25_K1_MAX, k1);
+		                 "to %g, not %.*g", LODE_BM25_K1_MAX,
+		                 k1 > LODE_BM25_K1_MAX && k1 < LODE_BM25_K1_MAX * 1.00001
+		                         ? 17 : 6, k1);
 	if (!(b >= 0 && b <= 1))
 		return lode_fail(err, LODE_EINVAL, "BM25 b must be a number from 0"
 		                 " to 1, not %g", b);

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "error.h"
 #include "prefetch.h"
 #include "support.h"
 #include "walk.h"
@@ -189,6 +190,22 @@ static void test_control_characters_show_as_question_marks(void **state)
 	lode_document_release(&d);
 	test_rmtree(dir);
 	free(dir);
+}
+
+/* Every message lode_fail makes is one line: C0 and C1 controls, DEL and
+ * the Unicode line separators become '?', other UTF-8 is kept. */
+static void test_failure_messages_are_one_line(void **state)
+{
+	lode_error err;
+
+	(void)state;
+	assert_int_equal(lode_fail(&err, LODE_EINVAL, "x %s|",
+	                           "a\nb\tc\x7f" "d\xc2\x85" "e\xc2\x9f"
+	                           "f\xe2\x80\xa8" "g\xe2\x80\xa9" "h\xc2\xa0"
+	                           "i\xe2\x80\xa2" "j\xc2"),
+	                 LODE_EINVAL);
+	assert_int_equal(err.code, LODE_EINVAL);
+	assert_string_equal(err.message, "x a?b?c?d?e?f?g?h\xc2\xa0i\xe2\x80\xa2j\xc2|");
 }
 
 /* ---- prefetch -------------------------------------------------------------- */
@@ -399,6 +416,7 @@ int main(void)
 		cmocka_unit_test(test_byte_order_and_hidden_entries),
 		cmocka_unit_test(test_symlink_loops_are_skipped_with_a_warning),
 		cmocka_unit_test(test_control_characters_show_as_question_marks),
+		cmocka_unit_test(test_failure_messages_are_one_line),
 		cmocka_unit_test(test_unreadable_entries_are_skipped_and_counted),
 		cmocka_unit_test(test_missing_root_is_an_error),
 		cmocka_unit_test(test_prefetch_gives_the_walk_in_order),
