@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "bytes.h"
 #include "codec.h"
 #include "error.h"
 #include "file.h"
@@ -116,6 +117,7 @@ struct pending {
 };
 
 struct sort_key {
+	uint64_t key;       /* lode_bytes_key: most comparisons end here */
 	const char *bytes;
 	uint32_t len;
 	uint32_t index;
@@ -579,12 +581,10 @@ static void flush_document(struct lode_inverter *inv)
 static int compare_keys(const void *a, const void *b)
 {
 	const struct sort_key *x = a, *y = b;
-	uint32_t n = x->len < y->len ? x->len : y->len;
-	int c = memcmp(x->bytes, y->bytes, n);
 
-	if (c)
-		return c;
-	return x->len < y->len ? -1 : x->len > y->len;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return lode_bytes_compare(x->bytes, x->len, y->bytes, y->len);
 }
 
 /* Fill inv->order with the buffered terms in byte order. */
@@ -597,6 +597,8 @@ static int sort_terms(struct lode_inverter *inv)
 	for (size_t i = 0; i < inv->nterms; i++) {
 		inv->order[i].bytes = inv->arena + inv->terms[i].text;
 		inv->order[i].len = inv->terms[i].len;
+		inv->order[i].key = lode_bytes_key(inv->order[i].bytes,
+		                                   inv->order[i].len);
 		inv->order[i].index = (uint32_t)i;
 	}
 	qsort(inv->order, inv->nterms, sizeof(struct sort_key), compare_keys);
