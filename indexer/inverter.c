@@ -116,8 +116,14 @@ struct pending {
 	uint32_t position;
 };
 
+/* A term to sort: 16 bytes, the size the array had with qsort alone. */
 struct sort_key {
-	uint64_t key;       /* lode_bytes_key: most comparisons end here */
+	uint64_t key;       /* lode_bytes_key of its bytes */
+	uint32_t index;     /* in inv->terms */
+};
+
+/* A term among those of equal keys, sorted by all its bytes. */
+struct tie_key {
 	const char *bytes;
 	uint32_t len;
 	uint32_t index;
@@ -578,31 +584,53 @@ static void flush_document(struct lode_inverter *inv)
 	flush_touched(inv, 0);
 }
 
-static int compare_keys(const void *a, const void *b)
+static int compare_ties(const void *a, const void *b)
 {
-	const struct sort_key *x = a, *y = b;
+	const struct tie_key *x = a, *y = b;
 
-	if (x->key != y->key)
-		return x->key < y->key ? -1 : 1;
 	return lode_bytes_compare(x->bytes, x->len, y->bytes, y->len);
 }
 
+/* Sort the run keys[0, n) of equal keys by the terms' bytes; LODE_ENOMEM
+ * if the run's scratch array cannot be had. */
+static int sort_ties(const struct lode_inverter *inv, struct sort_key *keys,
+                     size_t n)
+{
+	struct tie_key *ties = lode_malloc(n * sizeof(*ties));
+
+	if (!ties)
+		return LODE_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct term *t = &inv->terms[keys[i].index];
+		ties[i].bytes = inv->arena + t->text;
+		ties[i].len = t->len;
+		ties[i].index = keys[i].index;
+	}
+	qsort(ties, n, sizeof(*ties), compare_ties);
+	for (size_t i = 0; i < n; i++)
+		keys[i].index = ties[i].index;
+	lode_free(ties);
+	return LODE_OK;
+}
+
 /*
- * Sort keys[0, n) in byte order: a least-significant-byte-first radix sort
- * of the 8-byte keys (one counting pass, then a stable pass for each byte
- * that is not the same in every key), then the runs of equal keys by their
- * bytes: a quarter of the instructions of qsort with compare_keys.  If the
- * scratch array cannot be had, qsort, which needs none.
+ * Sort keys[0, n) in the terms' byte order: a least-significant-byte-first
+ * radix sort of the 8-byte keys (one counting pass, then a stable pass for
+ * each byte that is not the same in every key), then each run of equal
+ * keys by the terms' bytes.  A quarter of the instructions of qsort with a
+ * comparison of keys then bytes, in the same memory (glibc's qsort takes a
+ * scratch copy of the array too).
  */
-static void sort_keys(struct sort_key *keys, size_t n)
+static int sort_keys(const struct lode_inverter *inv, struct sort_key *keys,
+                     size_t n)
 {
 	size_t count[8][256] = {{0}};
 	struct sort_key *tmp, *src = keys, *dst;
 
-	if (n < 64 || !(tmp = lode_malloc(n * sizeof(*tmp)))) {
-		qsort(keys, n, sizeof(*keys), compare_keys);
-		return;
-	}
+	if (n < 2)
+		return LODE_OK;
+	if (!(tmp = lode_malloc(n * sizeof(*tmp))))
+		return LODE_ENOMEM;
 	dst = tmp;
 	for (size_t i = 0; i < n; i++)
 		for (unsigned b = 0; b < 8; b++)
@@ -629,9 +657,10 @@ static void sort_keys(struct sort_key *keys, size_t n)
 	for (size_t i = 0, j; i < n; i = j) {
 		for (j = i + 1; j < n && keys[j].key == keys[i].key; j++)
 			;
-		if (j - i > 1)
-			qsort(keys + i, j - i, sizeof(*keys), compare_keys);
+		if (j - i > 1 && sort_ties(inv, keys + i, j - i))
+			return LODE_ENOMEM;
 	}
+	return LODE_OK;
 }
 
 /* Fill inv->order with the buffered terms in byte order. */
@@ -642,13 +671,12 @@ static int sort_terms(struct lode_inverter *inv)
 	if (!inv->order)
 		return LODE_ENOMEM;
 	for (size_t i = 0; i < inv->nterms; i++) {
-		inv->order[i].bytes = inv->arena + inv->terms[i].text;
-		inv->order[i].len = inv->terms[i].len;
-		inv->order[i].key = lode_bytes_key(inv->order[i].bytes,
-		                                   inv->order[i].len);
+		inv->order[i].key = lode_bytes_key(inv->arena + inv->terms[i].text,
+		                                   inv->terms[i].len);
 		inv->order[i].index = (uint32_t)i;
 	}
-	sort_keys(inv->order, inv->nterms);
+	if (sort_keys(inv, inv->order, inv->nterms))
+		return LODE_ENOMEM;
 	inv->norder = inv->nterms;
 	inv->next_order = 0;
 	return LODE_OK;
