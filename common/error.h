@@ -24,7 +24,9 @@ int lode_fail_errno(lode_error *err, const char *fmt, ...)
 /* Make message one line, as lode.h promises of messages and warnings: each
  * control character (a newline or tab in a file name, say; C0, DEL and the
  * UTF-8 C1 ones) and each line or paragraph separator (U+2028, U+2029)
- * becomes '?', as ls shows it.  Returns message. */
+ * becomes '?', as ls shows it.  Bytes of a name that is not UTF-8 are left
+ * as they are (0x80-0x9F alone are C1 controls only to a Latin-1
+ * terminal).  Returns message. */
 char *lode_one_line(char *message);
 
 /* Reset err to LODE_OK with an empty message. */

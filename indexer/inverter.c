@@ -591,15 +591,11 @@ static int compare_ties(const void *a, const void *b)
 	return lode_bytes_compare(x->bytes, x->len, y->bytes, y->len);
 }
 
-/* Sort the run keys[0, n) of equal keys by the terms' bytes; LODE_ENOMEM
- * if the run's scratch array cannot be had. */
-static int sort_ties(const struct lode_inverter *inv, struct sort_key *keys,
-                     size_t n)
+/* Sort the run keys[0, n) of equal keys by the terms' bytes, through
+ * ties[0, n). */
+static void sort_ties(const struct lode_inverter *inv, struct sort_key *keys,
+                      size_t n, struct tie_key *ties)
 {
-	struct tie_key *ties = lode_malloc(n * sizeof(*ties));
-
-	if (!ties)
-		return LODE_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		const struct term *t = &inv->terms[keys[i].index];
 		ties[i].bytes = inv->arena + t->text;
@@ -609,17 +605,19 @@ static int sort_ties(const struct lode_inverter *inv, struct sort_key *keys,
 	qsort(ties, n, sizeof(*ties), compare_ties);
 	for (size_t i = 0; i < n; i++)
 		keys[i].index = ties[i].index;
-	lode_free(ties);
-	return LODE_OK;
 }
+
+_Static_assert(sizeof(struct tie_key) <= sizeof(struct sort_key),
+               "the radix sort's scratch array holds a run's tie keys");
 
 /*
  * Sort keys[0, n) in the terms' byte order: a least-significant-byte-first
  * radix sort of the 8-byte keys (one counting pass, then a stable pass for
  * each byte that is not the same in every key), then each run of equal
- * keys by the terms' bytes.  A quarter of the instructions of qsort with a
- * comparison of keys then bytes, in the same memory (glibc's qsort takes a
- * scratch copy of the array too).
+ * keys by the terms' bytes, in the same scratch array.  A quarter of the
+ * instructions of qsort with a comparison of keys then bytes, and the
+ * memory it took (the array and glibc's scratch copy of it) but for a run
+ * of terms that share their first 8 bytes: qsort's scratch copy of it.
  */
 static int sort_keys(const struct lode_inverter *inv, struct sort_key *keys,
                      size_t n)
@@ -653,13 +651,13 @@ static int sort_keys(const struct lode_inverter *inv, struct sort_key *keys,
 	}
 	if (src != keys)
 		memcpy(keys, src, n * sizeof(*keys));
-	lode_free(tmp);
 	for (size_t i = 0, j; i < n; i = j) {
 		for (j = i + 1; j < n && keys[j].key == keys[i].key; j++)
 			;
-		if (j - i > 1 && sort_ties(inv, keys + i, j - i))
-			return LODE_ENOMEM;
+		if (j - i > 1)
+			sort_ties(inv, keys + i, j - i, (struct tie_key *)(void *)tmp);
 	}
+	lode_free(tmp);
 	return LODE_OK;
 }
 

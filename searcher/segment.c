@@ -382,8 +382,8 @@ static int find_in_block(const struct lode_segment *seg, uint64_t b,
 
 	if ((rc = open_block(seg, b, &start, &end, &pst_off, &pos_off, err)))
 		return rc;
-	/* p's address is never taken (read_fields gets a copy): GCC keeps
-	 * it in a register through the scan. */
+	/* p goes to no out-of-line function (read_fields gets a copy): GCC
+	 * keeps it in a register through the scan. */
 	p = start;
 	/* Only what the search needs is read from the entries passed, and
 	 * only the suffix's extent is checked: a damaged entry can mislead
