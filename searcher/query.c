@@ -301,16 +301,25 @@ static void consume(struct parser *p)
 
 /* ---- nodes ------------------------------------------------------------- */
 
-static struct lode_qnode *node_new(enum lode_qkind kind, size_t column)
+/* A node of size bytes (at least the node's; phrase_new puts its terms
+ * after it), the node's fields zero but these. */
+static struct lode_qnode *node_alloc(enum lode_qkind kind, size_t column,
+                                     size_t size)
 {
-	struct lode_qnode *node = lode_calloc(1, sizeof(*node));
+	struct lode_qnode *node = lode_malloc(size);
 
 	if (node) {
+		memset(node, 0, sizeof(*node));
 		node->kind = kind;
 		node->column = column > UINT32_MAX ? UINT32_MAX : (uint32_t)column;
 		node->boost = 1.0;
 	}
 	return node;
+}
+
+static struct lode_qnode *node_new(enum lode_qkind kind, size_t column)
+{
+	return node_alloc(kind, column, sizeof(struct lode_qnode));
 }
 
 /* A NOT node over a (b NULL) or an ANDNOT over a and b; NULL if out of
@@ -399,12 +408,8 @@ static struct lode_qnode *phrase_new(size_t column, size_t n,
 			return NULL;
 		size += lens[i] + 1;
 	}
-	if (!(node = lode_malloc(size)))
+	if (!(node = node_alloc(LODE_Q_PHRASE, column, size)))
 		return NULL;
-	memset(node, 0, sizeof(*node));
-	node->kind = LODE_Q_PHRASE;
-	node->column = column > UINT32_MAX ? UINT32_MAX : (uint32_t)column;
-	node->boost = 1.0;
 	node->terms = (char **)(node + 1);
 	node->term_len = (size_t *)(node->terms + n);
 	copy = (char *)(node->term_len + n);
