@@ -111,11 +111,18 @@ void lode_arena_init(lode_arena *a, void *buf, size_t size)
 	uintptr_t q = (p + ARENA_ALIGN - 1) & ~(uintptr_t)(ARENA_ALIGN - 1);
 
 	a->chunks = NULL;
+	a->chunk = a->chunk_max = ARENA_CHUNK;
 	a->next = a->end = buf;
 	if (buf && q - p <= size) {
 		a->next = (unsigned char *)buf + (q - p);
 		a->end = (unsigned char *)buf + size;
 	}
+}
+
+void lode_arena_chunks(lode_arena *a, size_t first, size_t max)
+{
+	a->chunk = first;
+	a->chunk_max = max > first ? max : first;
 }
 
 void *lode_arena_alloc(lode_arena *a, size_t size)
@@ -132,10 +139,12 @@ void *lode_arena_alloc(lode_arena *a, size_t size)
 		a->next += rounded;
 		return p;
 	}
-	room = rounded > ARENA_CHUNK ? rounded : ARENA_CHUNK;
+	room = rounded > a->chunk ? rounded : a->chunk;
 	if (room > SIZE_MAX - sizeof(struct chunk) ||
 	    !(c = lode_malloc(sizeof(struct chunk) + room)))
 		return NULL;
+	if (a->chunk < a->chunk_max)
+		a->chunk = a->chunk * 2 < a->chunk_max ? a->chunk * 2 : a->chunk_max;
 	c->u.next = a->chunks;
 	a->chunks = c;
 	p = c + 1;

@@ -97,19 +97,56 @@ _Static_assert(LODE_MAX_TOKEN_BYTES <= UINT16_MAX &&
 #define POOL_CHUNK_MIN ((size_t)64 << 10)
 #define POOL_CHUNK_MAX ((size_t)1 << 20)
 
-struct pool_chunk {
-	struct pool_chunk *next;
-	void *pad;          /* the blocks after the header stay 16-aligned */
-};
-
 struct pool {
 	void *free[POOL_CLASSES]; /* freed blocks of each class, linked
 	                             through their first bytes */
-	unsigned char *next, *end; /* free space of the newest chunk */
-	struct pool_chunk *chunks; /* newest first */
-	size_t chunk;             /* size of the next chunk */
+	lode_arena chunks;        /* where new blocks are carved */
 	size_t carved;            /* bytes handed out from chunks */
 };
+
+/* The class of a pooled capacity (a power of two, POOL_MIN to POOL_MAX). */
+static unsigned pool_class(size_t cap)
+{
+	return (unsigned)__builtin_ctzll(cap / POOL_MIN);
+}
+
+/* An empty pool.  Chunks double from POOL_CHUNK_MIN so that a small
+ * budget's runs stay small. */
+static void pool_init(struct pool *p)
+{
+	memset(p, 0, sizeof(*p));
+	lode_arena_init(&p->chunks, NULL, 0);
+	lode_arena_chunks(&p->chunks, POOL_CHUNK_MIN, POOL_CHUNK_MAX);
+}
+
+/* A block of class c: the newest freed one, or carved; NULL if out of
+ * memory. */
+static void *pool_get(struct pool *p, unsigned c)
+{
+	size_t size = (size_t)POOL_MIN << c;
+	void *b = p->free[c];
+
+	if (b) {
+		memcpy(&p->free[c], b, sizeof(void *));
+		return b;
+	}
+	if ((b = lode_arena_alloc(&p->chunks, size)))
+		p->carved += size;
+	return b;
+}
+
+static void pool_put(struct pool *p, void *b, unsigned c)
+{
+	memcpy(b, &p->free[c], sizeof(void *));
+	p->free[c] = b;
+}
+
+/* Free every chunk: the pooled buffers are gone. */
+static void pool_release(struct pool *p)
+{
+	lode_arena_free(&p->chunks);
+	pool_init(p);
+}
 
 /* Bytes of a run read in the merge before their pages are let go. */
 #define RUN_DROP_BYTES (4u << 20)
@@ -230,6 +267,7 @@ int lode_inverter_new(size_t budget, const char *run_dir,
 	*out = NULL;
 	if (!inv)
 		return lode_fail(err, LODE_ENOMEM, "out of memory");
+	pool_init(&inv->pool);
 	inv->budget = budget;
 	inv->stemmer = stemmer;
 	inv->run_dir = lode_malloc(n);
@@ -348,60 +386,6 @@ static LODE_ALWAYS_INLINE int64_t term_lookup(struct lode_inverter *inv,
                                               const char *p, size_t n)
 {
 	return term_lookup_hashed(inv, p, n, lode_bytes_hash(p, n));
-}
-
-/* The class of a pooled capacity (a power of two, POOL_MIN to POOL_MAX). */
-static unsigned pool_class(size_t cap)
-{
-	return (unsigned)__builtin_ctzll(cap / POOL_MIN);
-}
-
-/* A block of class c: the newest freed one, or carved; NULL if out of
- * memory. */
-static void *pool_get(struct pool *p, unsigned c)
-{
-	size_t size = (size_t)POOL_MIN << c;
-	void *b = p->free[c];
-	struct pool_chunk *chunk;
-
-	if (b) {
-		memcpy(&p->free[c], b, sizeof(void *));
-		return b;
-	}
-	if (size > (size_t)(p->end - p->next)) {
-		/* Chunks double from POOL_CHUNK_MIN, so that a small budget's
-		 * runs stay small; the rest of the old one is left unused. */
-		p->chunk = p->chunk ? p->chunk * 2 : POOL_CHUNK_MIN;
-		if (p->chunk > POOL_CHUNK_MAX)
-			p->chunk = POOL_CHUNK_MAX;
-		if (!(chunk = lode_malloc(sizeof(*chunk) + p->chunk)))
-			return NULL;
-		chunk->next = p->chunks;
-		p->chunks = chunk;
-		p->next = (unsigned char *)(chunk + 1);
-		p->end = p->next + p->chunk;
-	}
-	b = p->next;
-	p->next += size;
-	p->carved += size;
-	return b;
-}
-
-static void pool_put(struct pool *p, void *b, unsigned c)
-{
-	memcpy(b, &p->free[c], sizeof(void *));
-	p->free[c] = b;
-}
-
-/* Free every chunk: the pooled buffers are gone. */
-static void pool_release(struct pool *p)
-{
-	while (p->chunks) {
-		struct pool_chunk *next = p->chunks->next;
-		lode_free(p->chunks);
-		p->chunks = next;
-	}
-	memset(p, 0, sizeof(*p));
 }
 
 /* buf_reserve's slow path: grow t's buffer. */

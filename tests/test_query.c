@@ -6,11 +6,13 @@
  * test sees is checked for the invariants query.h promises (arity, total
  * flattening, folded NUL-terminated terms).  Then the limits (nesting, term
  * count), out-of-memory injection on every allocation, and a seeded fuzz that
- * also prints each parsed tree back as a query and parses it again.
+ * also prints each parsed tree back as a query and parses it again.  Last,
+ * the arena the trees live in.
  */
 #include <float.h>
 #include <math.h>
 #include <setjmp.h>
+#include <stdalign.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -955,6 +957,44 @@ static void grammar_queries_parse_and_mutants_fail_cleanly(void **state)
 	free(q.s);
 }
 
+/* ---- the arena the parser and evaluator allocate from ------------------ */
+
+/* Blocks from an arena with growing chunks, a caller's buffer and blocks
+ * larger than any chunk: each aligned, none overlapping another (every block
+ * is filled with its own byte and checked after all are allocated), and the
+ * arena usable again after lode_arena_free. */
+static void arena_blocks_are_aligned_and_disjoint(void **state)
+{
+	enum { N = 600 };
+	static unsigned char *block[N];
+	static size_t size[N];
+	_Alignas(max_align_t) unsigned char buf[256];
+	lode_arena a;
+	size_t i, j;
+
+	(void)state;
+	for (int round = 0; round < 2; round++) {
+		lode_arena_init(&a, buf, sizeof(buf));
+		lode_arena_chunks(&a, 1024, 16384);
+		for (i = 0; i < N; i++) {
+			/* Mostly small, every 97th larger than the largest chunk. */
+			size[i] = i % 97 == 96 ? 40000 : 1 + (i * 37) % 700;
+			block[i] = lode_arena_alloc(&a, size[i]);
+			assert_non_null(block[i]);
+			assert_int_equal((uintptr_t)block[i] % alignof(max_align_t),
+			                 0);
+			memset(block[i], (int)(i & 0xff), size[i]);
+		}
+		for (i = 0; i < N; i++)
+			for (j = 0; j < size[i]; j++)
+				assert_int_equal(block[i][j], i & 0xff);
+		/* The chunk size doubled up to its limit and stopped there. */
+		assert_int_equal(a.chunk, 16384);
+		lode_arena_free(&a);
+		assert_null(a.chunks);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -974,6 +1014,7 @@ int main(void)
 		cmocka_unit_test(every_allocation_failure_is_clean),
 		cmocka_unit_test(random_token_soup_parses_or_fails_cleanly),
 		cmocka_unit_test(grammar_queries_parse_and_mutants_fail_cleanly),
+		cmocka_unit_test(arena_blocks_are_aligned_and_disjoint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
