@@ -332,10 +332,24 @@ int lode_postings_advance_blocks(lode_postings *p, uint32_t target,
 		return exhaust(p);
 	if ((rc = load_block(p, b, err)))
 		return rc;
-	while (p->i + 1 < p->n && p->doc < target)
-		p->doc = p->docs[++p->i];
-	if (p->doc < target)
+	if (p->docs[p->n - 1] < target)
 		return exhaust(p);
+	/* The target may be anywhere in a new block: a branchless lower
+	 * bound, where a scan from its start cost a three-word phrase with a
+	 * frequent word 18 % of its instructions. */
+	{
+		const uint32_t *d = p->docs;
+		uint32_t n = p->n;
+
+		while (n > 1) {
+			uint32_t half = n / 2;
+			d = d[half] < target ? d + half : d;
+			n -= half;
+		}
+		d += *d < target;
+		p->i = (uint32_t)(d - p->docs);
+		p->doc = *d;
+	}
 	return LODE_OK;
 }
 
