@@ -1,6 +1,7 @@
 /* alloc.c -- allocation wrappers with an out-of-memory hook for tests. */
 #include "alloc.h"
 
+#include <assert.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -111,7 +112,7 @@ void lode_arena_init(lode_arena *a, void *buf, size_t size)
 	uintptr_t q = (p + ARENA_ALIGN - 1) & ~(uintptr_t)(ARENA_ALIGN - 1);
 
 	a->chunks = NULL;
-	a->chunk = a->chunk_max = ARENA_CHUNK;
+	a->chunk = a->chunk_first = a->chunk_max = ARENA_CHUNK;
 	a->next = a->end = buf;
 	if (buf && q - p <= size) {
 		a->next = (unsigned char *)buf + (q - p);
@@ -121,7 +122,8 @@ void lode_arena_init(lode_arena *a, void *buf, size_t size)
 
 void lode_arena_chunks(lode_arena *a, size_t first, size_t max)
 {
-	a->chunk = first;
+	assert(first > 0);
+	a->chunk = a->chunk_first = first;
 	a->chunk_max = max > first ? max : first;
 }
 
@@ -143,8 +145,8 @@ void *lode_arena_alloc(lode_arena *a, size_t size)
 	if (room > SIZE_MAX - sizeof(struct chunk) ||
 	    !(c = lode_malloc(sizeof(struct chunk) + room)))
 		return NULL;
-	if (a->chunk < a->chunk_max)
-		a->chunk = a->chunk * 2 < a->chunk_max ? a->chunk * 2 : a->chunk_max;
+	/* Doubled only once the chunk exists: a failure changes nothing. */
+	a->chunk = a->chunk > a->chunk_max / 2 ? a->chunk_max : a->chunk * 2;
 	c->u.next = a->chunks;
 	a->chunks = c;
 	p = c + 1;
@@ -197,4 +199,5 @@ void lode_arena_free(lode_arena *a)
 	}
 	a->chunks = NULL;
 	a->next = a->end = NULL;
+	a->chunk = a->chunk_first;
 }

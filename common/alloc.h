@@ -37,11 +37,12 @@ static inline int lode_grow(void *ptr, size_t *cap, size_t need, size_t elem)
  * enough for a whole query, so that nothing is allocated) and takes further
  * chunks from lode_malloc, so the failure hook reaches it as well.
  *
- * Calls:  lode_arena_init  (lode_arena_alloc | _calloc | _grow)*
- *         lode_arena_free
+ * Calls:  lode_arena_init [lode_arena_chunks]
+ *         (lode_arena_alloc | _calloc | _grow)*  lode_arena_free
  * Blocks are aligned for any type and live until lode_arena_free, which
  * frees the chunks (not the caller's buffer) and leaves the arena empty,
- * ready for use again.  All return NULL or
+ * ready for use again without the buffer, its chunks starting again at
+ * their first size.  All return NULL or
  * LODE_ENOMEM when out of memory, like their plain counterparts.
  */
 typedef struct lode_arena {
@@ -49,12 +50,14 @@ typedef struct lode_arena {
 	void *chunks;              /* lode_malloc'd chunks, newest first */
 	size_t chunk, chunk_max;   /* the next chunk's size, doubling up to
 	                              chunk_max */
+	size_t chunk_first;        /* chunk's size after lode_arena_free */
 } lode_arena;
 
 /* Chunks are 8 KiB unless lode_arena_chunks says otherwise. */
 void lode_arena_init(lode_arena *a, void *buf, size_t size);
-/* Chunks of first bytes, doubling with each new one up to max: for an arena
- * that may grow to megabytes but should begin small. */
+/* Chunks of first (> 0) bytes, doubling with each new one up to max (at
+ * least first): for an arena that may grow to megabytes but should begin
+ * small.  Call it before the first allocation. */
 void lode_arena_chunks(lode_arena *a, size_t first, size_t max);
 void *lode_arena_alloc(lode_arena *a, size_t size);
 void *lode_arena_calloc(lode_arena *a, size_t n, size_t size);

@@ -251,7 +251,10 @@ static size_t memory_used(const struct lode_inverter *inv)
 	 * counting their capacity would make every later document spill. */
 	/* Not the sample: it has a size of its own (sample.h), and counting
 	 * it would make a small budget spill after every document. */
-	/* Free pooled blocks count: they are the next terms' buffers. */
+	/* Free pooled blocks count: they are the next terms' buffers.  The
+	 * newest chunk's uncarved rest does not (at most POOL_CHUNK_MAX, and
+	 * untouched pages), nor the tail a chunk is left with when a block
+	 * does not fit it. */
 	return inv->buffered + inv->pool.carved +
 	       inv->nterms * (sizeof(struct term) + 2 * sizeof(uint32_t)) +
 	       inv->arena_used;

@@ -973,9 +973,10 @@ static void arena_blocks_are_aligned_and_disjoint(void **state)
 	size_t i, j;
 
 	(void)state;
+	lode_arena_init(&a, buf, sizeof(buf));
+	lode_arena_chunks(&a, 1024, 16384);
+	/* The second round reuses the freed arena as it is (no init). */
 	for (int round = 0; round < 2; round++) {
-		lode_arena_init(&a, buf, sizeof(buf));
-		lode_arena_chunks(&a, 1024, 16384);
 		for (i = 0; i < N; i++) {
 			/* Mostly small, every 97th larger than the largest chunk. */
 			size[i] = i % 97 == 96 ? 40000 : 1 + (i * 37) % 700;
@@ -992,7 +993,28 @@ static void arena_blocks_are_aligned_and_disjoint(void **state)
 		assert_int_equal(a.chunk, 16384);
 		lode_arena_free(&a);
 		assert_null(a.chunks);
+		assert_int_equal(a.chunk, 1024);
 	}
+}
+
+/* A limit below the first size is the first size; a chunk that cannot be
+ * allocated leaves the next chunk's size as it was. */
+static void arena_chunk_sizes_clamp_and_survive_failure(void **state)
+{
+	lode_arena a;
+
+	(void)state;
+	lode_arena_init(&a, NULL, 0);
+	lode_arena_chunks(&a, 4096, 1024);
+	assert_int_equal(a.chunk_max, 4096);
+	lode_arena_chunks(&a, 1024, 8192);
+	lode_alloc_fail_after(0);
+	assert_null(lode_arena_alloc(&a, 16));
+	lode_alloc_fail_after(-1);
+	assert_int_equal(a.chunk, 1024);
+	assert_non_null(lode_arena_alloc(&a, 16));
+	assert_int_equal(a.chunk, 2048);
+	lode_arena_free(&a);
 }
 
 int main(void)
@@ -1015,6 +1037,7 @@ int main(void)
 		cmocka_unit_test(random_token_soup_parses_or_fails_cleanly),
 		cmocka_unit_test(grammar_queries_parse_and_mutants_fail_cleanly),
 		cmocka_unit_test(arena_blocks_are_aligned_and_disjoint),
+		cmocka_unit_test(arena_chunk_sizes_clamp_and_survive_failure),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
