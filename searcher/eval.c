@@ -995,6 +995,64 @@ static int top_exhaustive(struct lode_eval *ev, uint32_t s, lode_topk *top,
 	}
 }
 
+/*
+ * A scored phrase alone, its matches offered to top: a candidate (a
+ * document holding every term) occurs no more often than its least
+ * frequent term, so while that bound cannot lift it into the top k its
+ * positions are not read.  The frequencies are in the blocks already
+ * decoded for the candidates; positions were the cost of such a phrase
+ * ('"the first"' on 20 Newsgroups: 3,077 candidates, each position list
+ * of "the" decoded and merged).
+ */
+static int top_phrase(struct lode_eval *ev, uint32_t s, lode_topk *top,
+                      lode_error *err)
+{
+	const struct lode_segment *seg = &ev->ix->segs[s];
+	struct matcher *m = ev->roots[s];
+	int rc;
+
+	m->started = 1;
+	for (uint32_t target = 0;; target = m->doc + 1) {
+		double theta = lode_topk_threshold(top), norm, score;
+		uint32_t bound = UINT32_MAX;
+		if ((rc = phrase_candidate(m, target, err)))
+			return rc;
+		if (m->doc == LODE_DOC_END)
+			return LODE_OK;
+		norm = doc_norm(ev, lode_segment_doc_tokens(seg, m->doc));
+		/* Pair terms bound it too: the phrase holds their pairs. */
+		for (size_t k = 0; theta >= 0 && k < m->nposts; k++) {
+			uint32_t f;
+			if ((rc = lode_postings_freq(&m->posts[k], &f, err)))
+				return rc;
+			if (f < bound)
+				bound = f;
+		}
+		if (theta >= 0 &&
+		    leaf_score(ev, m->weight, bound, norm) * BOUND_MARGIN < theta)
+			goto next;
+		if ((rc = count_phrase(m, err)))
+			return rc;
+		if (m->phrase_freq == 0)
+			goto next;
+		score = leaf_score(ev, m->weight, m->phrase_freq, norm);
+		if (score > theta)
+			lode_topk_offer(top, (lode_hit){seg->doc_base + m->doc, score});
+next:
+		if (m->doc == LODE_DOC_END - 1)
+			return LODE_OK;
+	}
+}
+
+/* Whether top k of root is pruned, not scored match by match. */
+static int maxscore_applies(const struct matcher *m);
+
+static int pruned(const struct matcher *root)
+{
+	return maxscore_applies(root) ||
+	       (root->kind == M_PHRASE && root->weight > 0);
+}
+
 /* MaxScore applies to an OR whose children are all scored leaves, and to a
  * scored term of 4 blocks or more (whole blocks may be skipped; with fewer,
  * the windows cost more than they save). */
@@ -1357,12 +1415,14 @@ int lode_eval_top(struct lode_eval *ev, lode_topk *top, uint64_t *total,
 		/* Pruned, and counted apart if asked: counting is cheaper than
 		 * scoring every match (a free-text query on 20 Newsgroups: count
 		 * 0.96 ms + top 10 0.15 ms, against 2 ms scoring all). */
-		if (top->k > 0 && maxscore_applies(ev->roots[s]))
-			rc = top_maxscore(ev, s, top, err);
-		else
+		int prune = top->k > 0 && pruned(ev->roots[s]);
+		if (!prune)
 			rc = top_exhaustive(ev, s, top, &matched, err);
-		if (rc == LODE_OK && total && top->k > 0 &&
-		    maxscore_applies(ev->roots[s]))
+		else if (ev->roots[s]->kind == M_PHRASE)
+			rc = top_phrase(ev, s, top, err);
+		else
+			rc = top_maxscore(ev, s, top, err);
+		if (rc == LODE_OK && total && prune)
 			rc = count_afresh(ev, s, &matched, err);
 		if (rc)
 			return rc;
