@@ -39,6 +39,8 @@ struct matcher {
 	lode_postings *posts;      /* TERM: 1, PHRASE: nposts */
 	size_t nposts;
 	uint32_t phrase_freq;      /* PHRASE: occurrences in doc */
+	uint32_t counted;          /* PHRASE: doc + 1 once phrase_freq is
+	                              counted there (top_maxscore), or 0 */
 	size_t lead;               /* PHRASE: the rarest term, which leads */
 	struct phrase_run *runs;   /* PHRASE: nposts of them */
 	uint32_t *order;           /* PHRASE: terms by frequency in the doc */
@@ -996,13 +998,35 @@ static int top_exhaustive(struct lode_eval *ev, uint32_t s, lode_topk *top,
 }
 
 /*
+ * The most phrase m can score on its candidate document, whose doc_norm()
+ * is norm: it occurs there no more often than its least frequent word, or
+ * pair term (the phrase holds its pairs).  The frequencies are in the
+ * blocks decoded to find the candidate; the positions are not read.
+ */
+static int phrase_bound(const struct lode_eval *ev, struct matcher *m,
+                        double norm, double *bound, lode_error *err)
+{
+	uint32_t least = UINT32_MAX;
+	int rc;
+
+	for (size_t k = 0; k < m->nposts; k++) {
+		uint32_t f;
+		if ((rc = lode_postings_freq(&m->posts[k], &f, err)))
+			return rc;
+		if (f < least)
+			least = f;
+	}
+	*bound = leaf_score(ev, m->weight, least, norm);
+	return LODE_OK;
+}
+
+/*
  * A scored phrase alone, its matches offered to top: a candidate (a
  * document holding every term) occurs no more often than its least
- * frequent term, so while that bound cannot lift it into the top k its
- * positions are not read.  The frequencies are in the blocks already
- * decoded for the candidates; positions were the cost of such a phrase
- * ('"the first"' on 20 Newsgroups: 3,077 candidates, each position list
- * of "the" decoded and merged).
+ * frequent term, so while that bound (phrase_bound) cannot lift it into
+ * the top k its positions are not read.  Positions were the cost of such
+ * a phrase ('"the first"' on 20 Newsgroups: 3,077 candidates, each
+ * position list of "the" decoded and merged).
  */
 static int top_phrase(struct lode_eval *ev, uint32_t s, lode_topk *top,
                       lode_error *err)
@@ -1013,24 +1037,18 @@ static int top_phrase(struct lode_eval *ev, uint32_t s, lode_topk *top,
 
 	m->started = 1;
 	for (uint32_t target = 0;; target = m->doc + 1) {
-		double theta = lode_topk_threshold(top), norm, score;
-		uint32_t bound = UINT32_MAX;
+		double theta = lode_topk_threshold(top), norm, score, bound;
 		if ((rc = phrase_candidate(m, target, err)))
 			return rc;
 		if (m->doc == LODE_DOC_END)
 			return LODE_OK;
 		norm = doc_norm(ev, lode_segment_doc_tokens(seg, m->doc));
-		/* Pair terms bound it too: the phrase holds their pairs. */
-		for (size_t k = 0; theta >= 0 && k < m->nposts; k++) {
-			uint32_t f;
-			if ((rc = lode_postings_freq(&m->posts[k], &f, err)))
+		if (theta >= 0) {
+			if ((rc = phrase_bound(ev, m, norm, &bound, err)))
 				return rc;
-			if (f < bound)
-				bound = f;
+			if (bound * BOUND_MARGIN < theta)
+				goto next;
 		}
-		if (theta >= 0 &&
-		    leaf_score(ev, m->weight, bound, norm) * BOUND_MARGIN < theta)
-			goto next;
 		if ((rc = count_phrase(m, err)))
 			return rc;
 		if (m->phrase_freq == 0)
@@ -1183,8 +1201,67 @@ corrupt:
 	                 seg->postings.path);
 }
 
-/* Leaf l's BM25 on document d (where it is) into contrib[] and seen[], and
- * added to *sum. */
+/*
+ * Move phrase m, an essential leaf of top_maxscore's window [.., hi], to
+ * its first match >= target, passing over the candidates that could not
+ * enter the top k even if they matched: those where its bound
+ * (phrase_bound) and others, the window bounds of the other leaves, add
+ * up to less than theta.  Past hi, where the window's bounds do not hold,
+ * it stops at the next candidate, unconfirmed.  Where others alone reach
+ * theta no candidate can be passed over: it seeks its next match, past hi
+ * if need be, so that the windows it has no match in are skipped whole
+ * (leaf_window bounds it from where it is).
+ */
+static int seek_phrase(const struct lode_eval *ev,
+                       const struct lode_segment *seg, struct matcher *m,
+                       uint32_t target, uint32_t hi, double others,
+                       double theta, lode_error *err)
+{
+	int filter = theta >= 0 && others * BOUND_MARGIN < theta;
+	int rc;
+
+	m->started = 1;
+	for (;;) {
+		if ((rc = phrase_candidate(m, target, err)) ||
+		    m->doc == LODE_DOC_END || (filter && m->doc > hi))
+			return rc;
+		if (filter) {
+			double bound, norm = doc_norm(
+			        ev, lode_segment_doc_tokens(seg, m->doc));
+			if ((rc = phrase_bound(ev, m, norm, &bound, err)))
+				return rc;
+			if ((others + bound) * BOUND_MARGIN < theta)
+				goto next;
+		}
+		if ((rc = count_phrase(m, err)))
+			return rc;
+		m->counted = m->doc + 1;
+		if (m->phrase_freq > 0)
+			return LODE_OK;
+next:
+		if (m->doc == LODE_DOC_END - 1) {
+			m->doc = LODE_DOC_END;
+			return LODE_OK;
+		}
+		target = m->doc + 1;
+	}
+}
+
+/* Move leaf m to its first document >= target: a term exactly, a phrase
+ * (two-phase, as in an AND) to its next candidate, which score_leaf()
+ * confirms only if the document may enter the top k. */
+static int leaf_seek(struct matcher *m, uint32_t target, lode_error *err)
+{
+	if (m->kind != M_PHRASE)
+		return m_advance(m, target, err);
+	if (m->started && m->doc >= target)
+		return LODE_OK;
+	m->started = 1;
+	return phrase_candidate(m, target, err);
+}
+
+/* Leaf l's BM25 on document d (where it is; a phrase only if its
+ * positions hold it there) into contrib[] and seen[], and added to *sum. */
 static int score_leaf(const struct lode_eval *ev, const struct ms_leaf *l,
                       uint32_t d, double norm, double *contrib, uint32_t *seen,
                       double *sum, lode_error *err)
@@ -1192,6 +1269,14 @@ static int score_leaf(const struct lode_eval *ev, const struct ms_leaf *l,
 	uint32_t tf;
 	int rc;
 
+	/* A phrase may be at a candidate (leaf_seek): confirmed here. */
+	if (l->m->kind == M_PHRASE && l->m->counted != d + 1) {
+		if ((rc = count_phrase(l->m, err)))
+			return rc;
+		l->m->counted = d + 1;
+	}
+	if (l->m->kind == M_PHRASE && l->m->phrase_freq == 0)
+		return LODE_OK;
 	if ((rc = leaf_tf(l->m, &tf, err)))
 		return rc;
 	contrib[l->index] = leaf_score(ev, l->m->weight, tf, norm);
@@ -1330,10 +1415,18 @@ static int top_maxscore(struct lode_eval *ev, uint32_t s, lode_topk *top,
 			double sum = 0, score = 0, norm;
 			uint32_t d = LODE_DOC_END;
 			size_t j;
+			int hit = 0;
 			for (j = e; j < n; j++) {
 				struct matcher *c = leaf[j].m;
-				if ((!c->started || c->doc < lo) &&
-				    (rc = m_advance(c, lo, err)))
+				if (c->started && c->doc >= lo)
+					;
+				else if (c->kind == M_PHRASE)
+					rc = seek_phrase(ev, seg, c, lo, hi,
+					                 prefix[n] - leaf[j].bound, theta,
+					                 err);
+				else
+					rc = m_advance(c, lo, err);
+				if (rc)
 					return rc;
 				if (c->doc < d)
 					d = c->doc;
@@ -1352,7 +1445,7 @@ static int top_maxscore(struct lode_eval *ev, uint32_t s, lode_topk *top,
 				if ((sum + prefix[j + 1]) * BOUND_MARGIN < theta)
 					break; /* cannot reach the top k */
 				if ((!c->started || c->doc < d) &&
-				    (rc = m_advance(c, d, err)))
+				    (rc = leaf_seek(c, d, err)))
 					return rc;
 				if (c->doc == d &&
 				    (rc = score_leaf(ev, &leaf[j], d, norm, contrib, seen,
@@ -1360,11 +1453,14 @@ static int top_maxscore(struct lode_eval *ev, uint32_t s, lode_topk *top,
 					return rc;
 			}
 			/* Summed in child order: adding the absent ones' zeros
-			 * would change nothing. */
+			 * would change nothing.  d matches if a leaf does (a
+			 * phrase's candidate may not). */
 			for (size_t i = 0; j == (size_t)-1 && i < n; i++)
-				if (seen[i] == d + 1)
+				if (seen[i] == d + 1) {
 					score += contrib[i];
-			if (j == (size_t)-1 && score > theta) {
+					hit = 1;
+				}
+			if (hit && score > theta) {
 				lode_topk_offer(top, (lode_hit){seg->doc_base + d, score});
 				theta = lode_topk_threshold(top);
 				while (e < n && prefix[e + 1] * BOUND_MARGIN < theta)

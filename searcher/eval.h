@@ -49,9 +49,10 @@ int lode_eval_each(struct lode_eval *ev, lode_match_fn fn, void *ctx,
 /*
  * Offer the best matches to top.  A term or an OR of terms and phrases is
  * evaluated with block-max MaxScore, which skips documents that cannot
- * enter the top k; a phrase alone reads positions only for the documents
- * its words' frequencies do not rule out; other queries score every
- * match.  With total
+ * enter the top k; a phrase, alone or in such an OR, reads positions
+ * only for the documents that its words' frequencies (and the other
+ * leaves' bounds) do not rule out; other queries score every match.
+ * With total
  * non-NULL, *total counts the matches (apart, after MaxScore).  Call on a
  * freshly opened evaluation, once.
  */
