@@ -1031,57 +1031,6 @@ static int phrase_bound(const struct lode_eval *ev, struct matcher *m,
 	return LODE_OK;
 }
 
-/*
- * A scored phrase alone, its matches offered to top: a candidate (a
- * document holding every term) occurs no more often than its least
- * frequent term, so while that bound (phrase_bound) cannot lift it into
- * the top k its positions are not read.  Positions were the cost of such
- * a phrase ('"the first"' on 20 Newsgroups: 3,077 candidates, each
- * position list of "the" decoded and merged).
- */
-static int top_phrase(struct lode_eval *ev, uint32_t s, lode_topk *top,
-                      lode_error *err)
-{
-	const struct lode_segment *seg = &ev->ix->segs[s];
-	struct matcher *m = ev->roots[s];
-	int rc;
-
-	m->started = 1;
-	for (uint32_t target = 0;; target = m->doc + 1) {
-		double theta = lode_topk_threshold(top), norm, score, bound;
-		if ((rc = phrase_candidate(m, target, err)))
-			return rc;
-		if (m->doc == LODE_DOC_END)
-			return LODE_OK;
-		norm = doc_norm(ev, lode_segment_doc_tokens(seg, m->doc));
-		if (theta >= 0) {
-			if ((rc = phrase_bound(ev, m, norm, &bound, err)))
-				return rc;
-			if (bound * BOUND_MARGIN < theta)
-				goto next;
-		}
-		if ((rc = count_phrase(m, err)))
-			return rc;
-		if (m->phrase_freq == 0)
-			goto next;
-		score = leaf_score(ev, m->weight, m->phrase_freq, norm);
-		if (score > theta)
-			lode_topk_offer(top, (lode_hit){seg->doc_base + m->doc, score});
-next:
-		if (m->doc == LODE_DOC_END - 1)
-			return LODE_OK;
-	}
-}
-
-/* Whether top k of root is pruned, not scored match by match. */
-static int maxscore_applies(const struct matcher *m);
-
-static int pruned(const struct matcher *root)
-{
-	return maxscore_applies(root) ||
-	       (root->kind == M_PHRASE && root->weight > 0);
-}
-
 /* MaxScore applies to an OR whose children are all scored leaves, and to a
  * scored term of 4 blocks or more (whole blocks may be skipped; with fewer,
  * the windows cost more than they save). */
@@ -1097,6 +1046,14 @@ static int maxscore_applies(const struct matcher *m)
 			return 0;
 	}
 	return 1;
+}
+
+/* Whether top k of root is pruned, not scored match by match: MaxScore,
+ * or a phrase alone (top_phrase). */
+static int pruned(const struct matcher *root)
+{
+	return maxscore_applies(root) ||
+	       (root->kind == M_PHRASE && root->weight > 0);
 }
 
 /* Block bounds for an OR of at most this many leaves (see top_maxscore). */
@@ -1255,6 +1212,36 @@ next:
 			return LODE_OK;
 		}
 		target = m->doc + 1;
+	}
+}
+
+/*
+ * A scored phrase alone, its matches offered to top: seek_phrase() with no
+ * other leaf, so that a candidate's positions are read only while its
+ * bound may lift it into the top k.  Positions were the cost of such a
+ * phrase ('"the first"' on 20 Newsgroups: 3,077 candidates, each position
+ * list of "the" decoded and merged).
+ */
+static int top_phrase(struct lode_eval *ev, uint32_t s, lode_topk *top,
+                      lode_error *err)
+{
+	const struct lode_segment *seg = &ev->ix->segs[s];
+	struct matcher *m = ev->roots[s];
+	int rc;
+
+	for (uint32_t target = 0;; target = m->doc + 1) {
+		double theta = lode_topk_threshold(top), score;
+		if ((rc = seek_phrase(ev, seg, m, target, seg->ndocs - 1, 0, theta,
+		                      err)))
+			return rc;
+		if (m->doc == LODE_DOC_END)
+			return LODE_OK;
+		score = leaf_score(ev, m->weight, m->phrase_freq,
+		                   doc_norm(ev, lode_segment_doc_tokens(seg, m->doc)));
+		if (score > theta)
+			lode_topk_offer(top, (lode_hit){seg->doc_base + m->doc, score});
+		if (m->doc == LODE_DOC_END - 1)
+			return LODE_OK;
 	}
 }
 

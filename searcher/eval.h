@@ -51,10 +51,10 @@ int lode_eval_each(struct lode_eval *ev, lode_match_fn fn, void *ctx,
  * evaluated with block-max MaxScore, which skips documents that cannot
  * enter the top k; a phrase, alone or in such an OR, reads positions
  * only for the documents that its words' frequencies (and the other
- * leaves' bounds) do not rule out; other queries score every match.
- * With total
- * non-NULL, *total counts the matches (apart, after MaxScore).  Call on a
- * freshly opened evaluation, once.
+ * leaves' bounds) do not rule out; other queries score every match.  With
+ * total non-NULL, *total counts the matches (apart, after pruning; a
+ * phrase alone is then scored match by match).  Call on a freshly opened
+ * evaluation, once.
  */
 int lode_eval_top(struct lode_eval *ev, lode_topk *top, uint64_t *total,
                   lode_error *err);
