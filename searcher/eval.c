@@ -500,23 +500,35 @@ static int leaf_tf(struct matcher *m, uint32_t *tf, lode_error *err)
 	return lode_postings_freq(&m->posts[0], tf, err);
 }
 
+/* Add leaf m's score on its current document, whose doc_norm() is norm,
+ * to *acc (nothing if it is not scored).  Inline: m_score's loop over an
+ * AND's or OR's children scores their terms with it. */
+static LODE_ALWAYS_INLINE int leaf_add(const struct lode_eval *ev,
+                                       struct matcher *m, double norm,
+                                       double *acc, lode_error *err)
+{
+	uint32_t tf;
+	int rc;
+
+	if (m->weight == 0)
+		return LODE_OK;
+	if ((rc = leaf_tf(m, &tf, err)))
+		return rc;
+	*acc += leaf_score(ev, m->weight, tf, norm);
+	return LODE_OK;
+}
+
 /* Add m's contribution to the score of doc (m->doc == doc); norm is the
  * document's doc_norm(). */
 static int m_score(const struct lode_eval *ev, struct matcher *m, uint32_t doc,
                    double norm, double *acc, lode_error *err)
 {
-	uint32_t tf;
 	int rc;
 
 	switch (m->kind) {
 	case M_TERM:
 	case M_PHRASE:
-		if (m->weight == 0)
-			return LODE_OK;
-		if ((rc = leaf_tf(m, &tf, err)))
-			return rc;
-		*acc += leaf_score(ev, m->weight, tf, norm);
-		return LODE_OK;
+		return leaf_add(ev, m, norm, acc, err);
 	case M_AND:
 	case M_OR:
 		for (size_t i = 0; i < m->nchild; i++) {
@@ -525,15 +537,10 @@ static int m_score(const struct lode_eval *ev, struct matcher *m, uint32_t doc,
 				continue;
 			/* A term child scored here, not in a call of its own:
 			 * the call was a third of an AND's time per match. */
-			if (c->kind == M_TERM) {
-				if (c->weight == 0)
-					continue;
-				if ((rc = lode_postings_freq(&c->posts[0], &tf, err)))
-					return rc;
-				*acc += leaf_score(ev, c->weight, tf, norm);
-			} else if ((rc = m_score(ev, c, doc, norm, acc, err))) {
+			if ((rc = c->kind == M_TERM
+			                  ? leaf_add(ev, c, norm, acc, err)
+			                  : m_score(ev, c, doc, norm, acc, err)))
 				return rc;
-			}
 		}
 		return LODE_OK;
 	case M_ANDNOT:
@@ -1049,11 +1056,13 @@ static int maxscore_applies(const struct matcher *m)
 }
 
 /* Whether top k of root is pruned, not scored match by match: MaxScore,
- * or a phrase alone (top_phrase). */
-static int pruned(const struct matcher *root)
+ * or a phrase alone (top_phrase), but for a phrase alone whose matches
+ * are to be counted too (with_total): counting it reads every candidate's
+ * positions, which scoring them all does too. */
+static int pruned(const struct matcher *root, int with_total)
 {
 	return maxscore_applies(root) ||
-	       (root->kind == M_PHRASE && root->weight > 0);
+	       (root->kind == M_PHRASE && root->weight > 0 && !with_total);
 }
 
 /* Block bounds for an OR of at most this many leaves (see top_maxscore). */
@@ -1268,13 +1277,15 @@ static int score_leaf(const struct lode_eval *ev, const struct ms_leaf *l,
 	int rc;
 
 	/* A phrase may be at a candidate (leaf_seek): confirmed here. */
-	if (l->m->kind == M_PHRASE && l->m->counted != d + 1) {
-		if ((rc = count_phrase(l->m, err)))
-			return rc;
-		l->m->counted = d + 1;
+	if (l->m->kind == M_PHRASE) {
+		if (l->m->counted != d + 1) {
+			if ((rc = count_phrase(l->m, err)))
+				return rc;
+			l->m->counted = d + 1;
+		}
+		if (l->m->phrase_freq == 0)
+			return LODE_OK;
 	}
-	if (l->m->kind == M_PHRASE && l->m->phrase_freq == 0)
-		return LODE_OK;
 	if ((rc = leaf_tf(l->m, &tf, err)))
 		return rc;
 	contrib[l->index] = leaf_score(ev, l->m->weight, tf, norm);
@@ -1508,11 +1519,8 @@ int lode_eval_top(struct lode_eval *ev, lode_topk *top, uint64_t *total,
 	for (uint32_t s = 0; s < ev->ix->nsegs; s++) {
 		/* Pruned, and counted apart if asked: counting is cheaper than
 		 * scoring every match (a free-text query on 20 Newsgroups: count
-		 * 0.96 ms + top 10 0.15 ms, against 2 ms scoring all).  Not a
-		 * phrase alone, though: counting it reads every candidate's
-		 * positions, which scoring them all does too. */
-		int prune = top->k > 0 && pruned(ev->roots[s]) &&
-		            !(total && ev->roots[s]->kind == M_PHRASE);
+		 * 0.96 ms + top 10 0.15 ms, against 2 ms scoring all). */
+		int prune = top->k > 0 && pruned(ev->roots[s], total != NULL);
 		if (!prune)
 			rc = top_exhaustive(ev, s, top, &matched, err);
 		else if (ev->roots[s]->kind == M_PHRASE)
