@@ -826,6 +826,25 @@ static void gen_flat_or(struct gen *g, const struct ref *r, struct sbuf *s)
 	}
 }
 
+/* An OR of terms and phrases ANDed with one or two leaves, often of the
+ * most frequent words: what lode ranks with MaxScore and required leaves
+ * when the OR is the AND's cheapest child. */
+static void gen_and_of_or(struct gen *g, const struct ref *r, struct sbuf *s)
+{
+	uint32_t n = 1 + below(g, 2);
+
+	sb_puts(s, "(");
+	gen_flat_or(g, r, s);
+	sb_puts(s, ")");
+	for (uint32_t i = 0; i < n; i++) {
+		sb_puts(s, " AND ");
+		if (below(g, 2))
+			put_word(g, s, g->words[below(g, 4)], 1);
+		else
+			gen_leaf(g, r, s);
+	}
+}
+
 /* ---- comparing lode with the reference ------------------------------------ */
 
 /* Where a comparison is, for messages. */
@@ -1305,9 +1324,12 @@ static unsigned run_corpus(const struct corpus_spec *spec)
 	for (uint32_t n = 0; n < spec->nqueries; n++) {
 		struct lode_qnode *tree = NULL;
 		struct rres res;
+		uint32_t family = below(&g, 8);
 		sb_reset(&q);
-		if (below(&g, 4) == 0)
+		if (family < 2)
 			gen_flat_or(&g, &r, &q);
+		else if (family == 2)
+			gen_and_of_or(&g, &r, &q);
 		else
 			gen_query(&g, &r, &q, 0);
 		ck.query = q.p;
