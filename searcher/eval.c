@@ -1058,15 +1058,15 @@ static int or_of_leaves(const struct matcher *m)
  * scored term of 4 blocks or more (whole blocks may be skipped; with fewer,
  * the windows cost more than they save), and to an AND of scored leaves
  * and one such OR that leads it (it is the cheapest child), if the AND may
- * have AND_PRUNE_MATCHES times k matches (the OR's documents times each
- * leaf's share of the segment's): the leaves are required, the OR's
+ * have lode_and_prune_matches times k matches (the OR's documents times
+ * each leaf's share of the segment's): the leaves are required, the OR's
  * children optional.  Led by a rarer leaf, the AND's leapfrog visits fewer
  * documents than the OR's children propose ('(that OR cheveldae) AND
  * ohio': 1.28 times the instructions); with few matches, nothing is pruned
  * and the windows cost time ('(couple OR overpass) AND hope', some 50
  * matches expected: 10.3 against 11.2 us, 1.00 times the instructions).
  */
-#define AND_PRUNE_MATCHES 32
+double lode_and_prune_matches = LODE_AND_PRUNE_MATCHES;
 
 static int maxscore_applies(const struct matcher *m, uint32_t ndocs, size_t k)
 {
@@ -1084,7 +1084,7 @@ static int maxscore_applies(const struct matcher *m, uint32_t ndocs, size_t k)
 			return 0;
 		matches *= (double)m->child[i]->cost / ndocs;
 	}
-	return matches >= (double)AND_PRUNE_MATCHES * (double)k;
+	return matches >= lode_and_prune_matches * (double)k;
 }
 
 /* Whether top k of root, in a segment of ndocs documents, is pruned, not

@@ -46,8 +46,15 @@ int lode_eval_open(const lode_index *index, const struct lode_query *query,
 int lode_eval_each(struct lode_eval *ev, lode_match_fn fn, void *ctx,
                    uint64_t *count, lode_error *err);
 
+/* An AND led by an OR of terms and phrases is pruned (lode_eval_top) when
+ * it may have this many times k matches: LODE_AND_PRUNE_MATCHES, which
+ * tests lower to 0 so that small corpora take that way too. */
+#define LODE_AND_PRUNE_MATCHES 32.0
+extern double lode_and_prune_matches;
+
 /*
- * Offer the best matches to top.  A term or an OR of terms and phrases is
+ * Offer the best matches to top.  A term, an OR of terms and phrases, and
+ * an AND of terms and phrases led by such an OR (its cheapest child) are
  * evaluated with block-max MaxScore, which skips documents that cannot
  * enter the top k; a phrase, alone or in such an OR, reads positions
  * only for the documents that its words' frequencies (and the other
