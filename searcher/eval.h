@@ -53,10 +53,11 @@ int lode_eval_each(struct lode_eval *ev, lode_match_fn fn, void *ctx,
 extern double lode_and_prune_matches;
 
 /*
- * Offer the best matches to top.  A term, an OR of terms and phrases, and
- * an AND of terms and phrases led by such an OR (its cheapest child) are
- * evaluated with block-max MaxScore, which skips documents that cannot
- * enter the top k; a phrase, alone or in such an OR, reads positions
+ * Offer the best matches to top.  A term, an OR of terms and phrases, an
+ * AND of terms and phrases led by such an OR (its cheapest child), and a
+ * NOT b of any of these are evaluated with block-max MaxScore, which skips
+ * documents that cannot enter the top k (b is consulted only for those
+ * that would); a phrase, alone or in such an OR, reads positions
  * only for the documents that its words' frequencies (and the other
  * leaves' bounds) do not rule out; other queries score every match.  With
  * total non-NULL, *total counts the matches (apart, after pruning; a
