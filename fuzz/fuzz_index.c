@@ -49,6 +49,7 @@
 #include <unistd.h>
 #include <libdeflate.h>
 
+#include "eval.h"
 #include "format.h"
 #include "fuzz.h"
 #include "lode.h"
@@ -98,6 +99,11 @@ static const struct {
 	{Q_BOOLEAN, "\"quick brown fox\" alpha"},
 	{Q_BOOLEAN, "Iran's"},
 	{Q_BOOLEAN, "meetings OR councils NOT \"national security\""},
+	/* Top k with required leaves and with an exclusion (MaxScore, taken
+	 * at any match count: setup() sets lode_and_prune_matches to 0). */
+	{Q_BOOLEAN, "(gamma OR \"quick brown\") AND alpha"},
+	{Q_BOOLEAN, "((delta OR omega) AND alpha) NOT beta"},
+	{Q_BOOLEAN, "(alpha OR zeta) NOT \"quick brown\""},
 	{Q_EXACT, "meetings OR councils"},
 	{Q_TEXT, "the security councils were meeting"},
 	{Q_TEXT, "Pézeshkian Iran meeting meeting"},
@@ -364,6 +370,7 @@ static void setup(void)
 	uint32_t ndocs[NSEGS];
 	char path[4096];
 
+	lode_and_prune_matches = 0;
 	fx.tmp = test_tmpdir("fuzz-index");
 	write_corpus(fx.tmp);
 	for (int v = 0; v < NVARIANTS; v++) {
