@@ -104,6 +104,7 @@ static const struct {
 	{Q_BOOLEAN, "(gamma OR \"quick brown\") AND alpha"},
 	{Q_BOOLEAN, "((delta OR omega) AND alpha) NOT beta"},
 	{Q_BOOLEAN, "(alpha OR zeta) NOT \"quick brown\""},
+	{Q_BOOLEAN, "\"national security\" NOT meetings"},
 	{Q_EXACT, "meetings OR councils"},
 	{Q_TEXT, "the security councils were meeting"},
 	{Q_TEXT, "Pézeshkian Iran meeting meeting"},

@@ -57,12 +57,12 @@ extern double lode_and_prune_matches;
  * AND of terms and phrases led by such an OR (its cheapest child), and a
  * NOT b of any of these are evaluated with block-max MaxScore, which skips
  * documents that cannot enter the top k (b is consulted only for those
- * that would); a phrase, alone or in such an OR, reads positions
- * only for the documents that its words' frequencies (and the other
- * leaves' bounds) do not rule out; other queries score every match.  With
- * total non-NULL, *total counts the matches (apart, after pruning; a
- * phrase alone is then scored match by match).  Call on a freshly opened
- * evaluation, once.
+ * that would); a phrase, alone (or as a of a NOT b) or in such an OR,
+ * reads positions only for the documents that its words' frequencies (and
+ * the other leaves' bounds) do not rule out; other queries score every
+ * match.  With total non-NULL, *total counts the matches (apart, after
+ * pruning; a phrase alone or a NOT b of one is then scored match by
+ * match).  Call on a freshly opened evaluation, once.
  */
 int lode_eval_top(struct lode_eval *ev, lode_topk *top, uint64_t *total,
                   lode_error *err);
