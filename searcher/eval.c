@@ -1272,17 +1272,26 @@ next:
 	}
 }
 
-/* Whether no, a NOT's excluded side, matches document d: *out set. */
-static int excluded(struct matcher *no, uint32_t d, int *out, lode_error *err)
+/* Offer document d of segment seg with score to top unless no (a NOT's
+ * excluded side, if not NULL) matches d; *offered says which.  no is
+ * moved only to the documents offered here, which increase. */
+static int offer_unless(lode_topk *top, const struct lode_segment *seg,
+                        uint32_t d, double score, struct matcher *no,
+                        int *offered, lode_error *err)
 {
 	int rc;
 
-	*out = 0;
-	if ((rc = m_approach(no, d, err)) || no->doc != d)
+	*offered = 0;
+	if (no && (rc = m_approach(no, d, err)))
 		return rc;
-	if (two_phase(no) && (rc = count_phrase(no, err)))
-		return rc;
-	*out = !two_phase(no) || no->phrase_freq > 0;
+	if (no && no->doc == d) {
+		if (two_phase(no) && (rc = count_phrase(no, err)))
+			return rc;
+		if (!two_phase(no) || no->phrase_freq > 0)
+			return LODE_OK;
+	}
+	lode_topk_offer(top, (lode_hit){seg->doc_base + d, score});
+	*offered = 1;
 	return LODE_OK;
 }
 
@@ -1300,7 +1309,7 @@ static int top_phrase(struct lode_eval *ev, uint32_t s, lode_topk *top,
 {
 	const struct lode_segment *seg = &ev->ix->segs[s];
 	struct matcher *m = ev->roots[s], *no = NULL;
-	int rc;
+	int rc, offered;
 
 	if (m->kind == M_ANDNOT) {
 		no = m->child[1];
@@ -1315,15 +1324,9 @@ static int top_phrase(struct lode_eval *ev, uint32_t s, lode_topk *top,
 			return LODE_OK;
 		score = leaf_score(ev, m->weight, m->phrase_freq,
 		                   doc_norm(ev, lode_segment_doc_tokens(seg, m->doc)));
-		if (score > theta) {
-			/* b of a NOT b only where the phrase would enter. */
-			int out = 0;
-			if (no && (rc = excluded(no, m->doc, &out, err)))
-				return rc;
-			if (!out)
-				lode_topk_offer(top, (lode_hit){seg->doc_base + m->doc,
-				                                score});
-		}
+		if (score > theta &&
+		    (rc = offer_unless(top, seg, m->doc, score, no, &offered, err)))
+			return rc;
 		if (m->doc == LODE_DOC_END - 1)
 			return LODE_OK;
 	}
@@ -1401,12 +1404,11 @@ score_term_window(struct lode_eval *ev, const struct lode_segment *seg,
 		double norm = doc_norm(ev, lode_segment_doc_tokens(seg, d));
 		double score = leaf_score(ev, m->weight, freqs[i] + 1, norm);
 		if (score > theta) {
-			int out = 0;
-			if (no && (rc = excluded(no, d, &out, err)))
+			int offered;
+			if ((rc = offer_unless(top, seg, d, score, no, &offered, err)))
 				return rc;
-			if (out)
+			if (!offered)
 				continue;
-			lode_topk_offer(top, (lode_hit){seg->doc_base + d, score});
 			theta = lode_topk_threshold(top);
 			if (l->bound * BOUND_MARGIN < theta)
 				break;
@@ -1417,7 +1419,7 @@ score_term_window(struct lode_eval *ev, const struct lode_segment *seg,
 	return LODE_OK;
 }
 
-/* Fill leaf[] with the leaves of or (root itself if it is a term), req[]
+/* Fill leaf[] with the n leaves of or (root itself if it is a term), req[]
  * with root's other children if required (root is then an AND), and
  * number them in the order m_score() adds them; returns the first
  * optional leaf's number.  Inline: called apart, it cost top_maxscore's
@@ -1425,7 +1427,7 @@ score_term_window(struct lode_eval *ev, const struct lode_segment *seg,
  * choice of registers). */
 static LODE_ALWAYS_INLINE size_t
 number_leaves(struct matcher *root, int required, struct matcher *or,
-              struct ms_leaf *leaf, struct ms_leaf *req)
+              size_t n, struct ms_leaf *leaf, struct ms_leaf *req)
 {
 	struct matcher **kids = required ? root->child : &root;
 	size_t nkids = required ? root->nchild : 1;
@@ -1438,7 +1440,7 @@ number_leaves(struct matcher *root, int required, struct matcher *or,
 			continue;
 		}
 		first = index;
-		for (size_t j = 0; j < (or->kind == M_OR ? or->nchild : 1); j++) {
+		for (size_t j = 0; j < n; j++) {
 			leaf->m = or->kind == M_OR ? or->child[j] : or;
 			(leaf++)->index = index++;
 		}
@@ -1519,7 +1521,7 @@ static LODE_ALWAYS_INLINE int maxscore(struct lode_eval *ev, uint32_t s,
 	 * their tighter bounds save: past BLOCKMAX_LEAVES, one window and
 	 * each leaf's bound over the segment (plain MaxScore). */
 	blocks = total <= BLOCKMAX_LEAVES;
-	first = number_leaves(root, required, or, leaf, req);
+	first = number_leaves(root, required, or, n, leaf, req);
 	/* A required leaf is bounded over the segment: its blocks would cut
 	 * the windows short where the optional leaves have no documents
 	 * ('the' in '(endometriosis OR parks) AND the': 2.6 times the
@@ -1661,14 +1663,12 @@ static LODE_ALWAYS_INLINE int maxscore(struct lode_eval *ev, uint32_t s,
 			}
 			/* b of a NOT b is consulted only for a document that
 			 * would enter the top k. */
-			if (excluding && hit && score > theta) {
-				int out;
-				if ((rc = excluded(no, d, &out, err)))
-					return rc;
-				hit = !out;
-			}
 			if (hit && score > theta) {
-				lode_topk_offer(top, (lode_hit){seg->doc_base + d, score});
+				int offered;
+				if ((rc = offer_unless(top, seg, d, score,
+				                       excluding ? no : NULL, &offered,
+				                       err)))
+					return rc;
 				theta = lode_topk_threshold(top);
 				while (e < n &&
 				       (rbound + prefix[e + 1]) * BOUND_MARGIN < theta)
