@@ -20,8 +20,10 @@
  *   - lode_match: exactly the reference set, in increasing order;
  *   - lode_count: its size;
  *   - lode_search with k = 0, 1, 3, 10 and more than the corpus, with and
- *     without asking for the total (without it, lode ranks ORs of terms and
- *     phrases with MaxScore; a quarter of the queries are such ORs): the
+ *     without asking for the total (lode ranks ORs of terms and phrases,
+ *     ANDs led by one and NOTs of these with MaxScore; a quarter of the
+ *     queries are such ORs, an eighth such ANDs, and on the tiny-budget
+ *     index every such AND is pruned, however few its matches): the
  *     reference BM25 ranking (ties by lower id), scores within 1e-9
  *     relative, near ties (reference scores within 1e-9) accepted in either
  *     order; and each top k must be the first k of lode's own full ranking,
