@@ -1493,6 +1493,7 @@ static LODE_ALWAYS_INLINE int maxscore(struct lode_eval *ev, uint32_t s,
 	struct ms_leaf *leaf, *req;
 	double *prefix, *contrib;
 	uint32_t *seen;
+	double rbound = 0; /* the required leaves' bounds (over the segment) */
 	int blocks;
 	uint32_t lo = 0;
 	int rc = LODE_OK;
@@ -1532,14 +1533,14 @@ static LODE_ALWAYS_INLINE int maxscore(struct lode_eval *ev, uint32_t s,
 		if ((rc = leaf_window(ev, seg, &leaf[i], 0, i < n && blocks,
 		                      err)))
 			return rc;
+	for (size_t i = 0; i < nreq; i++)
+		rbound += req[i].bound;
 	while (lo < seg->ndocs) {
-		/* rbound: the required leaves' bounds; all: every leaf's. */
-		double theta = lode_topk_threshold(top), rbound = 0, all;
+		/* all: every leaf's bound in the window. */
+		double theta = lode_topk_threshold(top), all;
 		uint32_t hi = seg->ndocs - 1, resume = 0;
 		size_t e = 0;
 
-		for (size_t i = 0; i < nreq; i++)
-			rbound += req[i].bound;
 		/* The window: fresh bounds for the leaves whose block ended. */
 		for (size_t i = 0; i < n; i++) {
 			struct ms_leaf l;
@@ -1609,7 +1610,6 @@ static LODE_ALWAYS_INLINE int maxscore(struct lode_eval *ev, uint32_t s,
 				lo = ahead;
 				continue;
 			}
-
 			norm = doc_norm(ev, lode_segment_doc_tokens(seg, d));
 			for (j = e; j < n; j++) {
 				if (leaf[j].m->doc == d &&
