@@ -461,6 +461,117 @@ static int m_advance_slow(struct matcher *m, uint32_t target,
 	return rc;
 }
 
+/* ---- an AND of terms, a block at a time -------------------------------- */
+
+/*
+ * An AND of terms alone is intersected a block of its lead (the rarest
+ * term) at a time: the lead's documents from its current one to its
+ * block's end are the candidates, and each other term in turn keeps those
+ * it holds, walking its postings along them in one loop.  Through
+ * advance_and, each candidate cost two matcher calls per term and a
+ * restart of the loop over the terms at every mismatch.
+ */
+#define WINDOW_TERMS 8
+
+static int and_of_terms(const struct matcher *m)
+{
+	if (m->kind != M_AND || m->nchild > WINDOW_TERMS)
+		return 0;
+	for (size_t i = 0; i < m->nchild; i++)
+		if (m->child[i]->kind != M_TERM)
+			return 0;
+	return 1;
+}
+
+struct and_window {
+	uint32_t n;                    /* matches */
+	uint32_t doc[LODE_BLOCK_DOCS]; /* ... their documents, increasing */
+	uint32_t at[LODE_BLOCK_DOCS];  /* ... and their indexes in tf's rows */
+	uint32_t tf[WINDOW_TERMS][LODE_BLOCK_DOCS]; /* by child: frequencies */
+};
+
+/*
+ * The next matches of m (and_of_terms) into w, with their frequencies if
+ * tfs: w->n of them, 0 once there are none left.  The lead then stands on
+ * the window's last document or beyond, so that the next call starts
+ * after it; the lead jumps to the furthest document another term reached
+ * when that is past its block.
+ */
+static LODE_ALWAYS_INLINE int and_window(struct matcher *m, int tfs,
+                                         struct and_window *w,
+                                         lode_error *err)
+{
+	lode_postings *lead = &m->child[0]->posts[0];
+	int rc;
+
+	if (!lead->started && (rc = lode_postings_next(lead, err)))
+		return rc;
+	while (lead->doc != LODE_DOC_END) {
+		const uint32_t *docs = lead->docs + lead->i;
+		uint32_t n = lead->n - lead->i, ahead = 0, last;
+
+		for (uint32_t j = 0; j < n; j++)
+			w->at[j] = j;
+		for (size_t k = 1; k < m->nchild && n > 0; k++) {
+			lode_postings *c = &m->child[k]->posts[0];
+			/* c's place in its block, in locals: c->i and c->doc
+			 * are set when it leaves the block and at the end. */
+			int in = c->started && c->doc != LODE_DOC_END;
+			uint32_t kept = 0, i = c->i, end = in ? c->docs[c->n - 1] : 0;
+			const uint32_t *freqs = NULL; /* c's block's, once asked */
+
+			for (uint32_t j = 0; j < n; j++) {
+				uint32_t a = w->at[j], x = docs[a];
+				if (!in || end < x) {
+					if (in)
+						lode_postings_seek_in_block(c, i);
+					if ((rc = lode_postings_advance(c, x, err)))
+						return rc;
+					if (!(in = c->doc != LODE_DOC_END))
+						break;
+					i = c->i;
+					end = c->docs[c->n - 1];
+					freqs = NULL;
+				}
+				while (c->docs[i] < x)
+					i++;
+				if (c->docs[i] != x)
+					continue;
+				if (tfs) {
+					if (!freqs && (rc = lode_postings_block_freqs(
+					                       c, &freqs, err)))
+						return rc;
+					w->tf[k][a] = freqs[i] + 1;
+				}
+				w->at[kept++] = a;
+			}
+			if (in)
+				lode_postings_seek_in_block(c, i);
+			n = kept;
+			if (c->doc > ahead)
+				ahead = c->doc;
+		}
+		for (uint32_t j = 0; j < n; j++)
+			w->doc[j] = docs[w->at[j]];
+		if (tfs && n > 0) {
+			const uint32_t *f;
+			if ((rc = lode_postings_block_freqs(lead, &f, err)))
+				return rc;
+			for (uint32_t j = 0; j < n; j++)
+				w->tf[0][w->at[j]] = f[lead->i + w->at[j]] + 1;
+		}
+		w->n = n;
+		last = lead->docs[lead->n - 1];
+		lode_postings_seek_in_block(lead, lead->n - 1);
+		rc = ahead > last ? lode_postings_advance(lead, ahead, err)
+		                  : lode_postings_next(lead, err);
+		if (rc || n > 0)
+			return rc;
+	}
+	w->n = 0;
+	return LODE_OK;
+}
+
 /* ---- scoring ------------------------------------------------------------ */
 
 /* The score of a leaf of this weight that occurs tf times in a document
@@ -953,6 +1064,26 @@ static int each_of_term(lode_postings *p, uint32_t base, lode_match_fn fn,
 	}
 }
 
+/* Every match of an AND of terms (and_of_terms), a window at a time. */
+static int each_of_and(struct matcher *m, uint32_t base, lode_match_fn fn,
+                       void *ctx, uint64_t *count, lode_error *err)
+{
+	struct and_window w;
+	int rc;
+
+	for (;;) {
+		if ((rc = and_window(m, 0, &w, err)) || w.n == 0)
+			return rc;
+		if (!fn) {
+			*count += w.n;
+			continue;
+		}
+		for (uint32_t j = 0; j < w.n; j++)
+			if ((rc = fn(ctx, base + w.doc[j])) != 0)
+				return rc;
+	}
+}
+
 int lode_eval_each(struct lode_eval *ev, lode_match_fn fn, void *ctx,
                    uint64_t *count, lode_error *err)
 {
@@ -967,6 +1098,10 @@ int lode_eval_each(struct lode_eval *ev, lode_match_fn fn, void *ctx,
 		}
 		if (m->kind == M_TERM) {
 			rc = each_of_term(&m->posts[0], base, fn, ctx, err);
+			continue;
+		}
+		if (and_of_terms(m)) {
+			rc = each_of_and(m, base, fn, ctx, count, err);
 			continue;
 		}
 		for (uint32_t target = 0;; target = m->doc + 1) {
@@ -987,6 +1122,39 @@ int lode_eval_each(struct lode_eval *ev, lode_match_fn fn, void *ctx,
  * rounding can only make pruning more cautious, never drop a document. */
 #define BOUND_MARGIN (1 + 1e-9)
 
+/* top_exhaustive for an AND of terms (and_of_terms): each window's matches
+ * scored in m_score's order of the terms, so that scores are the same to
+ * the bit. */
+static int top_of_and(struct lode_eval *ev, uint32_t s, lode_topk *top,
+                      uint64_t *matched, lode_error *err)
+{
+	const struct lode_segment *seg = &ev->ix->segs[s];
+	struct matcher *m = ev->roots[s];
+	struct and_window w;
+	double weight[WINDOW_TERMS];
+	size_t scored[WINDOW_TERMS], nscored = 0;
+	int rc;
+
+	for (size_t c = 0; c < m->nchild; c++)
+		if ((weight[nscored] = m->child[c]->weight) != 0)
+			scored[nscored++] = c;
+	for (;;) {
+		if ((rc = and_window(m, top->k > 0, &w, err)) || w.n == 0)
+			return rc;
+		*matched += w.n;
+		for (uint32_t j = 0; j < w.n && top->k > 0; j++) {
+			double norm = doc_norm(ev, lode_segment_doc_tokens(
+			                                   seg, w.doc[j]));
+			lode_hit hit = {seg->doc_base + w.doc[j], 0};
+			for (size_t c = 0; c < nscored; c++)
+				hit.score += leaf_score(ev, weight[c],
+				                        w.tf[scored[c]][w.at[j]],
+				                        norm);
+			lode_topk_offer(top, hit);
+		}
+	}
+}
+
 /* Every match of segment s scored and offered; *matched counts them. */
 static int top_exhaustive(struct lode_eval *ev, uint32_t s, lode_topk *top,
                           uint64_t *matched, lode_error *err)
@@ -995,6 +1163,8 @@ static int top_exhaustive(struct lode_eval *ev, uint32_t s, lode_topk *top,
 	struct matcher *m = ev->roots[s];
 	int rc;
 
+	if (and_of_terms(m))
+		return top_of_and(ev, s, top, matched, err);
 	for (uint32_t target = 0;; target = m->doc + 1) {
 		lode_hit hit;
 		if ((rc = m_advance(m, target, err)))
