@@ -384,27 +384,37 @@ static int advance_or(struct matcher *m, uint32_t target, lode_error *err)
 	return LODE_OK;
 }
 
+/* A two-phase yes is confirmed only when a term no has not excluded its
+ * candidate already ('"the first" AND NOT windows' read the phrase's
+ * positions in every document of "windows" too), and before a two-phase
+ * no is. */
 static int advance_andnot(struct matcher *m, uint32_t target, lode_error *err)
 {
 	struct matcher *yes = m->child[0], *no = m->child[1];
 	int rc;
 
-	for (;;) {
-		if ((rc = m_advance(yes, target, err)))
+	for (;; target = yes->doc + 1) {
+		if ((rc = m_approach(yes, target, err)))
 			return rc;
 		if (yes->doc == LODE_DOC_END)
 			break;
 		if ((rc = m_approach(no, yes->doc, err)))
 			return rc;
-		if (no->doc != yes->doc)
-			break;
-		if (two_phase(no)) {
+		if (no->doc == yes->doc && !two_phase(no))
+			continue;
+		if (two_phase(yes)) {
+			if ((rc = count_phrase(yes, err)))
+				return rc;
+			if (yes->phrase_freq == 0)
+				continue;
+		}
+		if (no->doc == yes->doc) {
 			if ((rc = count_phrase(no, err)))
 				return rc;
-			if (no->phrase_freq == 0)
-				break;
+			if (no->phrase_freq > 0)
+				continue;
 		}
-		target = yes->doc + 1;
+		break;
 	}
 	m->doc = yes->doc;
 	return LODE_OK;
@@ -469,9 +479,18 @@ static int m_advance_slow(struct matcher *m, uint32_t target,
  * block's end are the candidates, and each other term in turn keeps those
  * it holds, walking its postings along them in one loop.  Through
  * advance_and, each candidate cost two matcher calls per term and a
- * restart of the loop over the terms at every mismatch.
+ * restart of the loop over the terms at every mismatch.  A term alone,
+ * and either of them as a of a NOT b, go the same way: b is consulted for
+ * each window's matches.
  */
 #define WINDOW_TERMS 8
+
+/* What a window intersects. */
+struct window_terms {
+	struct matcher *const *term; /* rarest first */
+	size_t n;
+	struct matcher *no;          /* what is excluded, or NULL */
+};
 
 static int and_of_terms(const struct matcher *m)
 {
@@ -491,17 +510,17 @@ struct and_window {
 };
 
 /*
- * The next matches of m (and_of_terms) into w, with their frequencies if
- * tfs: w->n of them, 0 once there are none left.  The lead then stands on
- * the window's last document or beyond, so that the next call starts
- * after it; the lead jumps to the furthest document another term reached
- * when that is past its block.
+ * The next matches of t's terms (all of them, the exclusion aside) into
+ * w, with their frequencies if tfs: w->n of them, 0 once there are none
+ * left.  The lead then stands on the window's last document or beyond, so
+ * that the next call starts after it; the lead jumps to the furthest
+ * document another term reached when that is past its block.
  */
-static LODE_ALWAYS_INLINE int and_window(struct matcher *m, int tfs,
-                                         struct and_window *w,
+static LODE_ALWAYS_INLINE int and_window(const struct window_terms *t,
+                                         int tfs, struct and_window *w,
                                          lode_error *err)
 {
-	lode_postings *lead = &m->child[0]->posts[0];
+	lode_postings *lead = &t->term[0]->posts[0];
 	int rc;
 
 	if (!lead->started && (rc = lode_postings_next(lead, err)))
@@ -512,8 +531,8 @@ static LODE_ALWAYS_INLINE int and_window(struct matcher *m, int tfs,
 
 		for (uint32_t j = 0; j < n; j++)
 			w->at[j] = j;
-		for (size_t k = 1; k < m->nchild && n > 0; k++) {
-			lode_postings *c = &m->child[k]->posts[0];
+		for (size_t k = 1; k < t->n && n > 0; k++) {
+			lode_postings *c = &t->term[k]->posts[0];
 			/* c's place in its block, in locals: c->i and c->doc
 			 * are set when it leaves the block and at the end. */
 			int in = c->started && c->doc != LODE_DOC_END;
@@ -570,6 +589,49 @@ static LODE_ALWAYS_INLINE int and_window(struct matcher *m, int tfs,
 	}
 	w->n = 0;
 	return LODE_OK;
+}
+
+/* Drop from w the matches that no (an ANDNOT's excluded side) has. */
+static int window_except(struct and_window *w, struct matcher *no,
+                         lode_error *err)
+{
+	uint32_t kept = 0;
+	int rc;
+
+	for (uint32_t j = 0; j < w->n; j++) {
+		uint32_t d = w->doc[j];
+		if ((rc = m_approach(no, d, err)))
+			return rc;
+		if (no->doc == d) {
+			if (!two_phase(no))
+				continue;
+			if ((rc = count_phrase(no, err)))
+				return rc;
+			if (no->phrase_freq > 0)
+				continue;
+		}
+		w->doc[kept] = d;
+		w->at[kept++] = w->at[j];
+	}
+	w->n = kept;
+	return LODE_OK;
+}
+
+/* Whether root (in its slot *at) is a term, an AND of terms
+ * (and_of_terms), or one of them NOT something, and if so *t. */
+static int windowed(struct matcher *const *at, struct window_terms *t)
+{
+	struct matcher *m = *at;
+
+	t->no = NULL;
+	if (m->kind == M_ANDNOT) {
+		t->no = m->child[1];
+		at = &m->child[0];
+		m = *at;
+	}
+	t->term = m->kind == M_TERM ? at : m->child;
+	t->n = m->kind == M_TERM ? 1 : m->nchild;
+	return m->kind == M_TERM || and_of_terms(m);
 }
 
 /* ---- scoring ------------------------------------------------------------ */
@@ -952,6 +1014,66 @@ static struct matcher *simplify(struct matcher *m)
 	return m;
 }
 
+/*
+ * An AND with exclusions among its children, x AND (y NOT z) AND (NOT w),
+ * as (x AND y) NOT (z OR w): the same documents, and the same scores added
+ * in the same order (the excluded sides are not scored, and y takes the
+ * place its ANDNOT had among the children ordered by cost).  The AND of
+ * the included sides can then be intersected a block at a time or pruned
+ * as a whole, and the exclusions are consulted only for its matches.  *m
+ * (an AND, not simplified yet) is left as it is when it has no exclusion or
+ * nothing but exclusions; otherwise it becomes the ANDNOT, its AND
+ * simplified.
+ */
+static int hoist_exclusions(struct build *b, struct matcher **m)
+{
+	struct matcher *and = *m, *no, *top;
+	size_t nno = 0, nyes = 0, k = 0;
+
+	for (size_t i = 0; i < and->nchild; i++) {
+		enum mkind kind = and->child[i]->kind;
+		nno += kind == M_ANDNOT || kind == M_NOT;
+		nyes += kind != M_NOT;
+	}
+	if (nno == 0 || nyes == 0)
+		return LODE_OK;
+	no = matcher_new(b->ev, M_OR);
+	top = matcher_new(b->ev, M_ANDNOT);
+	if (!no || !top ||
+	    !(no->child = lode_arena_calloc(&b->ev->arena, nno,
+	                                    sizeof(struct matcher *))) ||
+	    !(top->child = lode_arena_calloc(&b->ev->arena, 2,
+	                                     sizeof(struct matcher *))))
+		return lode_fail(b->err, LODE_ENOMEM, "out of memory");
+	for (size_t i = 0; i < and->nchild; i++) {
+		struct matcher *c = and->child[i];
+		if (c->kind != M_ANDNOT && c->kind != M_NOT) {
+			and->child[k++] = c;
+			continue;
+		}
+		if (c->kind == M_ANDNOT)
+			and->child[k++] = c->child[0];
+		/* Excluding nothing is no exclusion (OR drops EMPTY). */
+		if (c->child[c->nchild - 1]->kind != M_EMPTY)
+			no->child[no->nchild++] = c->child[c->nchild - 1];
+		else
+			matcher_release(c->child[c->nchild - 1]);
+		c->nchild = 0;
+	}
+	and->nchild = k;
+	if (k == 1) { /* an AND of one is its child */
+		top->child[0] = and->child[0];
+		and->nchild = 0;
+		matcher_release(and);
+	} else {
+		top->child[0] = simplify(and);
+	}
+	top->child[1] = simplify(no);
+	top->nchild = 2;
+	*m = top;
+	return LODE_OK;
+}
+
 static int build(struct build *b, const struct lode_qnode *q,
                  struct matcher **out)
 {
@@ -974,6 +1096,10 @@ static int build(struct build *b, const struct lode_qnode *q,
 	}
 	if (m->kind == M_NOT)
 		m->cost = b->seg->ndocs; /* advance_not's bound */
+	if (m->kind == M_AND && (rc = hoist_exclusions(b, &m))) {
+		matcher_release(m);
+		return rc;
+	}
 	*out = simplify(m);
 	return LODE_OK;
 }
@@ -1064,15 +1190,18 @@ static int each_of_term(lode_postings *p, uint32_t base, lode_match_fn fn,
 	}
 }
 
-/* Every match of an AND of terms (and_of_terms), a window at a time. */
-static int each_of_and(struct matcher *m, uint32_t base, lode_match_fn fn,
-                       void *ctx, uint64_t *count, lode_error *err)
+/* Every match of t (windowed), a window at a time. */
+static int each_of_window(const struct window_terms *t, uint32_t base,
+                          lode_match_fn fn, void *ctx, uint64_t *count,
+                          lode_error *err)
 {
 	struct and_window w;
 	int rc;
 
 	for (;;) {
-		if ((rc = and_window(m, 0, &w, err)) || w.n == 0)
+		if ((rc = and_window(t, 0, &w, err)) || w.n == 0)
+			return rc;
+		if (t->no && (rc = window_except(&w, t->no, err)))
 			return rc;
 		if (!fn) {
 			*count += w.n;
@@ -1092,6 +1221,7 @@ int lode_eval_each(struct lode_eval *ev, lode_match_fn fn, void *ctx,
 	for (uint32_t s = 0; s < ev->ix->nsegs && rc == LODE_OK; s++) {
 		struct matcher *m = ev->roots[s];
 		uint32_t base = ev->ix->segs[s].doc_base;
+		struct window_terms t;
 		if (m->kind == M_TERM && !fn) {
 			*count += m->posts[0].df; /* no need to read them */
 			continue;
@@ -1100,8 +1230,8 @@ int lode_eval_each(struct lode_eval *ev, lode_match_fn fn, void *ctx,
 			rc = each_of_term(&m->posts[0], base, fn, ctx, err);
 			continue;
 		}
-		if (and_of_terms(m)) {
-			rc = each_of_and(m, base, fn, ctx, count, err);
+		if (windowed(&ev->roots[s], &t)) {
+			rc = each_of_window(&t, base, fn, ctx, count, err);
 			continue;
 		}
 		for (uint32_t target = 0;; target = m->doc + 1) {
@@ -1122,24 +1252,25 @@ int lode_eval_each(struct lode_eval *ev, lode_match_fn fn, void *ctx,
  * rounding can only make pruning more cautious, never drop a document. */
 #define BOUND_MARGIN (1 + 1e-9)
 
-/* top_exhaustive for an AND of terms (and_of_terms): each window's matches
- * scored in m_score's order of the terms, so that scores are the same to
- * the bit. */
-static int top_of_and(struct lode_eval *ev, uint32_t s, lode_topk *top,
-                      uint64_t *matched, lode_error *err)
+/* top_exhaustive for t (windowed): each window's matches scored in
+ * m_score's order of the terms, so that scores are the same to the bit. */
+static int top_of_window(struct lode_eval *ev, uint32_t s,
+                         const struct window_terms *t, lode_topk *top,
+                         uint64_t *matched, lode_error *err)
 {
 	const struct lode_segment *seg = &ev->ix->segs[s];
-	struct matcher *m = ev->roots[s];
 	struct and_window w;
 	double weight[WINDOW_TERMS];
 	size_t scored[WINDOW_TERMS], nscored = 0;
 	int rc;
 
-	for (size_t c = 0; c < m->nchild; c++)
-		if ((weight[nscored] = m->child[c]->weight) != 0)
+	for (size_t c = 0; c < t->n; c++)
+		if ((weight[nscored] = t->term[c]->weight) != 0)
 			scored[nscored++] = c;
 	for (;;) {
-		if ((rc = and_window(m, top->k > 0, &w, err)) || w.n == 0)
+		if ((rc = and_window(t, top->k > 0, &w, err)) || w.n == 0)
+			return rc;
+		if (t->no && (rc = window_except(&w, t->no, err)))
 			return rc;
 		*matched += w.n;
 		for (uint32_t j = 0; j < w.n && top->k > 0; j++) {
@@ -1161,10 +1292,11 @@ static int top_exhaustive(struct lode_eval *ev, uint32_t s, lode_topk *top,
 {
 	const struct lode_segment *seg = &ev->ix->segs[s];
 	struct matcher *m = ev->roots[s];
+	struct window_terms t;
 	int rc;
 
-	if (and_of_terms(m))
-		return top_of_and(ev, s, top, matched, err);
+	if (windowed(&ev->roots[s], &t))
+		return top_of_window(ev, s, &t, top, matched, err);
 	for (uint32_t target = 0;; target = m->doc + 1) {
 		lode_hit hit;
 		if ((rc = m_advance(m, target, err)))

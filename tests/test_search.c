@@ -22,7 +22,9 @@
  *   - lode_search with k = 0, 1, 3, 10 and more than the corpus, with and
  *     without asking for the total (lode ranks ORs of terms and phrases,
  *     ANDs led by one and NOTs of these with MaxScore; a quarter of the
- *     queries are such ORs, an eighth such ANDs, and on the tiny-budget
+ *     queries are such ORs, an eighth such ANDs, an eighth ANDs with
+ *     exclusions among their operands ('a AND b NOT c', 'a AND NOT c',
+ *     which lode turns into (a AND b) NOT c), and on the tiny-budget
  *     index every such AND is pruned, however few its matches): the
  *     reference BM25 ranking (ties by lower id), scores within 1e-9
  *     relative, near ties (reference scores within 1e-9) accepted in either
@@ -829,6 +831,15 @@ static void gen_flat_or(struct gen *g, const struct ref *r, struct sbuf *s)
 	}
 }
 
+/* A frequent word half the time, else any leaf. */
+static void gen_common_leaf(struct gen *g, const struct ref *r, struct sbuf *s)
+{
+	if (below(g, 2))
+		put_word(g, s, g->words[below(g, 4)], 1);
+	else
+		gen_leaf(g, r, s);
+}
+
 /* An OR of terms and phrases ANDed with one or two leaves, often of the
  * most frequent words: what lode ranks with MaxScore and required leaves
  * when the OR is the AND's cheapest child. */
@@ -841,10 +852,39 @@ static void gen_and_of_or(struct gen *g, const struct ref *r, struct sbuf *s)
 	sb_puts(s, ")");
 	for (uint32_t i = 0; i < n; i++) {
 		sb_puts(s, " AND ");
-		if (below(g, 2))
-			put_word(g, s, g->words[below(g, 4)], 1);
-		else
+		gen_common_leaf(g, r, s);
+	}
+}
+
+/* An AND with exclusions among its operands, 'a AND b NOT c' and 'a AND NOT
+ * c', its first operand at times an OR of leaves: what lode evaluates as
+ * (a AND b) NOT c, a block at a time for terms, with MaxScore led by the
+ * OR. */
+static void gen_and_with_not(struct gen *g, const struct ref *r,
+                             struct sbuf *s)
+{
+	uint32_t n = 1 + below(g, 3);
+
+	if (below(g, 3) == 0) {
+		sb_puts(s, "(");
+		gen_flat_or(g, r, s);
+		sb_puts(s, ")");
+	} else {
+		gen_common_leaf(g, r, s);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t shape = below(g, 4);
+		sb_puts(s, " AND ");
+		if (shape == 0) {
+			sb_puts(s, "NOT ");
 			gen_leaf(g, r, s);
+			continue;
+		}
+		gen_common_leaf(g, r, s);
+		if (shape == 1) {
+			sb_puts(s, " NOT ");
+			gen_leaf(g, r, s);
+		}
 	}
 }
 
@@ -1333,6 +1373,8 @@ static unsigned run_corpus(const struct corpus_spec *spec)
 			gen_flat_or(&g, &r, &q);
 		else if (family == 2)
 			gen_and_of_or(&g, &r, &q);
+		else if (family == 3)
+			gen_and_with_not(&g, &r, &q);
 		else
 			gen_query(&g, &r, &q, 0);
 		ck.query = q.p;
