@@ -2011,6 +2011,7 @@ static int count_afresh(struct lode_eval *ev, uint32_t s, uint64_t *matched,
                         lode_error *err)
 {
 	struct build b = {ev, s, &ev->ix->segs[s], 0, ev->stemmer, err};
+	struct window_terms t;
 	struct matcher *m;
 	int rc;
 
@@ -2020,11 +2021,15 @@ static int count_afresh(struct lode_eval *ev, uint32_t s, uint64_t *matched,
 	}
 	if ((rc = build(&b, ev->root, &m)))
 		return rc;
-	for (uint32_t target = 0;; target = m->doc + 1) {
-		if ((rc = m_advance(m, target, err)) || m->doc == LODE_DOC_END)
-			break;
-		(*matched)++;
-	}
+	if (windowed(&m, &t))
+		rc = each_of_window(&t, 0, NULL, NULL, matched, err);
+	else
+		for (uint32_t target = 0;; target = m->doc + 1) {
+			if ((rc = m_advance(m, target, err)) ||
+			    m->doc == LODE_DOC_END)
+				break;
+			(*matched)++;
+		}
 	matcher_release(m);
 	return rc;
 }
