@@ -105,6 +105,11 @@ static const struct {
 	{Q_BOOLEAN, "((delta OR omega) AND alpha) NOT beta"},
 	{Q_BOOLEAN, "(alpha OR zeta) NOT \"quick brown\""},
 	{Q_BOOLEAN, "\"national security\" NOT meetings"},
+	/* ANDs of terms a block at a time, their exclusions hoisted. */
+	{Q_BOOLEAN, "alpha AND beta AND gamma"},
+	{Q_BOOLEAN, "alpha AND beta NOT gamma"},
+	{Q_BOOLEAN, "alpha AND NOT \"quick brown\""},
+	{Q_BOOLEAN, "\"quick brown\" AND NOT alpha"},
 	{Q_EXACT, "meetings OR councils"},
 	{Q_TEXT, "the security councils were meeting"},
 	{Q_TEXT, "Pézeshkian Iran meeting meeting"},

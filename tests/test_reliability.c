@@ -1946,6 +1946,7 @@ static void failed_allocations_in_search_are_clean(void **state)
 		"alpha",
 		"\"theta alpha beta\"",
 		"alpha AND NOT gamma",
+		"alpha AND beta NOT gamma",
 		"(beta OR zeta) AND alpha",
 		"NOT delta",
 		"epsilon OR eta OR kalo OR \"alpha beta\" OR nosuchword",
