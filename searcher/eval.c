@@ -384,10 +384,11 @@ static int advance_or(struct matcher *m, uint32_t target, lode_error *err)
 	return LODE_OK;
 }
 
-/* A two-phase yes is confirmed only when a term no has not excluded its
- * candidate already ('"the first" AND NOT windows' read the phrase's
- * positions in every document of "windows" too), and before a two-phase
- * no is. */
+/* A two-phase yes is confirmed only when a no that needs no position
+ * check (a term, or an OR, AND or NOT without phrases at its top) has not
+ * excluded its candidate already ('"the first" AND NOT windows' read the
+ * phrase's positions in every document of "windows" too), and before a
+ * two-phase no is. */
 static int advance_andnot(struct matcher *m, uint32_t target, lode_error *err)
 {
 	struct matcher *yes = m->child[0], *no = m->child[1];
@@ -505,7 +506,9 @@ static int and_of_terms(const struct matcher *m)
 struct and_window {
 	uint32_t n;                    /* matches */
 	uint32_t doc[LODE_BLOCK_DOCS]; /* ... their documents, increasing */
-	uint32_t at[LODE_BLOCK_DOCS];  /* ... and their indexes in tf's rows */
+	uint32_t at[LODE_BLOCK_DOCS];  /* ... and their offsets from the lead's
+	                                * place (lead->i) in its block, which
+	                                * index tf's rows */
 	uint32_t tf[WINDOW_TERMS][LODE_BLOCK_DOCS]; /* by child: frequencies */
 };
 
@@ -515,6 +518,10 @@ struct and_window {
  * left.  The lead then stands on the window's last document or beyond, so
  * that the next call starts after it; the lead jumps to the furthest
  * document another term reached when that is past its block.
+ *
+ * The postings are moved directly, so the term matchers' own started and
+ * doc go stale: once a window pass has begun, nothing may advance or score
+ * those matchers.
  */
 static LODE_ALWAYS_INLINE int and_window(const struct window_terms *t,
                                          int tfs, struct and_window *w,
@@ -618,7 +625,8 @@ static int window_except(struct and_window *w, struct matcher *no,
 }
 
 /* Whether root (in its slot *at) is a term, an AND of terms
- * (and_of_terms), or one of them NOT something, and if so *t. */
+ * (and_of_terms), or one of them NOT something.  *t is filled either way
+ * and means something only when the answer is yes. */
 static int windowed(struct matcher *const *at, struct window_terms *t)
 {
 	struct matcher *m = *at;
@@ -1018,7 +1026,9 @@ static struct matcher *simplify(struct matcher *m)
  * An AND with exclusions among its children, x AND (y NOT z) AND (NOT w),
  * as (x AND y) NOT (z OR w): the same documents, and the same scores added
  * in the same order (the excluded sides are not scored, and y takes the
- * place its ANDNOT had among the children ordered by cost).  The AND of
+ * place its ANDNOT had among the children ordered by cost; equal costs keep
+ * their order only as far as qsort does, which C does not promise, so
+ * this holds against the build before the hoist, not as a contract).  The AND of
  * the included sides can then be intersected a block at a time or pruned
  * as a whole, and the exclusions are consulted only for its matches.  *m
  * (an AND, not simplified yet) is left as it is when it has no exclusion or
@@ -1046,18 +1056,19 @@ static int hoist_exclusions(struct build *b, struct matcher **m)
 	                                     sizeof(struct matcher *))))
 		return lode_fail(b->err, LODE_ENOMEM, "out of memory");
 	for (size_t i = 0; i < and->nchild; i++) {
-		struct matcher *c = and->child[i];
+		struct matcher *c = and->child[i], *x;
 		if (c->kind != M_ANDNOT && c->kind != M_NOT) {
 			and->child[k++] = c;
 			continue;
 		}
 		if (c->kind == M_ANDNOT)
 			and->child[k++] = c->child[0];
+		x = c->kind == M_ANDNOT ? c->child[1] : c->child[0];
 		/* Excluding nothing is no exclusion (OR drops EMPTY). */
-		if (c->child[c->nchild - 1]->kind != M_EMPTY)
-			no->child[no->nchild++] = c->child[c->nchild - 1];
+		if (x->kind != M_EMPTY)
+			no->child[no->nchild++] = x;
 		else
-			matcher_release(c->child[c->nchild - 1]);
+			matcher_release(x);
 		c->nchild = 0;
 	}
 	and->nchild = k;
