@@ -72,9 +72,11 @@ int lode_bench_load(lode_bench *b, const char *path, lode_error *err)
 		memset(q, 0, sizeof(*q));
 		q->line = lineno;
 		tab = strchr(text, '\t');
-		q->category = tab ? dup_range(text, (size_t)(tab - text))
-		                  : dup_range(LODE_BENCH_NO_CATEGORY,
-		                              strlen(LODE_BENCH_NO_CATEGORY));
+		/* An empty category is no category: a blank row otherwise. */
+		q->category = tab && tab > text
+		                      ? dup_range(text, (size_t)(tab - text))
+		                      : dup_range(LODE_BENCH_NO_CATEGORY,
+		                                  strlen(LODE_BENCH_NO_CATEGORY));
 		if (tab)
 			text = tab + 1;
 		q->text = dup_range(text, strlen(text));
@@ -392,10 +394,10 @@ void lode_bench_report(const lode_bench *b, const lode_index *ix, FILE *out,
 {
 	lode_index_info info;
 	struct row row;
-	char mode[32];
+	char buf[32];
+	const char *mode = mode_name(&b->opt, buf, sizeof(buf));
 
 	lode_index_info_get(ix, &info);
-	mode_name(&b->opt, mode, sizeof(mode));
 	if (json) {
 		for (size_t i = 0; i < b->nqueries; i++) {
 			const struct lode_bench_query *q = &b->queries[i];

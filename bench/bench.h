@@ -4,9 +4,10 @@
  * Calls:  lode_bench_load  lode_bench_run  lode_bench_report  lode_bench_free
  *
  * A query file holds one query per line, optionally "category<TAB>query"
- * (queries without one are in LODE_BENCH_NO_CATEGORY); lines of white space
- * only and lines starting with '#' are skipped, a UTF-8 byte order mark is
- * ignored, and a category without a query is an error naming its line.
+ * (queries without one, or with an empty one, are in
+ * LODE_BENCH_NO_CATEGORY); lines of white space only and lines starting
+ * with '#' are skipped, a UTF-8 byte order mark is ignored, and a category
+ * without a query is an error naming its line.
  *
  * Every query is first run once to check that it parses and to take its
  * answer (count and a hash of the ids, in order).  Then, for each query, one

@@ -85,13 +85,15 @@ static void load_reads_categories_and_skips_blank_lines(void **state)
 		{"term", "council", 5},
 		{LODE_BENCH_NO_CATEGORY, "\"oil prices\"", 6},
 		{"and", "oil AND prices", 8},
+		{LODE_BENCH_NO_CATEGORY, "wheat", 9},
 	};
 	struct fixture *f = *state;
 	lode_bench b;
 	lode_error err;
 
 	write_queries(f, "\xef\xbb\xbfterm\toil\n# a comment\n   \n\t \n"
-	                 "term\tcouncil\r\n\"oil prices\"\n\nand\toil AND prices");
+	                 "term\tcouncil\r\n\"oil prices\"\n\nand\toil AND prices\n"
+	                 "\twheat\n");
 	assert_int_equal(lode_bench_load(&b, f->queries, &err), LODE_OK);
 	assert_int_equal(b.nqueries, sizeof(want) / sizeof(want[0]));
 	for (size_t i = 0; i < b.nqueries; i++) {
@@ -243,6 +245,45 @@ static void json_report_is_utf8(void **state)
 	lode_bench_free(&b);
 }
 
+/* The table and the JSON summary name each mode as --mode does. */
+static void reports_name_every_mode(void **state)
+{
+	static const struct {
+		enum lode_bench_mode mode;
+		const char *table, *json;
+	} cases[] = {
+		{LODE_BENCH_COUNT, "lode bench: mode count", "\"mode\":\"count\""},
+		{LODE_BENCH_ALL, "lode bench: mode all", "\"mode\":\"all\""},
+		{LODE_BENCH_TOP, "lode bench: mode top7", "\"mode\":\"top7\""},
+	};
+	struct fixture *f = *state;
+	char *path = test_asprintf("%s/report.txt", f->root);
+
+	write_queries(f, "oil\n");
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		for (int json = 0; json <= 1; json++) {
+			lode_bench_options opt = {cases[c].mode, 7, 1, 1};
+			lode_bench b;
+			lode_error err;
+			size_t len;
+			char *out;
+			FILE *fp;
+			assert_int_equal(lode_bench_load(&b, f->queries, &err), LODE_OK);
+			assert_int_equal(lode_bench_run(&b, f->ix, &opt, &err), LODE_OK);
+			assert_non_null(fp = fopen(path, "w"));
+			lode_bench_report(&b, f->ix, fp, json);
+			fclose(fp);
+			out = test_read_file(path, &len);
+			assert_non_null(out);
+			assert_non_null(strstr(out, json ? cases[c].json
+			                                 : cases[c].table));
+			free(out);
+			lode_bench_free(&b);
+		}
+	}
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -250,6 +291,7 @@ int main(void)
 		cmocka_unit_test(errors_name_the_file_and_line),
 		cmocka_unit_test(answers_are_the_library_answers),
 		cmocka_unit_test(json_report_is_utf8),
+		cmocka_unit_test(reports_name_every_mode),
 	};
 
 	return cmocka_run_group_tests_name("bench", tests, setup, teardown);
