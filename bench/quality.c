@@ -178,7 +178,7 @@ int lode_evaluate(const lode_index *ix, const char *queries_path,
 	int *relevant = NULL;
 	size_t relevant_cap = 0;
 	char *line = NULL;
-	size_t line_cap = 0;
+	size_t line_cap = 0, lineno = 0;
 	ssize_t len;
 	int rc = LODE_OK;
 
@@ -190,20 +190,27 @@ int lode_evaluate(const lode_index *ix, const char *queries_path,
 		size_t nhits = 0, nrel;
 		lode_query *q;
 		lode_metrics m;
+		lineno++;
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
 		if (len == 0 || line[0] == '#')
 			continue;
 		tab = strchr(line, '\t');
 		if (!tab) {
-			rc = lode_fail(err, LODE_EINVAL, "%s: expected 'qid<TAB>text', "
-			               "got '%.40s'", queries_path, line);
+			rc = lode_fail(err, LODE_EINVAL, "%s:%zu: expected "
+			               "'qid<TAB>text', got '%.40s'", queries_path,
+			               lineno, line);
 			break;
 		}
 		*tab = '\0';
 		sum->queries++;
-		if ((rc = lode_query_parse_text(tab + 1, strlen(tab + 1), &q, err)))
+		if ((rc = lode_query_parse_text(tab + 1, strlen(tab + 1), &q,
+		                                err))) {
+			char why[sizeof(err->message)];
+			memcpy(why, err->message, sizeof(why));
+			lode_fail(err, rc, "%s:%zu: %s", queries_path, lineno, why);
 			break;
+		}
 		lode_query_set_exact(q, opt->exact);
 		rc = opt->dfr ? lode_query_set_dfr(q, opt->c, err)
 		              : lode_query_set_bm25(q, opt->k1, opt->b, err);
@@ -239,6 +246,11 @@ int lode_evaluate(const lode_index *ix, const char *queries_path,
 		sum->mean.p10 += m.p10;
 		sum->mean.recall100 += m.recall100;
 	}
+	if (rc == LODE_OK && ferror(f))
+		rc = lode_fail_errno(err, "%s: read", queries_path);
+	if (rc == LODE_OK && sum->judged == 0)
+		rc = lode_fail(err, LODE_EINVAL, "%s: no query has a relevant "
+		               "document in the judgments", queries_path);
 	if (sum->judged) {
 		sum->mean.ap100 /= (double)sum->judged;
 		sum->mean.ndcg10 /= (double)sum->judged;

@@ -71,7 +71,9 @@ typedef struct lode_eval_summary {
  * Run every "qid<TAB>text" line of queries_path as free text against index,
  * take the top LODE_EVAL_DEPTH, write a TREC run ("qid Q0 docname rank score
  * lode"; docname = the file name without directory or extension) to run if
- * not NULL, and average the metrics over the judged queries.
+ * not NULL, and average the metrics over the judged queries.  A bad line
+ * or a query that does not parse fails naming the file and line; no judged
+ * query at all is LODE_EINVAL, as there is nothing to average.
  */
 typedef struct lode_eval_options {
 	int exact;     /* words match exactly even in a stemmed index */

@@ -40,7 +40,7 @@ static const char usage_main[] =
 	"  eval Q QRELS     rank free-text queries, score against judgments\n"
 	"  help [COMMAND]   show help\n"
 	"\n"
-	"options for every command:\n"
+	"options every command takes (after its name):\n"
 	"  -i, --index PATH  the index directory (default $LODE_INDEX or .lode)\n"
 	"  -h, --help        show help;  --version  show the version\n"
 	"\n"
@@ -194,6 +194,24 @@ static const char *default_index(void)
 	return env && *env ? env : ".lode";
 }
 
+/* The argument of -i: a path, which an empty string is not. */
+static const char *index_arg(const char *usage, const char *arg)
+{
+	if (!*arg)
+		usage_error(usage, "-i: the index path is empty");
+	return arg;
+}
+
+/* A language for --stem, as Snowball names them (lowercase): 'English'
+ * and 'ENGLISH' are english. */
+static const char *stem_arg(char *arg)
+{
+	for (char *c = arg; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	return arg;
+}
+
 /* Parse "64M", "1G", "300000" into bytes. */
 static int parse_size(const char *s, size_t *out)
 {
@@ -309,14 +327,14 @@ static int cmd_index(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "i:m:qj:s:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'i': index = optarg; break;
+		case 'i': index = index_arg(usage_index, optarg); break;
 		case 'm':
 			if (parse_size(optarg, &bo.memory_budget))
 				usage_error(usage_index, "bad --memory size '%s'", optarg);
 			break;
 		case 'q': quiet = 1; break;
 		case 'j': bo.threads = parse_count(usage_index, "--jobs", optarg, 256); break;
-		case 's': bo.stemmer = optarg; break;
+		case 's': bo.stemmer = stem_arg(optarg); break;
 		case 'T': bo.no_text = 1; break;
 		case 'h': fputs(usage_index, stdout); return 0;
 		default: bad_option(usage_index, argc, argv);
@@ -336,15 +354,16 @@ static int cmd_index(int argc, char **argv)
 		fputs("\r\033[K", stderr);
 	if (!quiet) {
 		double in_mb = (double)st.input_bytes / 1e6;
-		printf("indexed %" PRIu64 " documents in %.2f s (%.1f MB/s)\n",
-		       st.documents, st.seconds,
+		printf("indexed %" PRIu64 " document%s in %.2f s (%.1f MB/s)\n",
+		       st.documents, st.documents == 1 ? "" : "s", st.seconds,
 		       st.seconds > 0 ? in_mb / st.seconds : 0.0);
 		if (st.runs)
 			printf("merged %" PRIu64 " sorted runs spilled to disk "
 			       "(memory budget reached)\n", st.runs);
 		if (st.skipped_binary || st.skipped_error)
-			printf("skipped %" PRIu64 " binary files, %" PRIu64
-			       " unreadable\n", st.skipped_binary, st.skipped_error);
+			printf("skipped %" PRIu64 " binary file%s, %" PRIu64
+			       " unreadable\n", st.skipped_binary,
+			       st.skipped_binary == 1 ? "" : "s", st.skipped_error);
 		printf("%" PRIu64 " distinct terms, %" PRIu64 " postings, %" PRIu64
 		       " positions; %" PRIu64 " pairs of common words\n",
 		       st.terms, st.postings, st.tokens, st.pairs);
@@ -528,7 +547,7 @@ static int cmd_search(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "i:n:lch", opts, NULL)) != -1) {
 		switch (c) {
-		case 'i': index = optarg; break;
+		case 'i': index = index_arg(usage_search, optarg); break;
 		case 'n':
 			errno = 0;
 			k = (size_t)strtoull(optarg, &end, 10);
@@ -558,7 +577,9 @@ static int cmd_search(int argc, char **argv)
 	else if (strcmp(color_when, "never") == 0)
 		color = 0;
 	else if (strcmp(color_when, "auto") == 0)
-		color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+		/* NO_COLOR counts when set and not empty (no-color.org). */
+		color = isatty(STDOUT_FILENO) &&
+		        !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
 	else
 		usage_error(usage_search, "--color takes auto, always or never");
 	if (optind >= argc)
@@ -668,7 +689,7 @@ static int cmd_check(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "i:sh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'i': index = optarg; break;
+		case 'i': index = index_arg(usage_check, optarg); break;
 		case 's': want_sizes = 1; break;
 		case 'h': fputs(usage_check, stdout); return 0;
 		default: bad_option(usage_check, argc, argv);
@@ -726,7 +747,7 @@ static int cmd_bench(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "i:m:k:r:t:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'i': index = optarg; break;
+		case 'i': index = index_arg(usage_bench, optarg); break;
 		case 'm':
 			if (strcmp(optarg, "count") == 0)
 				opt.mode = LODE_BENCH_COUNT;
@@ -789,7 +810,7 @@ static int cmd_eval(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "i:r:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'i': index = optarg; break;
+		case 'i': index = index_arg(usage_eval, optarg); break;
 		case 'r': run_path = optarg; break;
 		case 'S': eo.exact = 1; break;
 		case 'K': eo.k1 = parse_number(usage_eval, "--k1", optarg); break;

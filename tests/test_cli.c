@@ -1406,6 +1406,61 @@ static void bm25_options_rank_and_check_their_values(void **state)
 	free(qrels);
 }
 
+/* eval names the line of a bad query line, and a run with no judged
+ * query is an error, not a MAP of 0. */
+static void eval_errors_name_the_line(void **state)
+{
+	static const struct {
+		const char *queries, *qrels, *err;
+	} cases[] = {
+		{"1\thezbollah\n2 no tab\n", "1 0 d 1\n",
+		 "eval-q.tsv:2: expected 'qid<TAB>text', got '2 no tab'"},
+		{"1\thezbollah\n\n3\t!!!\n", "1 0 d 1\n",
+		 "eval-q.tsv:3: query error at column 1"},
+		{"1\thezbollah\n", "9 0 d 1\n",
+		 "eval-q.tsv: no query has a relevant document"},
+	};
+	char *queries = test_asprintf("%s/eval-q.tsv", tmp_root);
+	char *qrels = test_asprintf("%s/eval-qrels", tmp_root);
+	test_run r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		test_write_file(tmp_root, "eval-q.tsv", cases[i].queries,
+		                strlen(cases[i].queries));
+		test_write_file(tmp_root, "eval-qrels", cases[i].qrels,
+		                strlen(cases[i].qrels));
+		LODE(&r, "eval", "-i", corpus_index, queries, qrels);
+		TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
+		TEST_RUN_EXPECT(&r, strstr(r.err.p, cases[i].err) != NULL);
+		test_run_release(&r);
+	}
+	free(queries);
+	free(qrels);
+}
+
+/* An empty -i is an error naming it; --stem takes a language in any case. */
+static void index_path_and_language_arguments(void **state)
+{
+	char *index = test_asprintf("%s/stem-upper", tmp_root);
+	test_run r;
+
+	(void)state;
+	LODE(&r, "search", "-i", "", "iran");
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
+	TEST_RUN_EXPECT(&r, starts_with(r.err.p,
+	                                "lode: -i: the index path is empty\n"));
+	test_run_release(&r);
+	LODE(&r, "index", "--stem", "English", "-i", index, "corpus/");
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0));
+	test_run_release(&r);
+	/* Stemmed: "retaliations", in no document, finds "retaliation". */
+	LODE(&r, "search", "-c", "-i", index, "retaliations");
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && strcmp(r.out.p, "0\n"));
+	test_run_release(&r);
+	free(index);
+}
+
 static void unknown_option_is_a_usage_error(void **state)
 {
 	test_run r;
@@ -1714,7 +1769,7 @@ static void binary_and_hidden_files_are_skipped(void **state)
 	LODE(&r, "index", "-i", index, docs);
 	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0));
 	TEST_RUN_EXPECT(&r, starts_with(r.out.p, "indexed 2 documents"));
-	TEST_RUN_EXPECT(&r, strstr(r.out.p, "skipped 1 binary files, 0 unreadable\n") !=
+	TEST_RUN_EXPECT(&r, strstr(r.out.p, "skipped 1 binary file, 0 unreadable\n") !=
 	                    NULL);
 	test_run_release(&r);
 
@@ -2028,7 +2083,7 @@ static void default_index_is_dot_lode(void **state)
 	test_run_release(&r);
 	LODE_ENV(&r, &env, "index", "-i", "docs/idx", "docs");
 	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) &&
-	                    starts_with(r.out.p, "indexed 1 documents"));
+	                    starts_with(r.out.p, "indexed 1 document "));
 	test_run_release(&r);
 	free(manifest);
 	free(dir);
@@ -2046,6 +2101,8 @@ int main(void)
 		cmocka_unit_test(results_option_limits_hits_shown),
 		cmocka_unit_test(json_output_is_one_object_per_hit),
 		cmocka_unit_test(color_always_highlights_and_never_does_not),
+		cmocka_unit_test(eval_errors_name_the_line),
+		cmocka_unit_test(index_path_and_language_arguments),
 		cmocka_unit_test(tiny_memory_budget_gives_same_results),
 		cmocka_unit_test(query_syntax_errors_name_their_column),
 		cmocka_unit_test(missing_index_is_an_error),
