@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "bytes.h"
 #include "error.h"
 #include "tokenizer.h"
 
@@ -771,64 +772,112 @@ int lode_qnode_parse(const char *text, size_t len, struct lode_qnode **root,
 
 /* ---- free text --------------------------------------------------------- */
 
+/* Free text's distinct words as they come: their count in the text, and
+ * an open-addressing table (index + 1, 0 empty) to find a repeat, so that
+ * the term limit counts distinct words and a long text costs linear time. */
+struct text_build {
+	struct phrase_build b;
+	double *qtf;       /* per distinct word, its count */
+	size_t qtf_cap;
+	uint32_t *slot;
+	size_t slot_cap;   /* a power of two, or 0 */
+};
+
+static size_t text_slot(const struct text_build *t, const char *term,
+                        size_t len)
+{
+	size_t mask = t->slot_cap - 1, at = lode_bytes_hash(term, len) & mask;
+
+	for (uint32_t e; (e = t->slot[at]) != 0; at = (at + 1) & mask)
+		if (t->b.term_len[e - 1] == len &&
+		    !memcmp(t->b.terms[e - 1], term, len))
+			break;
+	return at;
+}
+
+/* Double the table (or make the first one) and place every word again. */
+static int text_rehash(struct text_build *t)
+{
+	size_t cap = t->slot_cap ? 2 * t->slot_cap : 64;
+	uint32_t *old = t->slot;
+
+	if (!(t->slot = lode_calloc(cap, sizeof(*t->slot)))) {
+		t->slot = old;
+		return LODE_ENOMEM;
+	}
+	lode_free(old);
+	t->slot_cap = cap;
+	for (size_t i = 0; i < t->b.n; i++)
+		t->slot[text_slot(t, t->b.terms[i], t->b.term_len[i])] =
+		        (uint32_t)i + 1;
+	return LODE_OK;
+}
+
+static int add_text_word(void *ctx, const char *term, size_t term_len,
+                         uint32_t position, size_t start, size_t end)
+{
+	struct text_build *t = ctx;
+	size_t at;
+	int rc;
+
+	if ((t->b.n + 1) * 2 > t->slot_cap && (rc = text_rehash(t)))
+		return rc;
+	at = text_slot(t, term, term_len);
+	if (t->slot[at]) {
+		t->qtf[t->slot[at] - 1] += 1;
+		return LODE_OK;
+	}
+	if (lode_grow(&t->qtf, &t->qtf_cap, t->b.n + 1, sizeof(*t->qtf)))
+		return LODE_ENOMEM;
+	if ((rc = add_term(&t->b, term, term_len, position, start, end)))
+		return rc;
+	t->qtf[t->b.n - 1] = 1;
+	t->slot[at] = (uint32_t)t->b.n;
+	return LODE_OK;
+}
+
 int lode_qnode_from_text(const char *text, size_t len,
                          struct lode_qnode **root, lode_error *err)
 {
 	size_t nterms = 0, cap = 0;
-	struct phrase_build b;
+	struct text_build t = {0};
 	struct lode_qnode *tree = NULL;
-	double *qtf = NULL;
 	int rc;
 
 	*root = NULL;
-	phrase_build_init(&b, &nterms);
-	rc = lode_tokenize(text ? text : "", len, add_term, &b);
+	phrase_build_init(&t.b, &nterms);
+	/* Each distinct word once, weighted by its count in the text (BM25's
+	 * query term frequency, as if k3 were infinite). */
+	rc = lode_tokenize(text ? text : "", len, add_text_word, &t);
 	if (rc == LODE_ELIMIT) {
-		rc = lode_fail(err, rc, "query error at column 1: more than %d terms",
-		               LODE_QUERY_MAX_TERMS);
+		rc = lode_fail(err, rc, "query error at column 1: more than %d "
+		               "distinct words", LODE_QUERY_MAX_TERMS);
 		goto out_free;
 	}
-	if (rc == LODE_OK && b.n == 0) {
+	if (rc == LODE_OK && t.b.n == 0) {
 		rc = lode_fail(err, LODE_EQUERY, "query error at column 1: the "
 		               "text has no searchable words");
 		goto out_free;
 	}
-	/* Each distinct word once, weighted by its count in the text (BM25's
-	 * query term frequency, as if k3 were infinite): count and drop the
-	 * repeats before taking any term. */
-	qtf = lode_calloc(b.n, sizeof(double));
-	if (!qtf)
-		rc = LODE_ENOMEM;
-	for (size_t i = 0; rc == LODE_OK && i < b.n; i++) {
-		size_t j;
-		for (j = 0; j < i; j++)
-			if (b.terms[j] && b.term_len[j] == b.term_len[i] &&
-			    !memcmp(b.terms[j], b.terms[i], b.term_len[i]))
-				break;
-		qtf[j] += 1;
-		if (j < i)
-			b.terms[i] = NULL;
-	}
-	for (size_t i = 0; rc == LODE_OK && i < b.n; i++) {
-		struct lode_qnode *leaf;
-		if (!b.terms[i])
-			continue;
-		leaf = phrase_new(1, 1, &b.terms[i], &b.term_len[i]);
+	for (size_t i = 0; rc == LODE_OK && i < t.b.n; i++) {
+		struct lode_qnode *leaf =
+		        phrase_new(1, 1, &t.b.terms[i], &t.b.term_len[i]);
 		if (!leaf) {
 			rc = LODE_ENOMEM;
 			break;
 		}
-		leaf->boost = qtf[i];
+		leaf->boost = t.qtf[i];
 		if (!tree)
 			tree = leaf;
 		else
 			rc = join(LODE_Q_OR, &tree, &cap, leaf);
 	}
-	lode_free(qtf);
 	if (rc == LODE_ENOMEM)
 		lode_fail(err, rc, "out of memory parsing the query");
 out_free:
-	lode_arena_free(&b.arena);
+	lode_free(t.qtf);
+	lode_free(t.slot);
+	lode_arena_free(&t.b.arena);
 	if (rc) {
 		lode_qnode_free(tree);
 		return rc;

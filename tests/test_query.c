@@ -460,6 +460,65 @@ static void term_limit_is_enforced(void **state)
 	free(q);
 }
 
+/* Free text: each distinct word once, in order of first appearance,
+ * boosted by its count; the term limit counts distinct words; every
+ * allocation failure is clean. */
+static void free_text_counts_distinct_words(void **state)
+{
+	char *q = repeat("Oil ", 2 * LODE_QUERY_MAX_TERMS, "prices oil");
+	lode_query *query;
+	lode_error err;
+	size_t len = 0;
+	long n;
+	int rc;
+
+	(void)state;
+	assert_int_equal(lode_query_parse_text(q, strlen(q), &query, &err),
+	                 LODE_OK);
+	assert_int_equal(query->root->kind, LODE_Q_OR);
+	assert_int_equal(query->root->nchild, 2);
+	assert_string_equal(query->root->child[0]->terms[0], "oil");
+	assert_true(query->root->child[0]->boost == 2 * LODE_QUERY_MAX_TERMS + 1);
+	assert_string_equal(query->root->child[1]->terms[0], "prices");
+	assert_true(query->root->child[1]->boost == 1);
+	lode_query_free(query);
+	free(q);
+
+	q = malloc(16 * (LODE_QUERY_MAX_TERMS + 1) + 1);
+	assert_non_null(q);
+	for (int i = 0; i <= LODE_QUERY_MAX_TERMS; i++)
+		len += (size_t)sprintf(q + len, "w%d w0 ", i);
+	assert_int_equal(lode_query_parse_text(q, len, &query, &err),
+	                 LODE_ELIMIT);
+	assert_string_equal(err.message, "query error at column 1: more than "
+	                                 "10000 distinct words");
+	/* One distinct word fewer parses. */
+	len = 0;
+	for (int i = 0; i < LODE_QUERY_MAX_TERMS; i++)
+		len += (size_t)sprintf(q + len, "w%d w0 ", i);
+	assert_int_equal(lode_query_parse_text(q, len, &query, &err), LODE_OK);
+	assert_int_equal(query->root->nchild, LODE_QUERY_MAX_TERMS);
+	assert_true(query->root->child[0]->boost == LODE_QUERY_MAX_TERMS + 1);
+	lode_query_free(query);
+	free(q);
+
+	for (n = 0;; n++) {
+		lode_alloc_fail_after(n);
+		rc = lode_query_parse_text("a b a c d e f g h i j k l m n o p q r s"
+		                           " t u v w x y z aa bb cc dd ee ff gg hh",
+		                           77, &query, &err);
+		lode_alloc_fail_after(-1);
+		if (rc != LODE_ENOMEM)
+			break;
+		assert_null(query);
+		assert_string_equal(err.message, "out of memory parsing the query");
+	}
+	assert_int_equal(rc, LODE_OK);
+	assert_true(n > 0);
+	assert_int_equal(query->root->nchild, 34);
+	lode_query_free(query);
+}
+
 /* The longest NOT chain the term limit allows is one flat node, not a tree
  * 10,000 deep: a NOT a NOT ... NOT b = (ANDNOT a (OR a ... a b)). */
 static void longest_not_chain_formats_and_frees(void **state)
@@ -1029,6 +1088,7 @@ int main(void)
 		cmocka_unit_test(ten_thousand_parens_fail_cleanly),
 		cmocka_unit_test(ten_thousand_nots_fail_cleanly),
 		cmocka_unit_test(term_limit_is_enforced),
+		cmocka_unit_test(free_text_counts_distinct_words),
 		cmocka_unit_test(longest_not_chain_formats_and_frees),
 		cmocka_unit_test(format_truncates_and_reports_length),
 		cmocka_unit_test(public_parse_wraps_the_tree),
