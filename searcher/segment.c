@@ -286,12 +286,34 @@ read_lengths(const struct lode_segment *seg, const uint8_t **p,
 	return 0;
 }
 
+/* What read_fields found wrong, so that the message names the file that
+ * is short of what the dictionary says (a truncated postings.pst or
+ * positions.pos, more likely than a dictionary that passes their end). */
+enum entry_fault {
+	ENTRY_OK,
+	ENTRY_BAD,           /* the entry itself */
+	ENTRY_PAST_POSTINGS, /* its postings pass postings.pst's end */
+	ENTRY_PAST_POSITIONS /* its positions pass positions.pos's end */
+};
+
+static int entry_corrupt(const struct lode_segment *seg,
+                         enum entry_fault fault, lode_error *err)
+{
+	if (fault == ENTRY_PAST_POSTINGS)
+		return corrupt(&seg->postings, "shorter than the dictionary says",
+		               err);
+	if (fault == ENTRY_PAST_POSITIONS)
+		return corrupt(&seg->positions,
+		               "shorter than the dictionary says", err);
+	return corrupt(&seg->dict, "bad dictionary entry", err);
+}
+
 /* Read the rest of the entry of a term whose first byte is first, whose
- * data start at pst_off and pos_off, checking every field's bounds; -1 if
- * one is out of them. */
-static int read_fields(const struct lode_segment *seg, const uint8_t **p,
-                       const uint8_t *end, uint8_t first, uint64_t pst_off,
-                       uint64_t pos_off, struct entry *e)
+ * data start at pst_off and pos_off, checking every field's bounds. */
+static enum entry_fault read_fields(const struct lode_segment *seg,
+                                    const uint8_t **p, const uint8_t *end,
+                                    uint8_t first, uint64_t pst_off,
+                                    uint64_t pos_off, struct entry *e)
 {
 	size_t pst_max = seg->postings.size - LODE_POSTINGS_PAD -
 	                 LODE_PLAIN_FOOTER_SIZE;
@@ -300,21 +322,21 @@ static int read_fields(const struct lode_segment *seg, const uint8_t **p,
 	uint64_t df, cf;
 
 	if (lode_vbyte_get_fast(p, end, &df) || lode_vbyte_get_fast(p, end, &cf) ||
-	    read_lengths(seg, p, end, first, df, &e->pst_len, &e->pos_len))
-		return -1;
-	if (df == 0 || df > seg->ndocs || cf < df ||
-	    pst_off < LODE_HEADER_SIZE || pst_off > pst_max ||
-	    e->pst_len > pst_max - pst_off ||
-	    pos_off < LODE_HEADER_SIZE || pos_off > pos_max ||
-	    e->pos_len > pos_max - pos_off)
-		return -1;
+	    read_lengths(seg, p, end, first, df, &e->pst_len, &e->pos_len) ||
+	    df == 0 || df > seg->ndocs || cf < df ||
+	    pst_off < LODE_HEADER_SIZE || pos_off < LODE_HEADER_SIZE)
+		return ENTRY_BAD;
+	if (pst_off > pst_max || e->pst_len > pst_max - pst_off)
+		return ENTRY_PAST_POSTINGS;
+	if (pos_off > pos_max || e->pos_len > pos_max - pos_off)
+		return ENTRY_PAST_POSITIONS;
 	e->info.df = (uint32_t)df;
 	e->info.cf = cf;
 	e->info.postings = seg->postings.data + pst_off;
 	e->info.postings_len = (size_t)e->pst_len;
 	e->info.positions = seg->positions.data + pos_off;
 	e->info.positions_len = (size_t)e->pos_len;
-	return 0;
+	return ENTRY_OK;
 }
 
 /*
@@ -334,12 +356,14 @@ static int scan_block(const struct lode_segment *seg, uint64_t b, entry_fn fn,
 		return rc;
 	for (unsigned i = 0; i < LODE_DICT_BLOCK_TERMS && p < end; i++) {
 		size_t prev_len = cur_len;
+		enum entry_fault fault;
 		struct entry e;
-		if (read_term(&p, end, i, &cur_len, &e) ||
-		    read_fields(seg, &p, end,
-		                e.prefix ? (uint8_t)cur[0] : e.suffix[0], pst_off,
-		                pos_off, &e))
+		if (read_term(&p, end, i, &cur_len, &e))
 			goto bad;
+		if ((fault = read_fields(seg, &p, end,
+		                         e.prefix ? (uint8_t)cur[0] : e.suffix[0],
+		                         pst_off, pos_off, &e)))
+			return entry_corrupt(seg, fault, err);
 		/* The writer's prefix is the longest shared one, which
 		 * find_in_block relies on: a longer one was possible if the
 		 * suffix begins with the previous term's next byte. */
@@ -410,14 +434,17 @@ static int find_in_block(const struct lode_segment *seg, uint64_t b,
 			while (k < n && t[m + k] == sfx[k])
 				k++;
 			if (k == n) {
+				enum entry_fault fault;
 				struct entry e;
 				const uint8_t *fields = p;
 				if (rest < suffix)
 					return 0; /* term is a prefix of the entry */
 				if (rest == suffix) {
-					if (read_fields(seg, &fields, end, first,
-					                pst_off, pos_off, &e))
-						goto bad;
+					if ((fault = read_fields(seg, &fields, end,
+					                         first, pst_off,
+					                         pos_off, &e)))
+						return entry_corrupt(seg, fault,
+						                     err);
 					*info = e.info;
 					return 1;
 				}
@@ -675,10 +702,10 @@ static int chunk_place(const struct lode_segment *seg, uint64_t c,
 	uint64_t next = lode_get64(seg->chunks + (c + 1) * 8);
 
 	*off = lode_get64(seg->chunks + c * 8);
-	if (*off < LODE_HEADER_SIZE || *off > next ||
-	    next > seg->text.size - LODE_PLAIN_FOOTER_SIZE ||
-	    next - *off > UINT32_MAX)
+	if (*off < LODE_HEADER_SIZE || *off > next || next - *off > UINT32_MAX)
 		return corrupt(&seg->docs, "text chunk out of range", err);
+	if (next > seg->text.size - LODE_PLAIN_FOOTER_SIZE)
+		return corrupt(&seg->text, "shorter than docs.tab says", err);
 	*clen = (uint32_t)(next - *off);
 	return LODE_OK;
 }
@@ -759,9 +786,11 @@ static int text_chunk(const struct lode_segment *seg, uint32_t doc,
 	 * allocation.  zstd expands at most 2^17 : 4 (one byte repeated for a
 	 * block of 128 KiB, behind its 3-byte header), so a frame claiming
 	 * more is corrupt too. */
-	if (*size > UINT64_MAX - *start || *start + *size > SIZE_MAX - 1 ||
-	    *fsize < *start + *size)
+	if (*size > UINT64_MAX - *start || *start + *size > SIZE_MAX - 1)
 		return corrupt(&seg->docs, "stored text length is implausible", err);
+	if (*fsize < *start + *size)
+		return corrupt(&seg->text, "a chunk holds less than docs.tab says",
+		               err);
 	return LODE_OK;
 }
 
@@ -948,9 +977,11 @@ static int chunk_verify(const struct lode_segment *seg, uint64_t c,
 
 	if ((rc = chunk_place(seg, c, &off, &clen, err)))
 		return rc;
-	if (e->bytes > UINT64_MAX - e->start ||
-	    frame_size(seg, off, clen) != e->start + e->bytes)
+	if (e->bytes > UINT64_MAX - e->start)
 		return corrupt(&seg->docs, "stored text length is implausible", err);
+	if (frame_size(seg, off, clen) != e->start + e->bytes)
+		return corrupt(&seg->text, "a chunk holds other than docs.tab says",
+		               err);
 	return decompress_chunk(seg, off, clen, e->start + e->bytes, NULL, 1, err);
 }
 

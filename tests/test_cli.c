@@ -1090,6 +1090,37 @@ static void truncated_dictionary_is_corrupt(void **state)
 	free(index);
 }
 
+/* A postings, positions or text file cut short of what the dictionary or
+ * the document table says: the error names the file that is short. */
+static void short_data_files_are_named(void **state)
+{
+	static const char *const files[] = {"postings.pst", "positions.pos",
+	                                    "text.z"};
+	char *index = copy_corpus_index("short");
+	char *seg = segment_dir(index);
+	test_run r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char *path = test_asprintf("%s/%s", seg, files[i]);
+		char *want = test_asprintf("%s: corrupt: shorter than", files[i]);
+		size_t len;
+		char *orig = test_read_file(path, &len);
+		assert_non_null(orig);
+		test_write_whole(path, orig, 64); /* its header and a little */
+		LODE(&r, "search", "-i", index, "\"supreme leader\" iran");
+		TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) &&
+		                    strstr(r.err.p, want) != NULL);
+		test_run_release(&r);
+		test_write_whole(path, orig, len);
+		free(orig);
+		free(want);
+		free(path);
+	}
+	free(seg);
+	free(index);
+}
+
 static void bad_magic_is_corrupt(void **state)
 {
 	static const char *const files[] = {"terms.dic", "postings.pst",
@@ -2107,6 +2138,7 @@ int main(void)
 		cmocka_unit_test(query_syntax_errors_name_their_column),
 		cmocka_unit_test(missing_index_is_an_error),
 		cmocka_unit_test(truncated_dictionary_is_corrupt),
+		cmocka_unit_test(short_data_files_are_named),
 		cmocka_unit_test(bad_magic_is_corrupt),
 		cmocka_unit_test(other_format_version_is_refused),
 		cmocka_unit_test(flipped_manifest_byte_is_corrupt),
