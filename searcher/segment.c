@@ -143,6 +143,10 @@ int lode_segment_open(struct lode_segment *seg, const char *dir, uint32_t ndocs,
 	                   LODE_POSITIONS_PAD + LODE_PLAIN_FOOTER_SIZE, err)) ||
 	    (rc = map_file(&seg->docs, dir, LODE_FILE_DOCS, LODE_MAGIC_DOCS,
 	                   LODE_DOCS_FOOTER_SIZE, err)) ||
+	    /* The paths shown and the token counts scored with: a flipped
+	     * byte would pass for data.  A few bytes a document, checked in
+	     * microseconds (libdeflate's CRC runs at gigabytes a second). */
+	    (rc = lode_map_verify_crc(&seg->docs, err)) ||
 	    (rc = map_file(&seg->text, dir, LODE_FILE_TEXT, LODE_MAGIC_TEXT,
 	                   LODE_PLAIN_FOOTER_SIZE, err)) ||
 	    (rc = check_dict(seg, err)) || (rc = check_docs(seg, ndocs, err)))

@@ -1197,15 +1197,15 @@ static void other_format_version_is_refused(void **state)
 }
 
 /* The manifest's CRC covers it all: any flipped byte is caught. */
-static void flipped_manifest_byte_is_corrupt(void **state)
+/* Every byte of the file at path (in index) flipped in turn: a search
+ * fails with one line saying the index is corrupt (or of another
+ * version), never answers. */
+static void expect_every_flip_reported(const char *index, const char *path)
 {
-	char *index = copy_corpus_index("manifest");
-	char *path = test_asprintf("%s/MANIFEST", index);
 	size_t len;
 	char *orig = test_read_file(path, &len), *bad;
 	int failures = 0;
 
-	(void)state;
 	assert_non_null(orig);
 	assert_true(len > 16);
 	bad = malloc(len);
@@ -1220,7 +1220,7 @@ static void flipped_manifest_byte_is_corrupt(void **state)
 		if (crashed(&r) || !test_run_exited(&r, 2) || r.out.len != 0 ||
 		    !test_run_one_error_line(&r, "lode: ") ||
 		    !(strstr(r.err.p, "corrupt") || strstr(r.err.p, "version"))) {
-			print_error("MANIFEST byte %zu flipped\n", i);
+			print_error("%s byte %zu flipped\n", path, i);
 			test_run_dump(&r, print_error);
 			failures++;
 		}
@@ -1228,10 +1228,34 @@ static void flipped_manifest_byte_is_corrupt(void **state)
 	}
 	test_write_whole(path, orig, len);
 	if (failures)
-		fail_msg("%d flipped manifest bytes not reported", failures);
+		fail_msg("%d flipped bytes of %s not reported", failures, path);
 	free(bad);
 	free(orig);
+}
+
+static void flipped_manifest_byte_is_corrupt(void **state)
+{
+	char *index = copy_corpus_index("manifest");
+	char *path = test_asprintf("%s/MANIFEST", index);
+
+	(void)state;
+	expect_every_flip_reported(index, path);
 	free(path);
+	free(index);
+}
+
+/* docs.tab's CRC is verified on open: a flipped path or token count byte
+ * is not shown or scored with. */
+static void flipped_document_table_byte_is_corrupt(void **state)
+{
+	char *index = copy_corpus_index("doctab");
+	char *seg = segment_dir(index);
+	char *path = test_asprintf("%s/docs.tab", seg);
+
+	(void)state;
+	expect_every_flip_reported(index, path);
+	free(path);
+	free(seg);
 	free(index);
 }
 
@@ -2142,6 +2166,7 @@ int main(void)
 		cmocka_unit_test(bad_magic_is_corrupt),
 		cmocka_unit_test(other_format_version_is_refused),
 		cmocka_unit_test(flipped_manifest_byte_is_corrupt),
+		cmocka_unit_test(flipped_document_table_byte_is_corrupt),
 		cmocka_unit_test(missing_segment_file_is_corrupt),
 		cmocka_unit_test(check_verifies_every_checksum),
 		cmocka_unit_test(flipped_bytes_never_crash),
