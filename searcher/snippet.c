@@ -22,17 +22,31 @@ struct word {
 	size_t len;
 	char stem[LODE_STEM_TERM_MAX]; /* its stem term, if stem_len */
 	size_t stem_len;               /* 0: matches the exact word only */
+	int alone;                     /* a query term by itself, not only a
+	                                  word of phrases */
 };
 
 struct match {
 	size_t start, end; /* bytes of the document */
 	unsigned word;     /* index into the words, mod MAX_WORDS */
+	int keep;          /* a term's, or in an occurrence of its phrase */
+};
+
+/* A phrase of the query: its words' indexes, in order. */
+struct phrase {
+	size_t *word;
+	size_t n;
 };
 
 struct collect {
 	struct lode_stemmer *stemmer; /* bare words match stems; NULL: exact */
 	struct word *words;
 	size_t nwords, words_cap;
+	struct phrase *phrases;
+	size_t nphrases, phrases_cap;
+	size_t *recent;               /* by position mod nrecent: the word a
+	                                 token is exactly, SIZE_MAX if none */
+	size_t nrecent;               /* the longest phrase's length */
 	struct match *matches;
 	size_t nmatches, matches_cap;
 	int rc;
@@ -47,6 +61,19 @@ static int add_words(struct collect *c, const struct lode_qnode *q)
 	for (size_t i = 0; i < q->nchild; i++)
 		if (add_words(c, q->child[i]))
 			return LODE_ENOMEM;
+	if (q->nterms > 1) {
+		struct phrase *ph;
+		if (lode_grow(&c->phrases, &c->phrases_cap, c->nphrases + 1,
+		              sizeof(struct phrase)))
+			return LODE_ENOMEM;
+		ph = &c->phrases[c->nphrases];
+		if (!(ph->word = lode_calloc(q->nterms, sizeof(size_t))))
+			return LODE_ENOMEM;
+		ph->n = q->nterms;
+		c->nphrases++;
+		if (q->nterms > c->nrecent)
+			c->nrecent = q->nterms;
+	}
 	for (size_t t = 0; t < q->nterms; t++) {
 		int stemmed = c->stemmer && q->nterms == 1 && !q->quoted;
 		struct word *w;
@@ -55,13 +82,18 @@ static int add_words(struct collect *c, const struct lode_qnode *q)
 			if (c->words[i].len == q->term_len[t] &&
 			    memcmp(c->words[i].term, q->terms[t], q->term_len[t]) == 0)
 				break;
-		if (i < c->nwords && (c->words[i].stem_len || !stemmed))
-			continue;
+		if (q->nterms > 1)
+			c->phrases[c->nphrases - 1].word[t] = i;
+		if (i < c->nwords) {
+			c->words[i].alone |= q->nterms == 1;
+			if (c->words[i].stem_len || !stemmed)
+				continue;
+		}
 		if (i == c->nwords) {
 			if (lode_grow(&c->words, &c->words_cap, c->nwords + 1,
 			              sizeof(struct word)))
 				return LODE_ENOMEM;
-			c->nwords++;
+			c->words[c->nwords++].alone = q->nterms == 1;
 		}
 		w = &c->words[i];
 		w->term = q->terms[t];
@@ -72,17 +104,33 @@ static int add_words(struct collect *c, const struct lode_qnode *q)
 	return LODE_OK;
 }
 
+/* Whether the tokens up to position, the latest, are phrase ph. */
+static int phrase_ends_at(const struct collect *c, const struct phrase *ph,
+                          uint32_t position)
+{
+	if ((uint64_t)position + 1 < ph->n)
+		return 0;
+	for (size_t k = 0; k < ph->n; k++)
+		if (c->recent[(position - k) % c->nrecent] != ph->word[ph->n - 1 - k])
+			return 0;
+	return 1;
+}
+
 static int on_token(void *ctx, const char *term, size_t len, uint32_t position,
                     size_t start, size_t end)
 {
 	struct collect *c = ctx;
 	char stem[LODE_STEM_TERM_MAX];
-	size_t stem_len = 0;
+	size_t stem_len = 0, first = SIZE_MAX, exact = SIZE_MAX;
+	int alone = 0;
 
-	(void)position;
+	/* The first word the token matches names its match; the word it is
+	 * exactly (one at most) places it in phrases. */
 	for (size_t i = 0; i < c->nwords; i++) {
 		const struct word *w = &c->words[i];
-		if (w->len != len || memcmp(w->term, term, len)) {
+		if (w->len == len && !memcmp(w->term, term, len)) {
+			exact = i;
+		} else {
 			if (!w->stem_len)
 				continue;
 			if (!stem_len)
@@ -90,17 +138,41 @@ static int on_token(void *ctx, const char *term, size_t len, uint32_t position,
 			if (w->stem_len != stem_len || memcmp(w->stem, stem, stem_len))
 				continue;
 		}
-		if (lode_grow(&c->matches, &c->matches_cap, c->nmatches + 1,
-		              sizeof(struct match))) {
-			c->rc = LODE_ENOMEM;
-			return 1;
-		}
-		c->matches[c->nmatches].start = start;
-		c->matches[c->nmatches].end = end;
-		c->matches[c->nmatches++].word = (unsigned)(i % MAX_WORDS);
-		break;
+		if (first == SIZE_MAX)
+			first = i;
+		alone |= w->alone;
 	}
+	if (c->nrecent)
+		c->recent[position % c->nrecent] = exact;
+	if (first == SIZE_MAX)
+		return 0;
+	if (lode_grow(&c->matches, &c->matches_cap, c->nmatches + 1,
+	              sizeof(struct match))) {
+		c->rc = LODE_ENOMEM;
+		return 1;
+	}
+	c->matches[c->nmatches].start = start;
+	c->matches[c->nmatches].end = end;
+	c->matches[c->nmatches].keep = alone;
+	c->matches[c->nmatches++].word = (unsigned)(first % MAX_WORDS);
+	/* A phrase's tokens all matched, so they are the latest matches. */
+	for (size_t p = 0; p < c->nphrases; p++)
+		if (phrase_ends_at(c, &c->phrases[p], position))
+			for (size_t k = 0; k < c->phrases[p].n; k++)
+				c->matches[c->nmatches - 1 - k].keep = 1;
 	return 0;
+}
+
+/* Keep the matches of terms and of phrases where the whole phrase is: a
+ * word of "oil prices" alone is no match. */
+static void drop_loose_words(struct collect *c)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < c->nmatches; i++)
+		if (c->matches[i].keep)
+			c->matches[kept++] = c->matches[i];
+	c->nmatches = kept;
 }
 
 /* Choose the window of matches [*first, *last] as described above. */
@@ -267,9 +339,13 @@ int lode_snippet_of_text(const char *stemmer, const lode_query *query,
 	    (rc = lode_stemmer_new(stemmer, &c.stemmer, err)))
 		return rc;
 	rc = add_words(&c, query->root);
+	if (rc == LODE_OK && c.nrecent &&
+	    !(c.recent = lode_calloc(c.nrecent, sizeof(size_t))))
+		rc = LODE_ENOMEM;
 	if (rc == LODE_OK) {
 		lode_tokenize(text, len, on_token, &c);
 		rc = c.rc;
+		drop_loose_words(&c);
 	}
 	if (rc)
 		goto out_nomem;
@@ -326,6 +402,10 @@ out_nomem:
 out_free:
 	lode_stemmer_free(c.stemmer);
 	lode_free(c.words);
+	for (size_t p = 0; p < c.nphrases; p++)
+		lode_free(c.phrases[p].word);
+	lode_free(c.phrases);
+	lode_free(c.recent);
 	lode_free(c.matches);
 	return rc;
 }

@@ -6,7 +6,9 @@
  *
  * The passage is the window of at most `width` bytes of text holding the
  * most distinct query words (terms and phrase words not under a NOT), and of
- * those the most matches, earliest first.  It is widened with context to
+ * those the most matches, earliest first.  A phrase's words count, and are
+ * marked, only where the whole phrase is: "oil prices" marks no lone "oil"
+ * unless oil is also a term of the query by itself.  It is widened with context to
  * about width bytes, cut at white space (between characters in text without
  * any), folded onto one line (runs of white space and control characters
  * become one space, invalid UTF-8 becomes U+FFFD) and marked with '…' where
