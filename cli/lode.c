@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,11 +284,42 @@ struct progress {
 	double start, last;
 };
 
+/* The signal that asked a build to stop, or 0. */
+static volatile sig_atomic_t stop_signal;
+
+/* SIGINT, SIGTERM, SIGHUP during a build: it stops after the file it is
+ * on and removes what it wrote (the old index stays); a second signal
+ * ends the process at once, leaving the next build to clean up. */
+static void on_stop_signal(int sig)
+{
+	if (stop_signal) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	stop_signal = sig;
+}
+
+static void catch_stop_signals(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sa.sa_flags = SA_RESTART; /* reads go on; the flag is seen per file */
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
 static int on_progress(void *ctx, const lode_build_stats *s)
 {
 	struct progress *p = ctx;
 	double t = now_seconds();
 
+	if (stop_signal)
+		return 1;
 	if (p->tty && t - p->last >= 0.1) {
 		double mb = (double)s->input_bytes / 1e6;
 		p->last = t;
@@ -347,9 +379,16 @@ static int cmd_index(int argc, char **argv)
 	bo.progress = on_progress;
 	bo.warning = on_warning;
 	bo.ctx = &prog;
+	catch_stop_signals();
 	if (lode_build(index, (const char *const *)argv + optind,
-	               (size_t)(argc - optind), &bo, &st, &err))
+	               (size_t)(argc - optind), &bo, &st, &err)) {
+		if (prog.tty)
+			fputs("\r\033[K", stderr);
+		if (stop_signal)
+			die("indexing stopped by %s; the index is as it was",
+			    strsignal(stop_signal));
 		die("%s", err.message);
+	}
 	if (prog.tty)
 		fputs("\r\033[K", stderr);
 	if (!quiet) {

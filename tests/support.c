@@ -205,7 +205,7 @@ static void child_setup(const int out_pipe[2], const int err_pipe[2],
 }
 
 /* Sleep until start + after_us on the monotonic clock, then SIGKILL pid. */
-static void kill_at(pid_t pid, double start, long after_us)
+static void kill_at(pid_t pid, double start, long after_us, int sig)
 {
 	double at = start + (double)after_us / 1e3, left;
 
@@ -216,7 +216,7 @@ static void kill_at(pid_t pid, double start, long after_us)
 		nanosleep(&ts, NULL);
 	}
 	/* Not reaped yet: pid is still ours even if it has exited. */
-	kill(pid, SIGKILL);
+	kill(pid, sig ? sig : SIGKILL);
 }
 
 /* Read both pipes into r until both close or the deadline passes, when the
@@ -296,7 +296,7 @@ void test_run_argv(test_run *r, const char *path, const char *name,
 	close(out_pipe[1]);
 	close(err_pipe[1]);
 	if (opts && opts->kill)
-		kill_at(pid, start, opts->kill_after_us);
+		kill_at(pid, start, opts->kill_after_us, opts->kill_signal);
 	capture(r, pid, out_pipe[0], err_pipe[0], deadline);
 	while (waitpid(pid, &r->status, 0) < 0) {
 		if (errno != EINTR)

@@ -96,6 +96,7 @@ typedef struct test_run_opts {
 	int kill;               /* nonzero: SIGKILL the child kill_after_us
 	                         * after fork, whether or not it has exited */
 	long kill_after_us;     /* microseconds */
+	int kill_signal;        /* the signal kill sends instead, if not 0 */
 	const char *const *env; /* "NAME=value" strings added to the child's
 	                         * environment, NULL-terminated; or NULL */
 } test_run_opts;

@@ -622,6 +622,101 @@ static void killed_build_leaves_old_or_new_index(void **state)
 	free(dir);
 }
 
+/*
+ * `lode index` sent SIGINT or SIGTERM at moments spread over a whole build
+ * (variants as above): a build that sees the signal stops with exit 2 and
+ * "indexing stopped by", leaving the old index and nothing temporary; one
+ * that was past its last file finishes (exit 0, the new index).  A signal
+ * before lode installs its handler ends it as the signal does; the next
+ * build cleans up after it.  Some build must have been stopped.
+ */
+#define STOP_SIGNALS 24
+
+static void stopped_build_leaves_old_index_and_nothing_temporary(void **state)
+{
+	char *dir = fresh_dir("stop");
+	char *corpus = test_asprintf("%s/corpus", dir);
+	char *stash = test_asprintf("%s/stash-1", dir);
+	char *index = test_asprintf("%s/idx", dir);
+	char *ref[2];
+	struct answer want[2][NCRASH_QUERIES];
+	unsigned stopped = 0, finished = 0, signalled = 0;
+	const char *args[MAX_ARGS];
+	double full_ms = 0;
+	int live = 0, version;
+	test_rng rng;
+	test_run r;
+
+	(void)state;
+	test_rng_seed(&rng, CRASH_SEED + 1);
+	write_crash_corpus(corpus, 0);
+	write_crash_corpus(stash, 1);
+	for (int v = 0; v < 2; v++) {
+		switch_corpus(dir, &live, v);
+		ref[v] = test_asprintf("%s/ref-%d", dir, v);
+		index_args(args, 0, ref[v], corpus);
+		test_run_argv(&r, lode_bin, "lode", args, NULL);
+		TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
+		if (r.ms > full_ms)
+			full_ms = r.ms;
+		test_run_release(&r);
+		query_answers(ref[v], want[v]);
+	}
+	switch_corpus(dir, &live, 0);
+	LODE(&r, "index", "-q", "-i", index, corpus);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0));
+	test_run_release(&r);
+	version = 0;
+	for (unsigned i = 0; i < STOP_SIGNALS; i++) {
+		test_run_opts opts = {.kill = 1, .kill_signal = i % 2 ? SIGTERM
+		                                                      : SIGINT};
+		struct leftovers lo;
+		int now;
+
+		opts.kill_after_us = (long)(full_ms * 1e3 *
+		                            (double)test_rng_below(&rng, 1000) / 1000);
+		switch_corpus(dir, &live, 1 - version);
+		index_args(args, (int)(i % 3), index, corpus);
+		test_run_argv(&r, lode_bin, "lode", args, &opts);
+		scan_leftovers(index, &lo);
+		now = which_version(index, want);
+		if (WIFSIGNALED(r.status)) {
+			TEST_RUN_EXPECT(&r, WTERMSIG(r.status) == opts.kill_signal);
+			signalled++;
+		} else if (test_run_exited(&r, 0)) {
+			TEST_RUN_EXPECT(&r, r.err.len == 0 && now == 1 - version &&
+			                    lo.tmp == 0 && lo.runs == 0);
+			finished++;
+		} else {
+			TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) &&
+			                    test_run_one_error_line(
+			                            &r, "lode: indexing stopped by "));
+			if (now != version || lo.tmp || lo.runs)
+				fail_msg("signal %u after %ld us: the index changed or "
+				         "kept temporary files: %s", i,
+				         opts.kill_after_us, lo.listing.p);
+			stopped++;
+		}
+		test_run_release(&r);
+		test_buf_release(&lo.listing);
+		expect_check_ok(index);
+		if (now < 0)
+			fail_msg("signal %u: answers of neither version", i);
+		version = now;
+	}
+	if (stopped == 0)
+		fail_msg("no build of %u was stopped (%u finished, %u ended by "
+		         "the signal)", STOP_SIGNALS, finished, signalled);
+	print_message("stop signals: %u builds stopped cleanly, %u finished, %u "
+	              "ended by the signal (full build %.0f ms)\n", stopped,
+	              finished, signalled, full_ms);
+	free_versions(want, ref);
+	free(index);
+	free(stash);
+	free(corpus);
+	free(dir);
+}
+
 /* ---- 1b. power loss during a build ----------------------------------------- */
 
 /* tests/powerloss.c: its exit status after pulling the plug. */
@@ -2348,6 +2443,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(killed_build_leaves_old_or_new_index),
+		cmocka_unit_test(stopped_build_leaves_old_index_and_nothing_temporary),
 		cmocka_unit_test(power_loss_leaves_old_or_new_index),
 		cmocka_unit_test(damaged_files_fail_cleanly_in_process),
 		cmocka_unit_test(damaged_files_fail_cleanly_in_the_cli),
