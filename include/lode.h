@@ -123,7 +123,8 @@ typedef struct lode_build_options {
 
 /*
  * Index every regular text file below each of dirs (recursively, in byte
- * order of names, skipping hidden entries and the index itself) into a new
+ * order of names, skipping hidden entries, the index itself and other lode
+ * indexes) into a new
  * index at index_path, replacing any index there atomically.  A path in the
  * index is the directory argument joined with the file's path below it.
  * options and stats may be NULL.  Returns LODE_EBUSY if another build holds

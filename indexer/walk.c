@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "error.h"
+#include "format.h"
 
 /* Deeper trees than this are skipped with a warning rather than risk the
  * stack; no real corpus comes near it. */
@@ -69,6 +71,23 @@ static int visit(const lode_walk *w, char **path, size_t *cap, size_t len,
 	return walk_dir(w, path, cap, len, st, up, depth);
 }
 
+/* Whether the directory dir holds a lode index: a MANIFEST that starts
+ * with its magic.  Its files are ours, not text to index (the index being
+ * built is skipped by its identity, any other by this). */
+static int is_lode_index(DIR *dir)
+{
+	char magic[LODE_MAGIC_LEN];
+	int fd = openat(dirfd(dir), LODE_MANIFEST_NAME, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, magic, sizeof(magic));
+	close(fd);
+	return n == (ssize_t)sizeof(magic) &&
+	       memcmp(magic, LODE_MAGIC_MANIFEST, sizeof(magic)) == 0;
+}
+
 static int walk_dir(const lode_walk *w, char **path, size_t *cap, size_t len,
                     const struct stat *st, const struct ancestor *up, int depth)
 {
@@ -77,7 +96,7 @@ static int walk_dir(const lode_walk *w, char **path, size_t *cap, size_t len,
 	size_t n = 0, names_cap = 0;
 	struct dirent *e;
 	DIR *dir;
-	int rc = 0;
+	int rc = 0, manifest = 0;
 
 	dir = opendir(*path);
 	if (!dir) {
@@ -88,6 +107,7 @@ static int walk_dir(const lode_walk *w, char **path, size_t *cap, size_t len,
 		size_t nl = strlen(e->d_name);
 		if (e->d_name[0] == '.')
 			continue;
+		manifest |= strcmp(e->d_name, LODE_MANIFEST_NAME) == 0;
 		if (lode_grow(&names, &names_cap, n + 1, sizeof(*names)) ||
 		    !(names[n].name = lode_malloc(nl + 1))) {
 			rc = LODE_ENOMEM;
@@ -96,6 +116,8 @@ static int walk_dir(const lode_walk *w, char **path, size_t *cap, size_t len,
 		memcpy(names[n].name, e->d_name, nl + 1);
 		names[n++].regular = e->d_type == DT_REG;
 	}
+	if (manifest && is_lode_index(dir))
+		goto out_free_names;
 	if (n > 1)
 		qsort(names, n, sizeof(*names), compare_names);
 	for (size_t i = 0; i < n && rc == 0; i++) {

@@ -4,7 +4,9 @@
  * lode_walk visits every regular file below root, recursively, in byte order
  * of names within each directory, so that document ids are deterministic.
  * Hidden entries (names starting with '.') are skipped, as is one directory
- * given by device and inode (the index itself).  Symbolic links are followed;
+ * given by device and inode (the index itself) and every directory holding
+ * a lode index (a MANIFEST that starts with its magic), silently: their
+ * files are no one's text.  Symbolic links are followed;
  * a directory already on the current path (a link loop) is skipped with a
  * warning, as is anything that cannot be read.  A root that is a regular file
  * is visited itself.

@@ -86,6 +86,33 @@ static void test_byte_order_and_hidden_entries(void **state)
 	free(dir);
 }
 
+/* A directory whose MANIFEST starts with lode's magic is an index, skipped
+ * whole and silently; a MANIFEST of text is a file like any other. */
+static void test_lode_indexes_are_skipped(void **state)
+{
+	char *dir = test_tmpdir("walk");
+	struct seen s;
+	char want[3][512];
+
+	(void)state;
+	test_write_file(dir, "idx/MANIFEST", "LODE\0MAN\1\0\0\0", 12);
+	test_write_file(dir, "idx/LOCK", "", 0);
+	test_write_file(dir, "idx/seg-000001/docs.tab", "d", 1);
+	test_write_file(dir, "perl/MANIFEST", "lib/Foo.pm\n", 11);
+	test_write_file(dir, "perl/README", "r", 1);
+	test_write_file(dir, "short/MANIFEST", "LODE", 4);
+	walk(dir, &s);
+	snprintf(want[0], 512, "%s/perl/MANIFEST", dir);
+	snprintf(want[1], 512, "%s/perl/README", dir);
+	snprintf(want[2], 512, "%s/short/MANIFEST", dir);
+	assert_int_equal(s.nfiles, 3);
+	assert_int_equal(s.nwarnings, 0);
+	for (int i = 0; i < 3; i++)
+		assert_string_equal(s.files[i], want[i]);
+	test_rmtree(dir);
+	free(dir);
+}
+
 static void test_symlink_loops_are_skipped_with_a_warning(void **state)
 {
 	char *dir = test_tmpdir("loop"), link[1024], target[1024];
@@ -414,6 +441,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_byte_order_and_hidden_entries),
+		cmocka_unit_test(test_lode_indexes_are_skipped),
 		cmocka_unit_test(test_symlink_loops_are_skipped_with_a_warning),
 		cmocka_unit_test(test_control_characters_show_as_question_marks),
 		cmocka_unit_test(test_failure_messages_are_one_line),
