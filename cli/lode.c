@@ -429,6 +429,23 @@ static lode_index *open_index(const char *path)
 	return ix;
 }
 
+/* -l, -c and --json are alternatives; the same one twice is fine. */
+static void set_mode(enum mode *mode, enum mode want)
+{
+	if (*mode != MODE_RANKED && *mode != want)
+		usage_error(usage_search, "-l, -c and --json are alternatives: "
+		            "give one");
+	*mode = want;
+}
+
+/* --k1 and --b tune BM25, which --dfr (or --c) replaces. */
+static void check_ranking(const char *usage, int dfr, int bm25_given)
+{
+	if (dfr && bm25_given)
+		usage_error(usage, "--k1 and --b are BM25's; --dfr ranks by DFR, "
+		            "whose parameter is --c");
+}
+
 static char *join_args(int argc, char **argv)
 {
 	size_t len = 0;
@@ -582,7 +599,7 @@ static int cmd_search(int argc, char **argv)
 	lode_error err;
 	double start, k1 = LODE_BM25_K1, b = LODE_BM25_B, dfr_c = LODE_DFR_C;
 	char *text, *end;
-	int c, color, free_text = 0, exact = 0, dfr = 0;
+	int c, color, free_text = 0, exact = 0, dfr = 0, bm25_given = 0;
 
 	while ((c = getopt_long(argc, argv, "i:n:lch", opts, NULL)) != -1) {
 		switch (c) {
@@ -594,13 +611,19 @@ static int cmd_search(int argc, char **argv)
 			    k > 1000000)
 				usage_error(usage_search, "bad -n value '%s'", optarg);
 			break;
-		case 'l': mode = MODE_FILES; break;
-		case 'c': mode = MODE_COUNT; break;
-		case 'j': mode = MODE_JSON; break;
+		case 'l': set_mode(&mode, MODE_FILES); break;
+		case 'c': set_mode(&mode, MODE_COUNT); break;
+		case 'j': set_mode(&mode, MODE_JSON); break;
 		case 'T': free_text = 1; break;
 		case 'S': exact = 1; break;
-		case 'K': k1 = parse_number(usage_search, "--k1", optarg); break;
-		case 'B': b = parse_number(usage_search, "--b", optarg); break;
+		case 'K':
+			k1 = parse_number(usage_search, "--k1", optarg);
+			bm25_given = 1;
+			break;
+		case 'B':
+			b = parse_number(usage_search, "--b", optarg);
+			bm25_given = 1;
+			break;
 		case 'D': dfr = 1; break;
 		case 'E':
 			dfr = 1; /* --c only means something for DFR */
@@ -621,6 +644,7 @@ static int cmd_search(int argc, char **argv)
 		        !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
 	else
 		usage_error(usage_search, "--color takes auto, always or never");
+	check_ranking(usage_search, dfr, bm25_given);
 	if (optind >= argc)
 		usage_error(usage_search, "search: no query given");
 
@@ -845,15 +869,21 @@ static int cmd_eval(int argc, char **argv)
 	lode_index *ix;
 	lode_error err;
 	FILE *run = NULL;
-	int c;
+	int c, bm25_given = 0;
 
 	while ((c = getopt_long(argc, argv, "i:r:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i': index = index_arg(usage_eval, optarg); break;
 		case 'r': run_path = optarg; break;
 		case 'S': eo.exact = 1; break;
-		case 'K': eo.k1 = parse_number(usage_eval, "--k1", optarg); break;
-		case 'B': eo.b = parse_number(usage_eval, "--b", optarg); break;
+		case 'K':
+			eo.k1 = parse_number(usage_eval, "--k1", optarg);
+			bm25_given = 1;
+			break;
+		case 'B':
+			eo.b = parse_number(usage_eval, "--b", optarg);
+			bm25_given = 1;
+			break;
 		case 'D': eo.dfr = 1; break;
 		case 'E':
 			eo.dfr = 1; /* --c only means something for DFR */
@@ -863,6 +893,7 @@ static int cmd_eval(int argc, char **argv)
 		default: bad_option(usage_eval, argc, argv);
 		}
 	}
+	check_ranking(usage_eval, eo.dfr, bm25_given);
 	if (optind + 2 != argc)
 		usage_error(usage_eval, "eval: give a query file and a qrels file");
 	if (lode_qrels_load(&qrels, argv[optind + 1], &err))

@@ -1457,6 +1457,24 @@ static void bm25_options_rank_and_check_their_values(void **state)
 	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
 	TEST_RUN_EXPECT(&r, strstr(r.err.p, "DFR c must be a number > 0 and at most 1e+06, not 0"));
 	test_run_release(&r);
+	/* BM25's parameters mean nothing to DFR: an error, not ignored. */
+	LODE(&r, "search", "--dfr", "--k1", "2", "-i", corpus_index, "iran");
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
+	TEST_RUN_EXPECT(&r, strstr(r.err.p, "--k1 and --b are BM25's"));
+	test_run_release(&r);
+	LODE(&r, "eval", "--b", "0.5", "--c", "2", "-i", corpus_index, queries,
+	     qrels);
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
+	TEST_RUN_EXPECT(&r, strstr(r.err.p, "--k1 and --b are BM25's"));
+	test_run_release(&r);
+	/* Output modes are alternatives; one of them twice is fine. */
+	LODE(&r, "search", "-l", "-c", "-i", corpus_index, "iran");
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
+	TEST_RUN_EXPECT(&r, strstr(r.err.p, "-l, -c and --json are alternatives"));
+	test_run_release(&r);
+	LODE(&r, "search", "-c", "-c", "-i", corpus_index, "iran");
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
+	test_run_release(&r);
 	free(queries);
 	free(qrels);
 }
