@@ -265,6 +265,8 @@ static unsigned parse_count(const char *usage, const char *what,
 }
 
 /* A decimal number, for options such as --k1 (the library checks ranges). */
+/* A decimal number: strtod's hexadecimal, infinities and leading white
+ * space are not what a user means by one. */
 static double parse_number(const char *usage, const char *what, const char *s)
 {
 	char *end;
@@ -272,7 +274,8 @@ static double parse_number(const char *usage, const char *what, const char *s)
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || *end || end == s)
+	if (errno || *end || end == s ||
+	    s[strspn(s, "0123456789.eE+-")] != '\0')
 		usage_error(usage, "bad %s '%s'", what, s);
 	return v;
 }

@@ -1431,6 +1431,15 @@ static void bm25_options_rank_and_check_their_values(void **state)
 	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
 	TEST_RUN_EXPECT(&r, strstr(r.err.p, "bad --b '0.5x'"));
 	test_run_release(&r);
+	/* Decimal only: no hexadecimal, no leading white space. */
+	LODE(&r, "search", "--k1", "0x10", "-i", corpus_index, "iran");
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
+	TEST_RUN_EXPECT(&r, strstr(r.err.p, "bad --k1 '0x10'"));
+	test_run_release(&r);
+	LODE(&r, "search", "--b", " 1", "-i", corpus_index, "iran");
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
+	TEST_RUN_EXPECT(&r, strstr(r.err.p, "bad --b ' 1'"));
+	test_run_release(&r);
 	LODE(&r, "eval", "--k1", "0", "--b", "0", "-i", corpus_index, queries,
 	     qrels);
 	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) && r.err.len == 0);
