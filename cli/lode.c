@@ -536,7 +536,9 @@ static void print_json_hit(const lode_index *ix, const lode_query *q,
 	have = make_snippet(ix, q, hit->doc, &s);
 	printf("{\"rank\":%zu,\"path\":", rank);
 	lode_json_string(stdout, info.path, info.path_len);
-	printf(",\"score\":%.6f,\"snippet\":", hit->score);
+	fputs(",\"score\":", stdout);
+	lode_json_number(stdout, hit->score);
+	fputs(",\"snippet\":", stdout);
 	if (have)
 		lode_json_string(stdout, s.text, s.len);
 	else

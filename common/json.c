@@ -1,6 +1,7 @@
 /* json.c -- JSON strings (json.h). */
 #include "json.h"
 
+#include <stdlib.h>
 #include <utf8proc.h>
 
 void lode_json_string(FILE *f, const char *p, size_t n)
@@ -30,4 +31,16 @@ void lode_json_string(FILE *f, const char *p, size_t n)
 		i += (size_t)len;
 	}
 	fputc('"', f);
+}
+
+void lode_json_number(FILE *f, double v)
+{
+	char buf[32];
+
+	for (int digits = 15; digits <= 17; digits++) {
+		snprintf(buf, sizeof(buf), "%.*g", digits, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	fputs(buf, f);
 }

@@ -12,4 +12,9 @@
  * file name, a query file's category). */
 void lode_json_string(FILE *f, const char *p, size_t n);
 
+/* Print finite v as the shortest JSON number that reads back as v (15 to
+ * 17 significant digits), so that scores keep every bit and tiny ones are
+ * not 0.000000. */
+void lode_json_number(FILE *f, double v);
+
 #endif

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "bench.h"
+#include "json.h"
 #include "lode.h"
 #include "support.h"
 
@@ -284,6 +285,34 @@ static void reports_name_every_mode(void **state)
 	free(path);
 }
 
+/* JSON numbers (search's scores) read back as the very double printed, in
+ * as few digits as that takes. */
+static void json_numbers_read_back_exactly(void **state)
+{
+	static const struct {
+		double v;
+		const char *want; /* NULL: any digits that read back */
+	} cases[] = {
+		{0.1, "0.1"}, {0, "0"}, {13.755, "13.755"}, {1e-300, "1e-300"},
+		{1.0 / 3, NULL}, {0.17674339799037966, "0.17674339799037966"},
+		{2.5e15 + 0.5, NULL}, {-7.25, "-7.25"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		assert_non_null(f);
+		lode_json_number(f, cases[i].v);
+		fclose(f);
+		assert_true(strtod(buf, NULL) == cases[i].v);
+		if (cases[i].want)
+			assert_string_equal(buf, cases[i].want);
+		free(buf);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -292,6 +321,7 @@ int main(void)
 		cmocka_unit_test(answers_are_the_library_answers),
 		cmocka_unit_test(json_report_is_utf8),
 		cmocka_unit_test(reports_name_every_mode),
+		cmocka_unit_test(json_numbers_read_back_exactly),
 	};
 
 	return cmocka_run_group_tests_name("bench", tests, setup, teardown);
