@@ -124,9 +124,10 @@ typedef struct lode_build_options {
 /*
  * Index every regular text file below each of dirs (recursively, in byte
  * order of names, skipping hidden entries, the index itself and other lode
- * indexes) into a new
- * index at index_path, replacing any index there atomically.  A path in the
- * index is the directory argument joined with the file's path below it.
+ * indexes) into a new index at index_path, replacing any index there
+ * atomically.  A path in the index is the directory argument joined with
+ * the file's path below it; a directory given twice (under any path) is
+ * walked once, under the first.
  * options and stats may be NULL.  Returns LODE_EBUSY if another build holds
  * the index's lock; on any failure the previous index is left untouched.
  */

@@ -1521,7 +1521,8 @@ static void eval_errors_name_the_line(void **state)
 	free(qrels);
 }
 
-/* An empty -i is an error naming it; --stem takes a language in any case. */
+/* An empty -i is an error naming it; a directory named twice is indexed
+ * once; --stem takes a language in any case. */
 static void index_path_and_language_arguments(void **state)
 {
 	char *index = test_asprintf("%s/stem-upper", tmp_root);
@@ -1532,6 +1533,11 @@ static void index_path_and_language_arguments(void **state)
 	TEST_RUN_EXPECT(&r, test_run_exited(&r, 2) && r.out.len == 0);
 	TEST_RUN_EXPECT(&r, starts_with(r.err.p,
 	                                "lode: -i: the index path is empty\n"));
+	test_run_release(&r);
+	/* One directory named twice is indexed once. */
+	LODE(&r, "index", "-i", index, "corpus", "corpus/", "./corpus");
+	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0) &&
+	                    starts_with(r.out.p, "indexed 5 documents in "));
 	test_run_release(&r);
 	LODE(&r, "index", "--stem", "English", "-i", index, "corpus/");
 	TEST_RUN_EXPECT(&r, test_run_exited(&r, 0));
