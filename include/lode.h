@@ -126,8 +126,10 @@ typedef struct lode_build_options {
  * order of names, skipping hidden entries, the index itself and other lode
  * indexes) into a new index at index_path, replacing any index there
  * atomically.  A path in the index is the directory argument joined with
- * the file's path below it; a directory given twice (under any path) is
- * walked once, under the first.
+ * the file's path below it; each file is indexed once: a directory given
+ * twice (under any path) is walked once, under the first, and one given
+ * inside another ('a a/b') is walked as its own argument only, not within
+ * the other.
  * options and stats may be NULL.  Returns LODE_EBUSY if another build holds
  * the index's lock; on any failure the previous index is left untouched.
  */

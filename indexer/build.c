@@ -162,39 +162,10 @@ static int on_file(void *ctx, const char *path, int dir, const char *name)
 static int walk_here(struct build *b, const char *const *dirs, size_t ndirs,
                      const struct stat *index_st)
 {
-	int rc;
+	lode_walk w = {on_file, on_warning, b, index_st->st_dev,
+	               index_st->st_ino, 1};
 
-	for (size_t i = 0; i < ndirs; i++) {
-		lode_walk w = {on_file, on_warning, b, index_st->st_dev,
-		               index_st->st_ino, 1};
-		if ((rc = lode_walk_tree(&w, dirs[i], b->err)))
-			return rc;
-	}
-	return LODE_OK;
-}
-
-/* dirs without the ones named before under another path ('corpus' and
- * 'corpus/'), into roots (ndirs entries): each file is indexed once.  A
- * path that cannot be stat'ed stays, for the walk to report. */
-static size_t distinct_roots(const char *const *dirs, size_t ndirs,
-                             const char **roots, struct stat *st)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < ndirs; i++) {
-		size_t j = 0;
-		if (stat(dirs[i], &st[n]) != 0) {
-			memset(&st[n], 0, sizeof(st[n])); /* matches no file */
-			j = n;
-		}
-		for (; j < n; j++)
-			if (st[j].st_dev == st[n].st_dev &&
-			    st[j].st_ino == st[n].st_ino)
-				break;
-		if (j == n)
-			roots[n++] = dirs[i];
-	}
-	return n;
+	return lode_walk_roots(&w, dirs, ndirs, b->err);
 }
 
 /*
@@ -204,32 +175,23 @@ static size_t distinct_roots(const char *const *dirs, size_t ndirs,
  * one larger file alone): a part of the eighth postings_budget() leaves
  * for what it does not count.
  */
-static int index_files(struct build *b, const char *const *given,
-                       size_t ngiven, const struct stat *index_st)
+static int index_files(struct build *b, const char *const *dirs,
+                       size_t ndirs, const struct stat *index_st)
 {
-	size_t budget = build_budget(b->opt), ndirs;
-	const char **dirs = lode_calloc(ngiven, sizeof(*dirs));
-	struct stat *st = lode_calloc(ngiven, sizeof(*st));
+	size_t budget = build_budget(b->opt);
 	struct lode_prefetch *pf = NULL;
 	lode_document doc;
 	int rc;
 
-	if (!dirs || !st) {
-		rc = lode_fail(b->err, LODE_ENOMEM, "out of memory");
-		goto out_free;
-	}
-	ndirs = distinct_roots(given, ngiven, dirs, st);
 	if (threads(b->opt) >= 2 &&
 	    (rc = lode_prefetch_start(dirs, ndirs, index_st->st_dev,
 	                              index_st->st_ino,
 	                              budget / 16 < PREFETCH_MAX ? budget / 16
 	                                                         : PREFETCH_MAX,
 	                              &pf, b->err)))
-		goto out_free;
-	if (!pf) {
-		rc = walk_here(b, dirs, ndirs, index_st);
-		goto out_free;
-	}
+		return rc;
+	if (!pf)
+		return walk_here(b, dirs, ndirs, index_st);
 	while ((rc = lode_prefetch_next(pf, &doc, b->err)) == 1) {
 		rc = take_document(b, &doc);
 		lode_document_release(&doc);
@@ -237,9 +199,6 @@ static int index_files(struct build *b, const char *const *given,
 			break;
 	}
 	lode_prefetch_stop(pf);
-out_free:
-	lode_free(dirs);
-	lode_free(st);
 	return rc;
 }
 

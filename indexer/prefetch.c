@@ -256,13 +256,9 @@ static void on_warning(void *ctx, const char *message)
 static void *reader(void *arg)
 {
 	struct lode_prefetch *pf = arg;
-	int rc = LODE_OK;
+	lode_walk w = {on_file, on_warning, pf, pf->skip_dev, pf->skip_ino, 1};
+	int rc = lode_walk_roots(&w, pf->roots, pf->nroots, &pf->walk_err);
 
-	for (size_t i = 0; rc == LODE_OK && i < pf->nroots; i++) {
-		lode_walk w = {on_file, on_warning, pf, pf->skip_dev,
-		               pf->skip_ino, 1};
-		rc = lode_walk_tree(&w, pf->roots[i], &pf->walk_err);
-	}
 	if (rc == LODE_OK && pf->failed)
 		rc = LODE_ENOMEM;
 	pthread_mutex_lock(&pf->mutex);

@@ -44,4 +44,8 @@ typedef struct lode_walk {
  * A root that does not exist or cannot be read is LODE_EIO (err filled). */
 int lode_walk_tree(const lode_walk *walk, const char *root, lode_error *err);
 
+/* Walk roots[0, n) as above; stops at the first error, as lode_walk_tree. */
+int lode_walk_roots(const lode_walk *walk, const char *const *roots, size_t n,
+                    lode_error *err);
+
 #endif

@@ -179,6 +179,56 @@ static void test_unreadable_entries_are_skipped_and_counted(void **state)
 	free(dir);
 }
 
+/* Roots named twice, or inside another root (directories, a file, a
+ * link to one), give each file once: a root's files come with its walk. */
+static void test_each_file_once_whatever_the_roots(void **state)
+{
+	char *dir = test_tmpdir("roots"), sub[512], file[512], link[512];
+	char elsewhere[512];
+	const char *roots[6];
+	lode_walk w;
+	struct seen s;
+	lode_error err;
+	char want[5][512];
+
+	(void)state;
+	test_write_file(dir, "a/x.txt", "x", 1);
+	test_write_file(dir, "a/b/y.txt", "y", 1);
+	test_write_file(dir, "a/b/c/z.txt", "z", 1);
+	test_write_file(dir, "other/w.txt", "w", 1);
+	snprintf(sub, sizeof(sub), "%s/a/b", dir);
+	snprintf(file, sizeof(file), "%s/a/x.txt", dir);
+	snprintf(link, sizeof(link), "%s/a/o", dir);
+	snprintf(elsewhere, sizeof(elsewhere), "%s/other", dir);
+	assert_int_equal(symlink(elsewhere, link), 0);
+	roots[0] = sub;       /* a/b first: a skips it */
+	roots[1] = dir;       /* the top: skips a/b, a/x.txt and other */
+	roots[2] = file;
+	roots[3] = elsewhere; /* also reached as a/o */
+	roots[4] = sub;       /* again */
+	roots[5] = dir;
+	memset(&s, 0, sizeof(s));
+	w = (lode_walk){on_file, on_warning, &s, 0, 0, 0};
+	assert_int_equal(lode_walk_roots(&w, roots, 6, &err), 0);
+	snprintf(want[0], 512, "%s/a/b/c/z.txt", dir);
+	snprintf(want[1], 512, "%s/a/b/y.txt", dir);
+	snprintf(want[2], 512, "%s/a/x.txt", dir);
+	snprintf(want[3], 512, "%s/other/w.txt", dir);
+	assert_int_equal(s.nfiles, 4);
+	assert_int_equal(s.nwarnings, 0);
+	assert_string_equal(s.files[0], want[0]);
+	assert_string_equal(s.files[1], want[1]);
+	assert_string_equal(s.files[2], want[2]);
+	assert_string_equal(s.files[3], want[3]);
+	/* Alone, the top holds all four, and the link's file twice. */
+	walk(dir, &s);
+	assert_int_equal(s.nfiles, 5);
+	snprintf(want[4], 512, "%s/a/o/w.txt", dir);
+	assert_string_equal(s.files[2], want[4]);
+	test_rmtree(dir);
+	free(dir);
+}
+
 static void test_missing_root_is_an_error(void **state)
 {
 	lode_walk w = {on_file, on_warning, NULL, 0, 0, 0};
@@ -321,11 +371,11 @@ static void test_prefetch_gives_the_walk_in_order(void **state)
 	assert_int_equal(symlink("nowhere", link), 0); /* another */
 	roots[0] = dir;
 	snprintf(link, sizeof(link), "%s/d2", dir);
-	roots[1] = link;                               /* a second root */
-	for (size_t r = 0; r < 2; r++) {
+	roots[1] = link;                 /* a second root, inside the first */
+	{
 		lode_walk w = {list_file, list_warning, &want, 0, 0, 0};
 		lode_error err;
-		assert_int_equal(lode_walk_tree(&w, roots[r], &err), LODE_OK);
+		assert_int_equal(lode_walk_roots(&w, roots, 2, &err), LODE_OK);
 	}
 	assert_non_null(strstr(want.text, "W "));
 	for (size_t k = 0; k < sizeof(limits) / sizeof(*limits); k++) {
@@ -447,6 +497,7 @@ int main(void)
 		cmocka_unit_test(test_failure_messages_are_one_line),
 		cmocka_unit_test(test_unreadable_entries_are_skipped_and_counted),
 		cmocka_unit_test(test_missing_root_is_an_error),
+		cmocka_unit_test(test_each_file_once_whatever_the_roots),
 		cmocka_unit_test(test_prefetch_gives_the_walk_in_order),
 		cmocka_unit_test(test_prefetch_stops_early),
 		cmocka_unit_test(test_prefetch_holds_within_its_limit),
