@@ -36,9 +36,12 @@
 #if defined(__GNUC__)
 #define LODE_ALWAYS_INLINE inline __attribute__((always_inline))
 #define LODE_LIKELY(x) __builtin_expect(!!(x), 1)
+/* And for the cold paths that, inlined, would crowd a hot one. */
+#define LODE_NOINLINE __attribute__((noinline))
 #else
 #define LODE_ALWAYS_INLINE inline
 #define LODE_LIKELY(x) (x)
+#define LODE_NOINLINE
 #endif
 
 #define LODE_VBYTE_MAX 10

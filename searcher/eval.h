@@ -52,8 +52,22 @@ int lode_eval_each(struct lode_eval *ev, lode_match_fn fn, void *ctx,
 #define LODE_AND_PRUNE_MATCHES 32.0
 extern double lode_and_prune_matches;
 
+/* An OR of LODE_OR_WINDOW_MIN children or more at the root is taken this
+ * many documents at a time (at most LODE_OR_WINDOW, at least 1):
+ * LODE_OR_WINDOW, which tests lower so that small corpora cross windows. */
+#define LODE_OR_WINDOW_MIN 16
+#define LODE_OR_WINDOW 2048
+extern uint32_t lode_or_window;
+
+/* ... and ranked so, scoring every match, when it has at least this many
+ * children (fewer go by MaxScore): LODE_OR_SCORED_MIN, which tests lower so
+ * that ORs of leaves of either size take both ways. */
+#define LODE_OR_SCORED_MIN 128
+extern size_t lode_or_scored_min;
+
 /*
- * Offer the best matches to top.  A term, an OR of terms and phrases, an
+ * Offer the best matches to top.  A term, an OR of terms and phrases (of
+ * fewer than lode_or_scored_min), an
  * AND of terms and phrases led by such an OR (its cheapest child), and a
  * NOT b of any of these are evaluated with block-max MaxScore, which skips
  * documents that cannot enter the top k (b is consulted only for those

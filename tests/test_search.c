@@ -24,8 +24,10 @@
  *     ANDs led by one and NOTs of these with MaxScore; a quarter of the
  *     queries are such ORs, an eighth such ANDs, an eighth ANDs with
  *     exclusions among their operands ('a AND b NOT c', 'a AND NOT c',
- *     which lode turns into (a AND b) NOT c), and on the tiny-budget
- *     index every such AND is pruned, however few its matches): the
+ *     which lode turns into (a AND b) NOT c), an eighth ORs of 16 to 40
+ *     operands, which lode takes a window of documents at a time, and on
+ *     the tiny-budget index every such AND is pruned, however few its
+ *     matches, and the windows are of 1 to 200 documents): the
  *     reference BM25 ranking (ties by lower id), scores within 1e-9
  *     relative, near ties (reference scores within 1e-9) accepted in either
  *     order; and each top k must be the first k of lode's own full ranking,
@@ -831,6 +833,33 @@ static void gen_flat_or(struct gen *g, const struct ref *r, struct sbuf *s)
 	}
 }
 
+/* An OR of 16 to 40 operands, most of them leaves, the others queries of
+ * their own (then ranked match by match), at times the a of a NOT b: what
+ * lode takes a window of documents at a time (eval.c, advance_or_window),
+ * the windows small on the tiny-budget index. */
+static void gen_wide_or(struct gen *g, const struct ref *r, struct sbuf *s)
+{
+	uint32_t n = 16 + below(g, 25), not = below(g, 4) == 0;
+
+	if (not)
+		sb_puts(s, "(");
+	for (uint32_t i = 0; i < n; i++) {
+		if (i)
+			sb_puts(s, " OR ");
+		if (below(g, 4) == 0) {
+			sb_puts(s, "(");
+			gen_query(g, r, s, QUERY_DEPTH - 1);
+			sb_puts(s, ")");
+		} else {
+			gen_leaf(g, r, s);
+		}
+	}
+	if (not) {
+		sb_puts(s, ") NOT ");
+		gen_leaf(g, r, s);
+	}
+}
+
 /* A frequent word half the time, else any leaf. */
 static void gen_common_leaf(struct gen *g, const struct ref *r, struct sbuf *s)
 {
@@ -1375,6 +1404,8 @@ static unsigned run_corpus(const struct corpus_spec *spec)
 			gen_and_of_or(&g, &r, &q);
 		else if (family == 3)
 			gen_and_with_not(&g, &r, &q);
+		else if (family == 4)
+			gen_wide_or(&g, &r, &q);
 		else
 			gen_query(&g, &r, &q, 0);
 		ck.query = q.p;
@@ -1394,9 +1425,15 @@ static unsigned run_corpus(const struct corpus_spec *spec)
 			/* On the tiny-budget index, every AND led by an OR of
 			 * leaves is pruned, however few its matches. */
 			lode_and_prune_matches = b ? 0 : LODE_AND_PRUNE_MATCHES;
+			/* ... and wide ORs cross windows of 1 to 200
+			 * documents, all of them scored match by match. */
+			lode_or_window = b ? 1 + below(&g, 200) : LODE_OR_WINDOW;
+			lode_or_scored_min = b ? LODE_OR_WINDOW_MIN : LODE_OR_SCORED_MIN;
 			check_query(&ck, &r, ix[b], &res);
 		}
 		lode_and_prune_matches = LODE_AND_PRUNE_MATCHES;
+		lode_or_window = LODE_OR_WINDOW;
+		lode_or_scored_min = LODE_OR_SCORED_MIN;
 		rres_free(&res);
 		lode_qnode_free(tree);
 	}
