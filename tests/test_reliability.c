@@ -2046,6 +2046,11 @@ static void failed_allocations_in_search_are_clean(void **state)
 		"NOT delta",
 		"epsilon OR eta OR kalo OR \"alpha beta\" OR nosuchword",
 		"gamma iota",
+		/* Wide: a window of documents at a time (eval.c). */
+		"alpha OR beta OR gamma OR delta OR theta OR iota OR zeta OR "
+		"epsilon OR eta OR (alpha AND delta) OR \"theta alpha\" OR "
+		"\"alpha beta\" OR \"beta gamma\" OR (alpha AND beta) OR "
+		"(gamma AND beta) OR \"iota zeta\" OR (epsilon AND alpha)",
 	};
 	static const char *const stemmers[] = {NULL, "english"};
 	char *dir = fresh_dir("oom-search");
