@@ -38,10 +38,26 @@ struct phrase {
 	size_t n;
 };
 
+/* The words that match a stem: the first of them, and whether any is a
+ * query term by itself. */
+struct stem_group {
+	const char *stem;
+	size_t len;
+	size_t first;
+	int alone;
+};
+
 struct collect {
 	struct lode_stemmer *stemmer; /* bare words match stems; NULL: exact */
 	struct word *words;
 	size_t nwords, words_cap;
+	uint32_t *exact;              /* words by their bytes: open addressing,
+	                                 index + 1, at most half full */
+	size_t exact_mask;            /* its slots - 1 */
+	struct stem_group *groups;    /* the stems of the words that have one */
+	size_t ngroups;
+	uint32_t *stems;              /* groups by stem, as exact */
+	size_t stems_mask;
 	struct phrase *phrases;
 	size_t nphrases, phrases_cap;
 	size_t *recent;               /* by position mod nrecent: the word a
@@ -51,6 +67,109 @@ struct collect {
 	size_t nmatches, matches_cap;
 	int rc;
 };
+
+/*
+ * Query words are found by their bytes in hash tables, when the query is
+ * added up and for every token of the document: compared with each word in
+ * turn, an OR of 10,000 words took 2 s for ten snippets on Reuters.
+ */
+static uint64_t bytes_hash(const char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static int same_word(const struct collect *c, size_t i, const char *p,
+                     size_t n)
+{
+	return c->words[i].len == n && memcmp(c->words[i].term, p, n) == 0;
+}
+
+static int same_stem(const struct collect *c, size_t i, const char *p,
+                     size_t n)
+{
+	return c->groups[i].len == n && memcmp(c->groups[i].stem, p, n) == 0;
+}
+
+/* The slot of p[0, n) in table (mask + 1 slots of index + 1, same()
+ * telling whether an index is p): the one holding it, or the empty one
+ * where it would go. */
+static size_t find_slot(const struct collect *c, const uint32_t *table,
+                        size_t mask,
+                        int (*same)(const struct collect *, size_t,
+                                    const char *, size_t),
+                        const char *p, size_t n)
+{
+	size_t at = bytes_hash(p, n) & mask;
+
+	while (table[at] && !same(c, table[at] - 1, p, n))
+		at = (at + 1) & mask;
+	return at;
+}
+
+static size_t exact_slot(const struct collect *c, const char *p, size_t n)
+{
+	return find_slot(c, c->exact, c->exact_mask, same_word, p, n);
+}
+
+static size_t stem_slot(const struct collect *c, const char *p, size_t n)
+{
+	return find_slot(c, c->stems, c->stems_mask, same_stem, p, n);
+}
+
+/* Room in c->exact for one more word. */
+static int exact_reserve(struct collect *c)
+{
+	size_t cap = c->exact ? c->exact_mask + 1 : 64;
+	uint32_t *old = c->exact;
+
+	if (old && 2 * (c->nwords + 1) <= cap)
+		return LODE_OK;
+	while (2 * (c->nwords + 1) > cap)
+		cap *= 2;
+	if (!(c->exact = lode_calloc(cap, sizeof(*c->exact)))) {
+		c->exact = old;
+		return LODE_ENOMEM;
+	}
+	c->exact_mask = cap - 1;
+	for (size_t i = 0; i < c->nwords; i++)
+		c->exact[exact_slot(c, c->words[i].term, c->words[i].len)] =
+		        (uint32_t)(i + 1);
+	lode_free(old);
+	return LODE_OK;
+}
+
+/* The stem groups of the words, once all are known. */
+static int group_stems(struct collect *c)
+{
+	size_t cap = 64;
+
+	while (cap < 2 * c->nwords)
+		cap *= 2;
+	for (size_t i = 0; i < c->nwords; i++) {
+		const struct word *w = &c->words[i];
+		size_t at;
+		if (!w->stem_len)
+			continue;
+		if (!c->groups &&
+		    (!(c->groups = lode_calloc(c->nwords, sizeof(*c->groups))) ||
+		     !(c->stems = lode_calloc(cap, sizeof(*c->stems)))))
+			return LODE_ENOMEM;
+		c->stems_mask = cap - 1;
+		at = stem_slot(c, w->stem, w->stem_len);
+		if (c->stems[at]) {
+			c->groups[c->stems[at] - 1].alone |= w->alone;
+			continue;
+		}
+		c->groups[c->ngroups] = (struct stem_group){w->stem, w->stem_len,
+		                                            i, w->alone};
+		c->stems[at] = (uint32_t)++c->ngroups;
+	}
+	return LODE_OK;
+}
 
 static int add_words(struct collect *c, const struct lode_qnode *q)
 {
@@ -77,11 +196,11 @@ static int add_words(struct collect *c, const struct lode_qnode *q)
 	for (size_t t = 0; t < q->nterms; t++) {
 		int stemmed = c->stemmer && q->nterms == 1 && !q->quoted;
 		struct word *w;
-		size_t i;
-		for (i = 0; i < c->nwords; i++)
-			if (c->words[i].len == q->term_len[t] &&
-			    memcmp(c->words[i].term, q->terms[t], q->term_len[t]) == 0)
-				break;
+		size_t i, at;
+		if (exact_reserve(c))
+			return LODE_ENOMEM;
+		at = exact_slot(c, q->terms[t], q->term_len[t]);
+		i = c->exact[at] ? c->exact[at] - 1 : c->nwords;
 		if (q->nterms > 1)
 			c->phrases[c->nphrases - 1].word[t] = i;
 		if (i < c->nwords) {
@@ -94,6 +213,7 @@ static int add_words(struct collect *c, const struct lode_qnode *q)
 			              sizeof(struct word)))
 				return LODE_ENOMEM;
 			c->words[c->nwords++].alone = q->nterms == 1;
+			c->exact[at] = (uint32_t)c->nwords;
 		}
 		w = &c->words[i];
 		w->term = q->terms[t];
@@ -124,23 +244,25 @@ static int on_token(void *ctx, const char *term, size_t len, uint32_t position,
 	size_t stem_len = 0, first = SIZE_MAX, exact = SIZE_MAX;
 	int alone = 0;
 
-	/* The first word the token matches names its match; the word it is
-	 * exactly (one at most) places it in phrases. */
-	for (size_t i = 0; i < c->nwords; i++) {
-		const struct word *w = &c->words[i];
-		if (w->len == len && !memcmp(w->term, term, len)) {
-			exact = i;
-		} else {
-			if (!w->stem_len)
-				continue;
-			if (!stem_len)
-				stem_len = lode_stem_term(c->stemmer, term, len, stem);
-			if (w->stem_len != stem_len || memcmp(w->stem, stem, stem_len))
-				continue;
+	/* The first word the token matches, exactly or by its stem, names
+	 * its match; the word it is exactly (one at most) places it in
+	 * phrases. */
+	if (c->nwords) {
+		uint32_t s = c->exact[exact_slot(c, term, len)];
+		if (s) {
+			exact = first = s - 1;
+			alone = c->words[exact].alone;
 		}
-		if (first == SIZE_MAX)
-			first = i;
-		alone |= w->alone;
+	}
+	if (c->ngroups) {
+		uint32_t s;
+		stem_len = lode_stem_term(c->stemmer, term, len, stem);
+		if ((s = c->stems[stem_slot(c, stem, stem_len)])) {
+			const struct stem_group *g = &c->groups[s - 1];
+			if (g->first < first)
+				first = g->first;
+			alone |= g->alone;
+		}
 	}
 	if (c->nrecent)
 		c->recent[position % c->nrecent] = exact;
@@ -339,6 +461,8 @@ int lode_snippet_of_text(const char *stemmer, const lode_query *query,
 	    (rc = lode_stemmer_new(stemmer, &c.stemmer, err)))
 		return rc;
 	rc = add_words(&c, query->root);
+	if (rc == LODE_OK)
+		rc = group_stems(&c);
 	if (rc == LODE_OK && c.nrecent &&
 	    !(c.recent = lode_calloc(c.nrecent, sizeof(size_t))))
 		rc = LODE_ENOMEM;
@@ -402,6 +526,9 @@ out_nomem:
 out_free:
 	lode_stemmer_free(c.stemmer);
 	lode_free(c.words);
+	lode_free(c.exact);
+	lode_free(c.groups);
+	lode_free(c.stems);
 	for (size_t p = 0; p < c.nphrases; p++)
 		lode_free(c.phrases[p].word);
 	lode_free(c.phrases);

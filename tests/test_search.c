@@ -1999,6 +1999,29 @@ static void snippets_mark_overlapping_matches_and_cut_characters(void **state)
 				fail_msg("%s: span %zu is '%s'", cases[c].query, k, buf);
 		lode_snippet_release(&snip);
 	}
+	/* 300 query words, found by their bytes (snippet.c's tables grow
+	 * from 64 slots): "prices" twice and "oil" twice, each its own span;
+	 * "minister" only inside a phrase that is not there. */
+	{
+		struct sbuf wide = {0};
+		lode_snippet snip;
+		for (int i = 0; i < 300; i++) {
+			snprintf(buf, sizeof(buf), "%sw%dq", i ? " OR " : "", i);
+			sb_puts(&wide, buf);
+			if (i == 150)
+				sb_puts(&wide, " OR prices OR \"minister fell\" OR oil");
+		}
+		snip = snippet_of(ix, wide.p, 4);
+		if (!snippet_is_sound(&snip) || snip.nspans != 4)
+			fail_msg("300 words: %zu spans in '%s'", snip.nspans,
+			         snip.text);
+		for (size_t k = 0; k < snip.nspans; k++)
+			if (strcmp(span_text(&snip, k, buf, sizeof(buf)),
+			           k == 0 ? "Oil" : k == 1 ? "oil" : "prices"))
+				fail_msg("300 words: span %zu is '%s'", k, buf);
+		lode_snippet_release(&snip);
+		free(wide.p);
+	}
 	lode_index_close(ix);
 	free(fractions.p);
 	free(japanese.p);
