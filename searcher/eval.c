@@ -1116,24 +1116,107 @@ static int compare_cost(const void *a, const void *b)
 static int build(struct build *b, const struct lode_qnode *q,
                  struct matcher **out);
 
-/* Build q's children into m, dropping EMPTY ones for OR. */
+/* Whether leaves a and b match the same documents as often: the same
+ * words, both quoted or neither. */
+static int same_leaf(const struct lode_qnode *a, const struct lode_qnode *b)
+{
+	if (a->nterms != b->nterms || a->quoted != b->quoted)
+		return 0;
+	for (size_t t = 0; t < a->nterms; t++)
+		if (a->term_len[t] != b->term_len[t] ||
+		    memcmp(a->terms[t], b->terms[t], a->term_len[t]) != 0)
+			return 0;
+	return 1;
+}
+
+static uint64_t leaf_hash(const struct lode_qnode *q)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)q->quoted;
+
+	for (size_t t = 0; t < q->nterms; t++) {
+		for (size_t i = 0; i < q->term_len[t]; i++)
+			h = (h ^ (uint8_t)q->terms[t][i]) * 0x100000001b3ULL;
+		h = (h ^ 0x100) * 0x100000001b3ULL; /* no term holds it */
+	}
+	return h;
+}
+
+/* Children of an AND or OR up to this many are compared with each other;
+ * more are found in a hash table. */
+#define SAME_LEAF_SCAN 16
+
+/*
+ * The earlier child of q that is the same leaf as child i (a PHRASE), or
+ * i itself if there is none; with table (mask + 1 slots of child indices
+ * + 1), i is entered there then.
+ */
+static size_t first_same_leaf(const struct lode_qnode *q, size_t i,
+                              uint32_t *table, size_t mask)
+{
+	const struct lode_qnode *leaf = q->child[i];
+	size_t at;
+
+	if (!table) {
+		for (size_t j = 0; j < i; j++)
+			if (q->child[j]->kind == LODE_Q_PHRASE &&
+			    same_leaf(q->child[j], leaf))
+				return j;
+		return i;
+	}
+	for (at = leaf_hash(leaf) & mask; table[at]; at = (at + 1) & mask)
+		if (same_leaf(q->child[table[at] - 1], leaf))
+			return table[at] - 1;
+	table[at] = (uint32_t)(i + 1);
+	return i;
+}
+
+/*
+ * Build q's children into m, dropping EMPTY ones for OR.  A leaf that an
+ * AND or OR holds more than once ('oil oil', pasted text without --text)
+ * is built once, its weights added up: it then scores what the copies
+ * did (BM25 and DFR are linear in the weight), where each copy was
+ * iterated on its own ('oil' 10,000 times ANDed took 0.7 s on Reuters).
+ * Without the memory for finding them, the copies stay.
+ */
 static int build_children(struct build *b, const struct lode_qnode *q,
                           struct matcher *m)
 {
+	size_t n = q->nchild, mask = 0;
+	struct matcher **of = NULL; /* each child's matcher, NULL if none */
+	uint32_t *table = NULL;
 	int rc;
 
-	m->child = lode_arena_calloc(&b->ev->arena, q->nchild,
-	                             sizeof(struct matcher *));
+	m->child = lode_arena_calloc(&b->ev->arena, n, sizeof(struct matcher *));
 	if (!m->child)
 		return lode_fail(b->err, LODE_ENOMEM, "out of memory");
-	for (size_t i = 0; i < q->nchild; i++) {
+	if ((q->kind == LODE_Q_AND || q->kind == LODE_Q_OR) &&
+	    (of = lode_arena_calloc(&b->ev->arena, n, sizeof(*of))) &&
+	    n > SAME_LEAF_SCAN) {
+		while (mask < 2 * n)
+			mask = 2 * mask + 1;
+		if (!(table = lode_arena_calloc(&b->ev->arena, mask + 1,
+		                                sizeof(*table))))
+			of = NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
 		struct matcher *c;
+		if (of && q->child[i]->kind == LODE_Q_PHRASE) {
+			size_t j = first_same_leaf(q, i, table, mask);
+			if (j != i) {
+				double weight = b->ev->weights[b->leaf++];
+				if (of[j])
+					of[j]->weight += weight;
+				continue;
+			}
+		}
 		if ((rc = build(b, q->child[i], &c)))
 			return rc;
 		if (q->kind == LODE_Q_OR && c->kind == M_EMPTY) {
 			matcher_release(c);
 			continue;
 		}
+		if (of)
+			of[i] = c;
 		m->child[m->nchild++] = c;
 	}
 	return LODE_OK;
@@ -1151,6 +1234,12 @@ static struct matcher *simplify(struct matcher *m)
 			empty |= m->child[i]->kind == M_EMPTY;
 		if (empty)
 			break;
+		if (m->nchild == 1) { /* its children were one leaf */
+			c = m->child[0];
+			m->nchild = 0;
+			matcher_release(m);
+			return c;
+		}
 		qsort(m->child, m->nchild, sizeof(*m->child), compare_cost);
 		m->cost = m->child[0]->cost;
 		for (size_t i = 0; i < m->nchild; i++)
