@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "bytes.h"
 #include "codec.h"
 #include "error.h"
 #include "pairs.h"
@@ -57,21 +58,19 @@ struct matcher {
 	struct or_window *window;  /* M_OR_WINDOW: its window */
 };
 
-/* What an OR at the root knows of the current window: the documents
- * [base, end) its children hold, a bit each, and, when scored, their
- * scores and each document's doc_norm(). */
-#define OR_WINDOW LODE_OR_WINDOW
-
 uint32_t lode_or_window = LODE_OR_WINDOW;
 size_t lode_or_scored_min = LODE_OR_SCORED_MIN;
 
+/* What an OR at the root knows of the current window: the documents
+ * [base, end) its children hold, a bit each, and, when scored, their
+ * scores and each document's doc_norm(). */
 struct or_window {
 	uint32_t base, end;        /* end 0: no window yet */
 	uint32_t words;            /* of bits[] the window uses */
-	uint64_t bits[OR_WINDOW / 64];
+	uint64_t bits[LODE_OR_WINDOW / 64];
 	const struct lode_eval *ev; /* scores: non-NULL when scored */
 	const struct lode_segment *seg;
-	double *score, *norm;      /* OR_WINDOW each, when scored */
+	double *score, *norm;      /* LODE_OR_WINDOW each, when scored */
 };
 
 /* A leaf word's dictionary entry in one segment, found while computing the
@@ -392,7 +391,6 @@ static int advance_or(struct matcher *m, uint32_t target, lode_error *err);
 static int m_score(const struct lode_eval *ev, struct matcher *m, uint32_t doc,
                    double norm, double *acc, lode_error *err);
 static inline double doc_norm(const struct lode_eval *ev, uint32_t dl);
-
 static inline double leaf_score(const struct lode_eval *ev, double weight,
                                 uint32_t tf, double norm);
 
@@ -444,8 +442,8 @@ static int fill_or_window(struct matcher *m, uint32_t target, lode_error *err)
 
 	if (span == 0)
 		span = 1;
-	if (span > OR_WINDOW)
-		span = OR_WINDOW;
+	if (span > LODE_OR_WINDOW)
+		span = LODE_OR_WINDOW;
 
 	/* Every child to target, the least of them in m->doc. */
 	if ((rc = advance_or(m, target, err)))
@@ -509,7 +507,7 @@ static LODE_NOINLINE int advance_or_window(struct matcher *m, uint32_t target,
 	int rc;
 
 	for (;;) {
-		if (target < w->end && w->end != 0) {
+		if (target < w->end) { /* end 0: no window yet */
 			uint32_t at = target < w->base ? 0 : target - w->base;
 			size_t k = at / 64;
 			uint64_t word = w->bits[k] & (~(uint64_t)0 << (at % 64));
@@ -1131,13 +1129,11 @@ static int same_leaf(const struct lode_qnode *a, const struct lode_qnode *b)
 
 static uint64_t leaf_hash(const struct lode_qnode *q)
 {
-	uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)q->quoted;
+	uint64_t h = (uint64_t)q->quoted;
 
-	for (size_t t = 0; t < q->nterms; t++) {
-		for (size_t i = 0; i < q->term_len[t]; i++)
-			h = (h ^ (uint8_t)q->terms[t][i]) * 0x100000001b3ULL;
-		h = (h ^ 0x100) * 0x100000001b3ULL; /* no term holds it */
-	}
+	for (size_t t = 0; t < q->nterms; t++)
+		h = h * 0x9e3779b97f4a7c15ULL +
+		    lode_bytes_hash(q->terms[t], q->term_len[t]);
 	return h;
 }
 
@@ -1462,8 +1458,8 @@ static void window_root(struct lode_eval *ev, uint32_t s, struct matcher *m,
 	if (!(w = lode_arena_calloc(&ev->arena, 1, sizeof(*w))))
 		return;
 	if (scored) {
-		w->score = lode_arena_calloc(&ev->arena, OR_WINDOW, sizeof(double));
-		w->norm = lode_arena_calloc(&ev->arena, OR_WINDOW, sizeof(double));
+		w->score = lode_arena_calloc(&ev->arena, LODE_OR_WINDOW, sizeof(double));
+		w->norm = lode_arena_calloc(&ev->arena, LODE_OR_WINDOW, sizeof(double));
 		if (!w->score || !w->norm)
 			return;
 		w->ev = ev;
